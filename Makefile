@@ -1,0 +1,53 @@
+# Two commands do everything: `make report` and `make test`.
+# The environment is built from requirements.lock (hashes pinned) with venv + uv from PyPI.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+UV_VERSION := 0.13.9
+DATA   ?= data/processed/synthetic
+SEED   ?= 2019
+RUN    ?= reports/default
+JOBS   ?=
+
+.PHONY: env data report test test-fast bench screenshot clean help
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make report   build the environment if needed, make the default dataset, run the notebooks, write $(RUN)/"
+	@echo "make test     run the whole test suite"
+	@echo "make bench    run the benchmarks and write benchmarks/results.md"
+	@echo "make screenshot  open a report in headless Chromium and save a PNG"
+
+env: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+$(DATA)/episodes.csv: | env
+	$(BIN)/rhi synth --out $(DATA) --seed $(SEED)
+
+data: $(DATA)/episodes.csv
+
+report: env data
+	$(BIN)/rhi batch $(DATA) --out $(RUN) --all-only $(if $(JOBS),--jobs $(JOBS),)
+	@echo "Report written: $(RUN)/index.html"
+
+test: env
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+test-fast: env
+	$(BIN)/python -m pytest -n 2 -m "not slow"
+
+bench: env
+	$(BIN)/python benchmarks/run.py
+
+screenshot: report
+	$(BIN)/python -m analysis.browser $(RUN)/all/report.html $(RUN)/all/screenshot.png
+
+clean:
+	rm -rf $(VENV) $(DATA) reports/*/ .pytest_cache

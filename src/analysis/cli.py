@@ -1,0 +1,205 @@
+"""The ``rhi`` command line (also ``python -m analysis``).
+
+Every command that reads a dataset validates it first; a dataset that fails
+is never analysed, and problems are printed with their file, row and column
+instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import DatasetError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Return home interview (RHI) analysis: validate, replicate 'A Safer Return', report.")
+
+
+def fail(message: str, code: int = 1):
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def load_or_exit(path: Path, max_problems: int = 20):
+    """Load and validate a dataset, or print every problem and exit 1."""
+    from .validate import load_dataset
+
+    try:
+        return load_dataset(path)
+    except DatasetError as err:
+        typer.echo(f"{path}: {len(err.problems)} problem(s) found; nothing was analysed.", err=True)
+        for line in err.summary_lines(max_problems):
+            typer.echo(f"  - {line}", err=True)
+        raise typer.Exit(1)
+
+
+def parse_params(la: Optional[str], period_start: Optional[str], period_end: Optional[str], risk_levels: str):
+    from .populations import Params
+
+    try:
+        start = date.fromisoformat(period_start) if period_start else None
+        end = date.fromisoformat(period_end) if period_end else None
+    except ValueError as exc:
+        fail(f"--period-start/--period-end must be dates as YYYY-MM-DD ({exc})", 2)
+    levels = tuple(s.strip() for s in risk_levels.split(",") if s.strip())
+    try:
+        return Params(period_start=start, period_end=end, risk_levels=levels, la_code=la)
+    except ValueError as exc:
+        fail(f"--risk-levels: {exc}", 2)
+
+
+LA = typer.Option(None, "--la", help="One local authority (GSS code); default all.")
+START = typer.Option(None, "--period-start", help="First day of the period (YYYY-MM-DD), on missing_start.")
+END = typer.Option(None, "--period-end", help="Last day of the period (YYYY-MM-DD), inclusive.")
+RISK = typer.Option("medium,low", "--risk-levels", help="Police risk levels in scope, comma separated.")
+
+
+@app.command()
+def validate(
+    path: Path = typer.Argument(..., help="Dataset: folder of CSV or Parquet files, or an .xlsx workbook."),
+    la: Optional[str] = LA, period_start: Optional[str] = START, period_end: Optional[str] = END,
+    risk_levels: str = RISK,
+    max_problems: int = typer.Option(20, help="Problems listed per kind (0 = all)."),
+):
+    """Check a dataset against the contract; print a summary and the row accounting, or every problem."""
+    from .accounting import check_flow, format_flow, record_flow
+    from .populations import Populations
+    from .summary import dataset_summary
+
+    ds = load_or_exit(path, max_problems)
+    params = parse_params(la, period_start, period_end, risk_levels)
+    if params.la_code and params.la_code not in ds.la_codes:
+        fail(f"--la {params.la_code}: no episodes of that local authority in {path} "
+             f"(it has {', '.join(ds.la_codes[:10])}{'...' if len(ds.la_codes) > 10 else ''})", 2)
+    typer.echo(f"{path}: valid.")
+    typer.echo(dataset_summary(ds))
+    flow = record_flow(Populations(ds, params))
+    typer.echo(f"\nRow accounting ({params.describe()}):")
+    typer.echo(format_flow(flow))
+    bad = check_flow(flow)
+    if bad:  # an internal error, never a data error
+        fail("Row accounting does not add up: " + "; ".join(bad), 3)
+
+
+@app.command()
+def figures(
+    path: Path = typer.Argument(..., help="Dataset to analyse."),
+    la: Optional[str] = LA, period_start: Optional[str] = START, period_end: Optional[str] = END,
+    risk_levels: str = RISK,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (default: a table)."),
+    suppress: bool = typer.Option(True, "--suppress/--no-suppress",
+                                  help="Disclosure control (on by default; --no-suppress for internal use only)."),
+    min_cell: int = typer.Option(5, help="Smallest count shown; 1 to min_cell-1 become 'c'."),
+):
+    """Every figure of 'A Safer Return' computed from the records, with count, denominator, % and Wilson CI."""
+    from .disclosure import Disclosure
+    from .figures import compute_figures
+
+    ds = load_or_exit(path)
+    params = parse_params(la, period_start, period_end, risk_levels)
+    result = compute_figures(ds, params, control=Disclosure(suppress, min_cell))
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, default=str))
+        return
+    typer.echo(result["disclosure_control"]["statement"])
+    for fid, f in result["figures"].items():
+        pct = f["pct"] if isinstance(f["pct"], str) or f["pct"] is None else f"{f['pct']:.1f}%"
+        typer.echo(f"{fid:42} {f['count']!s:>7} / {f['denominator']!s:<7} {pct!s:>7}")
+
+
+# --- commands whose work lives in their own modules ---------------------------------------------
+# Each command below only parses options and calls its module; its module owns the behaviour.
+
+
+@app.command()
+def synth(
+    out: Path = typer.Option(..., "--out", help="Folder to write the dataset to (CSV files)."),
+    seed: int = typer.Option(2019, help="Random seed; the same seed gives byte-identical files."),
+    scale: str = typer.Option("study", help="'study' (three LAs calibrated to A Safer Return) or 'national'."),
+    years: int = typer.Option(1, help="With --scale national: number of years."),
+    fmt: str = typer.Option("csv", "--format", help="csv, parquet or xlsx."),
+):
+    """Generate a synthetic dataset in the canonical form."""
+    from .synth import synth_command
+
+    synth_command(out=out, seed=seed, scale=scale, years=years, fmt=fmt)
+
+
+@app.command("audit-figures")
+def audit_figures(
+    yaml_path: Path = typer.Argument(..., help="A published-figures YAML (see shared/reference)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+):
+    """Check published figures: GRIM test, count vs percentage, parts vs whole."""
+    from .audit import audit_command
+
+    audit_command(yaml_path, as_json=as_json)
+
+
+@app.command()
+def kpis(
+    path: Path = typer.Argument(..., help="Dataset to analyse."),
+    la: Optional[str] = LA, period_start: Optional[str] = START, period_end: Optional[str] = END,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    suppress: bool = typer.Option(True, "--suppress/--no-suppress", help="Disclosure control (on by default)."),
+    min_cell: int = typer.Option(5, help="Smallest count shown."),
+):
+    """Delivery indicators of the self-assessment toolkit: RHIs offered, accepted, completed, timeliness..."""
+    from .kpis import kpis_command
+
+    ds = load_or_exit(path)
+    params = parse_params(la, period_start, period_end, "medium,low")
+    kpis_command(ds, params, as_json=as_json, suppress=suppress, min_cell=min_cell)
+
+
+@app.command("import")
+def import_(
+    fmt: str = typer.Argument(..., metavar="FORMAT", help="ssd, ssda903 or provider."),
+    source: Path = typer.Argument(..., help="The extract: a folder or file as the source system writes it."),
+    out: Path = typer.Option(..., "--out", help="Folder for the canonical dataset."),
+    mapping: Optional[Path] = typer.Option(None, "--mapping", help="provider: mapping YAML."),
+    key_file: Optional[Path] = typer.Option(None, "--key-file", help="Pseudonymisation key (else $RHI_PSEUDONYM_KEY)."),
+    keep_identifiers: bool = typer.Option(False, "--keep-identifiers",
+                                          help="Keep names, addresses and free-text notes (off by default)."),
+):
+    """Translate an SSD, SSDA903 or RHI provider extract into the canonical form, then validate it."""
+    from .importers import import_command
+
+    import_command(fmt, source, out, mapping=mapping, key_file=key_file, keep_identifiers=keep_identifiers)
+
+
+@app.command()
+def batch(
+    path: Path = typer.Argument(..., help="Dataset to report on."),
+    out: Path = typer.Option(..., "--out", help="Run folder, e.g. reports/RUN."),
+    la: Optional[list[str]] = typer.Option(None, "--la", help="Only these authorities (repeatable)."),
+    jobs: int = typer.Option(0, "--jobs", help="Parallel jobs (default: one per core)."),
+    resume: bool = typer.Option(False, "--resume", help="Skip authorities already done for the same inputs."),
+    all_only: bool = typer.Option(False, "--all-only", help="Only the all-authorities report."),
+    suppress: bool = typer.Option(True, "--suppress/--no-suppress", help="Disclosure control (on by default)."),
+    min_cell: int = typer.Option(5, help="Smallest count shown."),
+    period_start: Optional[str] = START, period_end: Optional[str] = END, risk_levels: str = RISK,
+):
+    """Run the notebooks for every local authority: one offline HTML report each, an index and a manifest."""
+    from .batch import batch_command
+
+    batch_command(path, out, la_codes=la, jobs=jobs, resume=resume, all_only=all_only, suppress=suppress,
+                  min_cell=min_cell, period_start=period_start, period_end=period_end, risk_levels=risk_levels)
+
+
+def main():  # console script entry point
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""What every analysis notebook does around its analysis: load, parameters, and saving outputs.
+
+A notebook calls ``setup(...)`` with its papermill parameters and gets a
+:class:`ReportContext`: the validated dataset, the analysis parameters, the
+disclosure control in force, and helpers that write figures (PNG and SVG),
+tidy CSV tables and ``figures.json`` into the output folder. Notebooks hold
+no analysis logic of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .disclosure import Disclosure
+from .errors import DatasetError
+from .populations import Params
+from .validate import Dataset, load_dataset
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "data" / "processed" / "synthetic"
+
+
+def resolve_data_path(data_path) -> Path:
+    """data_path if given, else $RHI_DATA, else the default synthetic dataset of the project."""
+    if data_path:
+        return Path(data_path)
+    if os.environ.get("RHI_DATA"):
+        return Path(os.environ["RHI_DATA"])
+    return DEFAULT_DATA
+
+
+class NotebookDataError(RuntimeError):
+    """Raised in a notebook when its dataset is invalid; the message lists the problems."""
+
+
+@dataclass
+class ReportContext:
+    ds: Dataset
+    params: Params
+    control: Disclosure
+    out: Path | None
+    data_path: Path
+    records: dict = field(default_factory=dict)
+
+    @property
+    def title_suffix(self) -> str:
+        return f" - {self.params.la_code}" if self.params.la_code else " - all local authorities"
+
+    def _folder(self, sub: str) -> Path | None:
+        if self.out is None:
+            return None
+        folder = self.out / sub
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def save_figure(self, fig, name: str) -> None:
+        """Write a matplotlib figure as PNG and SVG (deterministic SVG: no date, fixed hash salt)."""
+        folder = self._folder("figures")
+        if folder is None:
+            return
+        fig.savefig(folder / f"{name}.png", dpi=120, bbox_inches="tight", metadata={"Software": None})
+        fig.savefig(folder / f"{name}.svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+
+    def save_table(self, table: pd.DataFrame, name: str) -> None:
+        """Write a tidy table as CSV. The caller passes an already suppressed table."""
+        folder = self._folder("tables")
+        if folder is not None:
+            table.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+
+    def record(self, key: str, value) -> None:
+        """Add a result to figures.json (written by ``finish``)."""
+        self.records[key] = value
+
+    def finish(self) -> None:
+        if self.out is None:
+            return
+        payload = {
+            "params": {"la_code": self.params.la_code, "risk_levels": list(self.params.risk_levels),
+                       "period_start": None if self.params.period_start is None else f"{self.params.period_start:%Y-%m-%d}",
+                       "period_end": None if self.params.period_end is None else f"{self.params.period_end:%Y-%m-%d}"},
+            "disclosure_control": {"suppressed": self.control.suppress, "min_cell": self.control.min_cell,
+                                   "statement": self.control.statement},
+            **self.records,
+        }
+        existing = self.out / "figures.json"
+        if existing.exists():  # several notebooks write into one report folder
+            old = json.loads(existing.read_text())
+            old.update(payload)
+            payload = old
+        existing.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def setup(data_path=None, la_code=None, period_start=None, period_end=None,
+          risk_levels=("medium", "low"), min_cell: int = 5, suppress: bool = True,
+          output_dir=None, dataset: Dataset | None = None) -> ReportContext:
+    """Load and validate the dataset and fix the parameters of a notebook run."""
+    path = resolve_data_path(data_path)
+    if dataset is None:
+        if not path.exists():
+            raise NotebookDataError(f"No dataset at {path}. Run `make data` (or `rhi synth --out {path}`) "
+                                    "or set the data_path parameter.")
+        try:
+            dataset = load_dataset(path)
+        except DatasetError as err:
+            raise NotebookDataError(f"{path} is not a valid dataset; nothing was analysed:\n  "
+                                    + "\n  ".join(err.summary_lines(10))) from None
+    if isinstance(risk_levels, str):
+        risk_levels = tuple(s.strip() for s in risk_levels.split(",") if s.strip())
+    params = Params(period_start=period_start, period_end=period_end, risk_levels=tuple(risk_levels),
+                    la_code=la_code or None)
+    if params.la_code and params.la_code not in dataset.la_codes:
+        raise NotebookDataError(f"la_code {params.la_code} has no episodes in {path}")
+    out = Path(output_dir) if output_dir else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    return ReportContext(dataset, params, Disclosure(bool(suppress), int(min_cell)), out, path)

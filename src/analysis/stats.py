@@ -1,0 +1,75 @@
+"""Proportions with confidence intervals.
+
+``proportion(count, denominator)`` is the building block of every figure:
+the count, the denominator, the percentage and a 95% Wilson score interval
+(statsmodels ``proportion_confint(method="wilson")``). Wilson is used because
+it keeps good coverage for small denominators and proportions near 0 or 1,
+where the normal (Wald) interval fails; it is the interval recommended for
+public-health indicators (PHE Technical Guide, "Confidence intervals").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from statsmodels.stats.proportion import proportion_confint
+
+Z_95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class Proportion:
+    count: int
+    denominator: int
+    pct: float | None          # None when the denominator is 0: no estimate
+    ci_low: float | None       # percent
+    ci_high: float | None      # percent
+    method: str = "Wilson score interval, 95%"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def text(self, decimals: int = 0) -> str:
+        """'12 of 80 (15%, 95% CI 9% to 24%)', or 'no children' style when empty."""
+        if self.pct is None:
+            return f"{self.count} of {self.denominator} (no estimate: denominator is 0)"
+        f = f"{{:.{decimals}f}}"
+        return (f"{self.count:,} of {self.denominator:,} ({f.format(self.pct)}%, 95% CI "
+                f"{f.format(self.ci_low)}% to {f.format(self.ci_high)}%)")
+
+
+def wilson_interval(count, denominator, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for count/denominator, as proportions in [0, 1]."""
+    low, high = proportion_confint(count, denominator, alpha=1 - confidence, method="wilson")
+    return float(low), float(high)
+
+
+def proportion(count: int, denominator: int, confidence: float = 0.95) -> Proportion:
+    """Count, denominator, percentage and Wilson interval (percent). Denominator 0 gives no estimate."""
+    count, denominator = int(count), int(denominator)
+    if count < 0 or denominator < 0 or count > denominator:
+        raise ValueError(f"a proportion needs 0 <= count <= denominator, got {count} of {denominator}")
+    if denominator == 0:
+        return Proportion(count, denominator, None, None, None)
+    low, high = wilson_interval(count, denominator, confidence)
+    return Proportion(count, denominator, 100 * count / denominator, 100 * low, 100 * high,
+                      f"Wilson score interval, {confidence:.0%}")
+
+
+def round_half_up(value: float, decimals: int = 0) -> float:
+    """Round as printed reports do (0.5 up), not to even."""
+    factor = 10 ** decimals
+    return math.floor(value * factor + 0.5 + 1e-9) / factor
+
+
+def wilson_arrays(count, denominator, confidence: float = 0.95):
+    """Vectorised Wilson interval (proportions); NaN where the denominator is 0."""
+    count = np.asarray(count, dtype=float)
+    n = np.asarray(denominator, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        low, high = proportion_confint(count, n, alpha=1 - confidence, method="wilson")
+    low = np.where(n > 0, low, np.nan)
+    high = np.where(n > 0, high, np.nan)
+    return low, high
