@@ -44,6 +44,7 @@ class ReportContext:
     control: Disclosure
     out: Path | None
     data_path: Path
+    synthetic: bool = False
     records: dict = field(default_factory=dict)
 
     @property
@@ -82,6 +83,7 @@ class ReportContext:
             "params": {"la_code": self.params.la_code, "risk_levels": list(self.params.risk_levels),
                        "period_start": None if self.params.period_start is None else f"{self.params.period_start:%Y-%m-%d}",
                        "period_end": None if self.params.period_end is None else f"{self.params.period_end:%Y-%m-%d}"},
+            "synthetic_data": self.synthetic,
             "disclosure_control": {"suppressed": self.control.suppress, "min_cell": self.control.min_cell,
                                    "statement": self.control.statement},
             **self.records,
@@ -94,6 +96,30 @@ class ReportContext:
         existing.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
 
 
+_CACHE: dict = {}
+
+
+def cached_dataset(path: Path, la_code: str | None = None) -> Dataset:
+    """Load (and for one LA, subset) a dataset once per kernel; reloaded if any file changed.
+
+    A batch run keeps kernels warm across authorities, so the national file is
+    read and validated once per kernel, not once per report.
+    """
+    from .io import dataset_files
+
+    stamp = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in dataset_files(path))
+    key = (str(Path(path).resolve()), stamp)
+    if _CACHE.get("key") != key:
+        _CACHE.clear()
+        _CACHE.update(key=key, full=load_dataset(path), subsets={})
+    if not la_code:
+        return _CACHE["full"]
+    subsets = _CACHE["subsets"]
+    if la_code not in subsets:
+        subsets[la_code] = _CACHE["full"].subset_la(la_code)
+    return subsets[la_code]
+
+
 def setup(data_path=None, la_code=None, period_start=None, period_end=None,
           risk_levels=("medium", "low"), min_cell: int = 5, suppress: bool = True,
           output_dir=None, dataset: Dataset | None = None) -> ReportContext:
@@ -104,7 +130,7 @@ def setup(data_path=None, la_code=None, period_start=None, period_end=None,
             raise NotebookDataError(f"No dataset at {path}. Run `make data` (or `rhi synth --out {path}`) "
                                     "or set the data_path parameter.")
         try:
-            dataset = load_dataset(path)
+            dataset = cached_dataset(path)
         except DatasetError as err:
             raise NotebookDataError(f"{path} is not a valid dataset; nothing was analysed:\n  "
                                     + "\n  ".join(err.summary_lines(10))) from None
@@ -112,9 +138,16 @@ def setup(data_path=None, la_code=None, period_start=None, period_end=None,
         risk_levels = tuple(s.strip() for s in risk_levels.split(",") if s.strip())
     params = Params(period_start=period_start, period_end=period_end, risk_levels=tuple(risk_levels),
                     la_code=la_code or None)
-    if params.la_code and params.la_code not in dataset.la_codes:
-        raise NotebookDataError(f"la_code {params.la_code} has no episodes in {path}")
+    if params.la_code:
+        if params.la_code not in dataset.la_codes:
+            raise NotebookDataError(f"la_code {params.la_code} has no episodes in {path}")
+        if dataset is _CACHE.get("full"):
+            dataset = cached_dataset(path, params.la_code)
+        else:
+            dataset = dataset.subset_la(params.la_code)
+    metadata = path / "metadata.json" if path.is_dir() else None
+    synthetic = bool(metadata and metadata.exists() and json.loads(metadata.read_text()).get("synthetic"))
     out = Path(output_dir) if output_dir else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-    return ReportContext(dataset, params, Disclosure(bool(suppress), int(min_cell)), out, path)
+    return ReportContext(dataset, params, Disclosure(bool(suppress), int(min_cell)), out, path, synthetic=synthetic)
