@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.schema import COLUMNS
+from analysis.schema import COLUMNS, parse_datetimes
 from analysis.validate import load_dataset
 
 LA = "E08000001"
@@ -44,7 +44,8 @@ def disc(rhi_id, indicator):
 
 
 def _plus_hours(start: str, hours: int) -> str:
-    return (pd.Timestamp(start) + pd.Timedelta(hours=hours)).strftime("%Y-%m-%d %H:%M")
+    stamp = parse_datetimes(pd.Series([start])).iloc[0]
+    return (stamp + pd.Timedelta(hours=hours)).strftime("%Y-%m-%d %H:%M")
 
 
 def frames(children=(), episodes=(), rhis=(), links=(), disclosures=()) -> dict[str, pd.DataFrame]:

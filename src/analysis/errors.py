@@ -25,6 +25,8 @@ class Problem:
         where += f", row {self.row}" if self.row is not None else ", header"
         if self.column:
             where += f", column {self.column}"
+        if self.row == 1 and self.value is None:
+            where += " (header row)"
         return where
 
     def __str__(self) -> str:

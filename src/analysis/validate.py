@@ -104,8 +104,9 @@ def _column_problems(table: RawTable) -> list[Problem]:
     for case in cases.itertuples(index=False):
         if case.check == "column_in_dataframe":
             column = str(case.failure_case)
-            out.append(Problem(table.name, table.source, None, column, None,
-                               f"a column named {column} ({specs[column].expected})"))
+            header_row = table.first_row - 1 if table.first_row > 1 else None
+            out.append(Problem(table.name, table.source, header_row, column, None,
+                               f"a column named {column} in the header ({specs[column].expected})"))
             continue
         row = None if case.index is None or pd.isna(case.index) else int(case.index) + table.first_row
         value = "" if pd.isna(case.failure_case) else str(case.failure_case)
