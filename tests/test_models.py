@@ -116,3 +116,15 @@ def test_odds_ratio_table_and_forest_plot():
     assert set(table["status"]) == {"ok", "not estimable: no RHI recorded this harm"}
     fig = models.plot_forest(results)
     assert len(fig.axes) == 2
+
+
+def test_sparse_ordered_level_merged_with_neighbour_and_said():
+    data = clustered_data()
+    data["band"] = np.where(np.arange(len(data)) < 150, "1", "2-4")
+    data.loc[data.index[-1], "band"] = "15+"                     # one RHI alone in 15+
+    merged, notes = models.collapse_sparse_levels(data, "y", "band", ("1", "2-4", "5-14", "15+"))
+    assert set(merged["band"]) == {"1", "2-4|15+"} and "15+ had fewer than 10 RHIs" in notes[0]
+    res = models.fit_outcome_model(data, "y", ["police_risk", "band"], {"police_risk": "medium"},
+                                   ordered={"band": ("1", "2-4", "5-14", "15+")})
+    assert res.status == "ok" and any("merged" in w for w in res.warnings)
+    assert res.references["police_risk"] == "medium" and res.references["band"] in {"1", "2-4|15+"}

@@ -122,17 +122,31 @@ def child_highest_grade(rt: pd.DataFrame, outcomes) -> pd.DataFrame:
 
 # --- disclosure control --------------------------------------------------------------------
 
-def suppress_table(table: pd.DataFrame, control: Disclosure, part_dims: dict[str, tuple] | None = None) -> pd.DataFrame:
+def suppress_table(table: pd.DataFrame, control: Disclosure, part_dims: dict[str, tuple] | None = None,
+                   partitions_denominator: str | None = None) -> pd.DataFrame:
     """Primary suppression of each figure row (``suppress_figure``), then secondary suppression.
 
     ``part_dims`` maps a column (e.g. police_risk) to its levels that add up
     (exactly or nearly) to its "all" row; where exactly one part of such a
     group is suppressed while the "all" row is shown, the smallest other
     non-zero part is suppressed too (or the total, if there is none).
+    ``partitions_denominator`` names a column whose levels split the shared
+    denominator of a group (e.g. the grades of a group's episodes): there too,
+    a single suppressed count gets a second one.
     """
     out = pd.DataFrame([suppress_figure(r, control) for r in table.to_dict("records")], columns=list(table.columns))
     out = out.astype(object)
-    if not control.suppress or not part_dims:
+    if not control.suppress:
+        return out
+    if partitions_denominator:
+        keys = [c for c in table.columns if c not in FIGURE_COLUMNS and c != partitions_denominator]
+        for _, group in out.groupby(keys, dropna=False, sort=False):
+            hidden = group["count"] == SUPPRESSED
+            shown = group.loc[~hidden, "count"].astype(float)
+            shown = shown[shown > 0]
+            if hidden.sum() == 1 and len(shown):
+                out.loc[shown.idxmin(), ["count", "pct", "ci_low", "ci_high"]] = SUPPRESSED
+    if not part_dims:
         return out
     changed = True
     while changed:
@@ -159,6 +173,15 @@ def _secondary(out: pd.DataFrame, group: pd.DataFrame, dim: str, parts, column: 
     cols = ["count", "pct", "ci_low", "ci_high"] + (["denominator"] if column == "denominator" else [])
     out.loc[target, cols] = SUPPRESSED
     return True
+
+
+def rounded(table: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
+    """Percentages and interval ends rounded for display; 'c' and blanks left as they are."""
+    out = table.copy()
+    for col in ("pct", "ci_low", "ci_high"):
+        if col in out:
+            out[col] = out[col].map(lambda v: v if v in (None, SUPPRESSED) or pd.isna(v) else round(float(v), decimals))
+    return out
 
 
 # --- hidden risk ------------------------------------------------------------------------------

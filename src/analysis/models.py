@@ -56,12 +56,13 @@ def _penalised_loglik(X, y, beta) -> float:
     return loglik + 0.5 * logdet if sign > 0 else -np.inf
 
 
-def firth_logit(X, y, max_iter: int = 200, tol: float = 1e-8, max_step: float = 5.0) -> FirthFit:
+def firth_logit(X, y, max_iter: int = 200, max_step: float = 5.0) -> FirthFit:
     """Firth (1993) bias-reduced logistic regression by Newton-Raphson on the modified score.
 
     U*(b) = X'(y - p + h (1/2 - p)), where h is the diagonal of the hat matrix
     W^1/2 X (X'WX)^-1 X' W^1/2; steps are capped at ``max_step`` and halved
     until the penalised log-likelihood l(b) + 1/2 log|X'WX| does not decrease.
+    Converged when every element of the modified score is below 1e-6.
     Standard errors from the inverse of X'WX at the estimate.
     """
     X = np.asarray(X, dtype=float)
@@ -87,7 +88,7 @@ def firth_logit(X, y, max_iter: int = 200, tol: float = 1e-8, max_step: float = 
             step /= 2
         beta = beta + step
         current = candidate
-        if np.abs(step).max() < tol and np.abs(score).max() < 1e-6:
+        if np.abs(score).max() < 1e-6:
             converged = True
             break
     p = expit(X @ beta)
@@ -117,14 +118,47 @@ def detect_separation(X, y) -> np.ndarray | None:
 
 
 def zero_cells(data: pd.DataFrame, outcome: str, covariates) -> list[str]:
-    """Covariate levels at which everyone or nobody has the outcome ("variable=level: 0 of n")."""
+    """Covariate levels at which every or no RHI has the outcome; the text gives no counts (disclosure control)."""
     out = []
     for cov in covariates:
         grouped = data.groupby(cov, observed=True)[outcome].agg(["sum", "size"])
         for level, row in grouped.iterrows():
             if row["sum"] == 0 or row["sum"] == row["size"]:
-                out.append(f"{cov}={level} ({int(row['sum'])} of {int(row['size'])} disclosed)")
+                out.append(f"{cov}={level} ({'no' if row['sum'] == 0 else 'every'} RHI at this level had the outcome)")
     return out
+
+
+MIN_LEVEL = 10
+
+
+def collapse_sparse_levels(data: pd.DataFrame, outcome: str, covariate: str, order,
+                           min_n: int = MIN_LEVEL) -> tuple[pd.DataFrame, list[str]]:
+    """Merge a level of an ordered covariate with fewer than ``min_n`` rows, or a zero cell, into its neighbour.
+
+    The neighbour is the adjacent level towards the middle (e.g. 15+ into
+    5-14, giving "5-14|15+"). Repeats until every level passes or one is left.
+    Returns the data with the merged labels and a sentence per merge.
+    """
+    notes = []
+    levels = [lv for lv in order if (data[covariate] == lv).any()]
+    values = data[covariate].copy()
+    while len(levels) > 1:
+        stats = {lv: (int((values == lv).sum()), int(data.loc[values == lv, outcome].sum())) for lv in levels}
+        bad = [lv for lv in levels if stats[lv][0] < min_n or stats[lv][1] in (0, stats[lv][0])]
+        if not bad:
+            break
+        lv = bad[0]
+        i = levels.index(lv)
+        j = i + 1 if i < len(levels) / 2 - 0.5 or i == 0 else i - 1
+        j = min(max(j, 0), len(levels) - 1)
+        a, b = sorted([i, j])
+        merged = f"{levels[a]}|{levels[b]}"
+        values = values.where(~values.isin([levels[a], levels[b]]), merged)
+        why = (f"fewer than {min_n} RHIs" if stats[lv][0] < min_n
+               else "no variation in the outcome")
+        notes.append(f"{covariate}: {levels[a]} and {levels[b]} merged ({lv} had {why})")
+        levels[a:b + 1] = [merged]
+    return data.assign(**{covariate: values}), notes
 
 
 # --- design and fit -----------------------------------------------------------------
@@ -162,6 +196,7 @@ class ModelResult:
     events: int = 0
     table: pd.DataFrame = field(default_factory=pd.DataFrame)   # term, odds_ratio, ci_low, ci_high, p_value
     warnings: list[str] = field(default_factory=list)
+    references: dict = field(default_factory=dict)
 
     @property
     def estimable(self) -> bool:
@@ -169,10 +204,20 @@ class ModelResult:
 
 
 def fit_outcome_model(data: pd.DataFrame, outcome: str, covariates, references: dict | None = None,
-                      cluster: str = "child_id") -> ModelResult:
-    """Fit the model of one outcome: GEE if the checks pass, Firth if separated, else say why not."""
+                      cluster: str = "child_id", ordered: dict | None = None) -> ModelResult:
+    """Fit the model of one outcome: GEE if the checks pass, Firth if separated, else say why not.
+
+    ``ordered`` maps ordered adjustment covariates to their level order; their
+    sparse levels are merged with a neighbour first (``collapse_sparse_levels``).
+    The exposure (police risk) is never merged.
+    """
     references = references or {}
     data = data.dropna(subset=list(covariates) + [outcome])
+    merges = []
+    for cov, order in (ordered or {}).items():
+        if cov in covariates:
+            data, notes = collapse_sparse_levels(data, outcome, cov, order)
+            merges += notes
     y = data[outcome].astype(float).to_numpy()
     events = int(y.sum())
     result = ModelResult(outcome, "ok", n_rhis=len(data), n_children=int(data[cluster].nunique()), events=events)
@@ -182,6 +227,7 @@ def fit_outcome_model(data: pd.DataFrame, outcome: str, covariates, references: 
     if events == 0 or events == len(data):
         result.status = f"not estimable: {'no' if events == 0 else 'every'} RHI recorded this harm"
         return result
+    result.warnings += merges
     X, dropped = design_matrix(data, covariates, references)
     for cov in dropped:
         result.warnings.append(f"{cov} left out: only one level in these data")
@@ -197,6 +243,7 @@ def fit_outcome_model(data: pd.DataFrame, outcome: str, covariates, references: 
         result.warnings.append(f"sparse data: {epv:.1f} events per parameter (fewer than {EPV_MIN}); "
                                "estimates may be biased and intervals wide")
     used = [c for c in covariates if c not in dropped]
+    result.references = {c: reference_level(data[c], references.get(c)) for c in used}
     cells = zero_cells(data, outcome, used)
     direction = detect_separation(X.to_numpy(), y)
     separated_terms = []
@@ -266,12 +313,14 @@ def _odds_table(names, params, bse, flagged) -> pd.DataFrame:
 
 MODEL_COVARIATES = ("police_risk", "cohort", "age_band", "sex", "episode_band")
 MODEL_REFERENCES = {"police_risk": "medium", "episode_band": "1"}
+MODEL_ORDERED = {"episode_band": ("1", "2-4", "5-14", "15+"), "age_band": ("10 or under", "11-13", "14-16", "17")}
 
 
 def fit_harm_models(rt: pd.DataFrame, outcomes, covariates=MODEL_COVARIATES,
                     references=MODEL_REFERENCES) -> list[ModelResult]:
     """One model per outcome over the in-scope RHIs (child as cluster)."""
-    return [fit_outcome_model(rt, outcome, list(covariates), dict(references)) for outcome in outcomes]
+    return [fit_outcome_model(rt, outcome, list(covariates), dict(references), ordered=MODEL_ORDERED)
+            for outcome in outcomes]
 
 
 def reference_text(rt: pd.DataFrame, covariates=MODEL_COVARIATES, references=MODEL_REFERENCES) -> str:

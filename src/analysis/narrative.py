@@ -49,7 +49,12 @@ def describe_prevalence(table, outcome: str, unit: str, cohort: str = "all", gro
         row = sub[sub[group] == level]
         if row.empty:
             continue
-        label = f"{RISK_WORDS.get(level, level)} RHIs" if group == "police_risk" else f"episode band {level}"
+        if group != "police_risk":
+            label = f"episode band {level}"
+        elif unit == "children":
+            label = f"children with a {RISK_WORDS.get(level, level)} RHI"
+        else:
+            label = f"{RISK_WORDS.get(level, level)} RHIs"
         parts.append(f"{label}: {figure_text(row.iloc[0])}")
     noun = "children" if unit == "children" else "RHIs"
     return f"{outcome} ({who}, {noun} with the disclosure / {noun} in the group) - " + "; ".join(parts) + "."
@@ -67,7 +72,7 @@ def compare_sentence(table, outcome: str, unit: str, cohort: str = "all", a: str
                 "(a group is empty or suppressed), so they are not compared.")
     overlap = _num(ra["ci_low"]) <= _num(rb["ci_high"]) and _num(rb["ci_low"]) <= _num(ra["ci_high"])
     direction = "higher" if va > vb else "lower" if va < vb else "the same"
-    tail = ("their 95% intervals overlap, so the data are consistent with no difference" if overlap
+    tail = ("their 95% intervals overlap, so these data do not show a clear difference" if overlap
             else "their 95% intervals do not overlap")
     return f"For {outcome}, the {RISK_WORDS[a]} figure ({va:.0f}%) is {direction} than the {RISK_WORDS[b]} figure ({vb:.0f}%); {tail}."
 
@@ -93,7 +98,8 @@ def describe_model(result) -> str:
             f"had the outcome. Status: {result.status}.")
     if not result.estimable:
         return head + " No odds ratios are reported."
-    lines = [head, f"Method: {result.method}."]
+    refs = ", ".join(f"{k} {v}" for k, v in result.references.items())
+    lines = [head, f"Method: {result.method}. Reference levels: {refs}."]
     lines += [f"Warning: {w}." for w in result.warnings]
     risk = result.table[result.table["term"].str.startswith("police_risk=")]
     for _, row in risk.iterrows():
