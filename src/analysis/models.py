@@ -24,6 +24,7 @@ Definitions used:
 from __future__ import annotations
 
 import math
+import textwrap
 import warnings
 from dataclasses import dataclass, field
 
@@ -353,6 +354,7 @@ def odds_ratio_table(results: list[ModelResult]) -> pd.DataFrame:
 def plot_forest(results: list[ModelResult], terms_prefix: str = "", title: str = "", note: str = ""):
     """Forest plot of odds ratios (log scale) with 95% intervals, one panel per outcome; states each status."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
     fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 4.5), sharey=False, squeeze=False)
     for ax, r in zip(axes[0], results):
@@ -371,7 +373,11 @@ def plot_forest(results: list[ModelResult], terms_prefix: str = "", title: str =
                         fmt="o", color=colour, capsize=2)
         ax.set_yticks(range(len(t)), t["term"], fontsize=7)
         ax.invert_yaxis()
-        ax.set_xlabel("odds ratio (95% CI)")
+        ax.xaxis.set_major_locator(FixedLocator([0.1, 0.25, 0.5, 1, 2, 4, 10]))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        refs = ", ".join(f"{k} {v}" for k, v in r.references.items())
+        ax.set_xlabel("odds ratio (95% CI)\n" + textwrap.fill(f"reference: {refs}", 45), fontsize=7)
     fig.suptitle(title, fontsize=10)
     if note:
         fig.text(0.01, -0.02, note, fontsize=7, ha="left", va="top", wrap=True)
