@@ -269,3 +269,14 @@ def test_notebook_runs(tmp_path, la):
                      for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "Disclosure control applied" in text
     assert not re.search(r"\bc[1-7]\b", text)            # no child id printed
+
+
+def test_prevalence_plot_with_zero_percent_group(study):
+    import matplotlib
+    matplotlib.use("Agg")
+    _, _, rt = study
+    table = linkage.prevalence_by(rt, [linkage.SERIOUS], unit="rhis")     # medium: 0 of 3 (Wilson low ~1e-15)
+    fig = linkage.plot_prevalence(linkage.suppress_table(table, Disclosure(False)), [linkage.SERIOUS])
+    assert len(fig.axes) == 4
+    screen = linkage.suppress_table(linkage.screening(rt, "rhis"), Disclosure(False))
+    assert len(linkage.plot_screening(screen).axes) == 1

@@ -336,7 +336,7 @@ def plot_prevalence(table: pd.DataFrame, outcomes, group: str = "police_risk", l
                 shown = _shown(row)
                 if len(shown):
                     r = shown.iloc[0]
-                    ax.errorbar(r["pct"], y, xerr=[[r["pct"] - r["ci_low"]], [r["ci_high"] - r["pct"]]],
+                    ax.errorbar(r["pct"], y, xerr=[[max(0.0, r["pct"] - r["ci_low"])], [max(0.0, r["ci_high"] - r["pct"])]],
                                 fmt=markers[level], color=f"C{j}", label=level if i == 0 else None, capsize=2)
                 elif len(row):
                     ax.text(1, y, "c" if row.iloc[0]["pct"] == SUPPRESSED else "n/a", va="center", fontsize=7,
@@ -371,7 +371,7 @@ def plot_screening(table: pd.DataFrame, title: str = "", note: str = ""):
                 shown = _shown(row)
                 if len(shown):
                     r = shown.iloc[0]
-                    ax.errorbar(r["pct"], y, xerr=[[r["pct"] - r["ci_low"]], [r["ci_high"] - r["pct"]]], fmt="o",
+                    ax.errorbar(r["pct"], y, xerr=[[max(0.0, r["pct"] - r["ci_low"])], [max(0.0, r["ci_high"] - r["pct"])]], fmt="o",
                                 color=f"C{j}", capsize=2,
                                 label=vocab.COHORT_LABELS.get(cohort, "All") if i == 0 else None)
                 elif len(row):

@@ -369,7 +369,7 @@ def plot_forest(results: list[ModelResult], terms_prefix: str = "", title: str =
         t = r.table[r.table["term"].str.startswith(terms_prefix)].reset_index(drop=True)
         for i, row in t.iterrows():
             colour = "C3" if row["note"] else "C0"
-            ax.errorbar(row["odds_ratio"], i, xerr=[[row["odds_ratio"] - row["ci_low"]], [row["ci_high"] - row["odds_ratio"]]],
+            ax.errorbar(row["odds_ratio"], i, xerr=[[max(0.0, row["odds_ratio"] - row["ci_low"])], [max(0.0, row["ci_high"] - row["odds_ratio"])]],
                         fmt="o", color=colour, capsize=2)
         ax.set_yticks(range(len(t)), t["term"], fontsize=7)
         ax.invert_yaxis()
