@@ -96,3 +96,10 @@ def test_linked_columns_are_suppressed_with_their_count():
     table = pd.DataFrame({"count": [2, 20], "pct": [10.0, 50.0]})
     out = suppress_counts(table, ["count"], Disclosure(), linked={"count": ["pct"]})
     assert list(out["pct"]) == [SUPPRESSED, 50.0]
+
+
+def test_wilson_ends_are_exact_at_zero_and_all():
+    assert wilson_interval(0, 12)[0] == 0.0
+    assert wilson_interval(12, 12)[1] == 1.0
+    low, high = wilson_arrays([0, 12], [12, 12])
+    assert low[0] == 0.0 and high[1] == 1.0

@@ -43,7 +43,10 @@ class Proportion:
 def wilson_interval(count, denominator, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for count/denominator, as proportions in [0, 1]."""
     low, high = proportion_confint(count, denominator, alpha=1 - confidence, method="wilson")
-    return float(low), float(high)
+    # Exact ends: 0 of n has a lower bound of 0 and n of n an upper bound of 1 (not 1e-15 off).
+    low = 0.0 if count == 0 else float(low)
+    high = 1.0 if count == denominator else float(high)
+    return low, high
 
 
 def proportion(count: int, denominator: int, confidence: float = 0.95) -> Proportion:
@@ -70,6 +73,8 @@ def wilson_arrays(count, denominator, confidence: float = 0.95):
     n = np.asarray(denominator, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         low, high = proportion_confint(count, n, alpha=1 - confidence, method="wilson")
+    low = np.where(count == 0, 0.0, low)
+    high = np.where(count == n, 1.0, high)
     low = np.where(n > 0, low, np.nan)
     high = np.where(n > 0, high, np.nan)
     return low, high
