@@ -1,0 +1,477 @@
+"""``rhi batch``: the notebooks for the whole dataset and every local authority, in parallel.
+
+The dataset is validated once, up front; an invalid dataset writes nothing.
+Each worker process keeps one Jupyter kernel warm and runs the notebooks
+authority after authority in it (papermill injects the parameters, nbclient
+executes), so imports and the dataset load (``report.cached_dataset``) are
+paid once per worker, not once per report. An authority whose notebook
+fails is recorded with the notebook's error message; the others finish.
+
+The run is built in a hidden ``.RUN.partial`` folder next to the target and
+renamed into place at the end, so an interrupted run never leaves a report
+folder that looks complete. ``--resume`` reuses any report (in the target or
+a partial folder) whose inputs, parameters and notebooks are unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from multiprocessing import get_context
+from pathlib import Path
+
+from . import manifest as mf
+from .errors import DatasetError
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+COMPARE_PREFIX = "03_"
+ALL = "all"
+COMPARE = "compare"
+STATUS_FILE = "status.json"
+KERNEL_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg",
+              "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+# Run before every notebook in a warm kernel: no variable or figure of the previous report survives,
+# but imported modules (and the cached dataset) do.
+RESET_CELL = "%reset -f\nimport matplotlib.pyplot as _plt\n_plt.close('all')\n%matplotlib inline\ndel _plt"
+
+
+class BatchError(Exception):
+    """Bad options or an invalid dataset: nothing was run. ``lines`` are shown to the user."""
+
+    def __init__(self, message: str, lines=(), code: int = 2):
+        super().__init__(message)
+        self.lines, self.code = list(lines), code
+
+
+@dataclass
+class Task:
+    key: str                    # "all", an la_code, or "compare"
+    la_code: str | None
+    notebooks: list[Path]
+    params: dict
+    digest: str = ""
+    status: dict = field(default_factory=dict)
+
+
+# --- planning -------------------------------------------------------------------------------------
+
+def discover_notebooks(folder: Path | None = None) -> tuple[list[Path], Path | None]:
+    """Per-authority notebooks (0N_*.ipynb except 03) and the run-level comparison notebook (03_*)."""
+    folder = Path(folder) if folder else NOTEBOOKS
+    found = sorted(folder.glob("0[0-9]_*.ipynb"))
+    per_la = [p for p in found if not p.name.startswith(COMPARE_PREFIX)]
+    compare = next((p for p in found if p.name.startswith(COMPARE_PREFIX)), None)
+    return per_la, compare
+
+
+def parse_options(period_start, period_end, risk_levels, min_cell) -> dict:
+    from .populations import Params
+
+    try:
+        start = date.fromisoformat(period_start) if period_start else None
+        end = date.fromisoformat(period_end) if period_end else None
+    except (TypeError, ValueError) as exc:
+        raise BatchError(f"--period-start/--period-end must be dates as YYYY-MM-DD ({exc})")
+    if start and end and end < start:
+        raise BatchError(f"--period-end {end} is before --period-start {start}")
+    levels = ",".join(s.strip() for s in str(risk_levels).split(",") if s.strip())
+    try:
+        Params(risk_levels=tuple(levels.split(",")) if levels else ())
+    except ValueError as exc:
+        raise BatchError(f"--risk-levels: {exc}")
+    if not levels:
+        raise BatchError("--risk-levels: give at least one police risk level")
+    if int(min_cell) < 1:
+        raise BatchError("--min-cell must be at least 1")
+    return {"period_start": start.isoformat() if start else None, "period_end": end.isoformat() if end else None,
+            "risk_levels": levels, "min_cell": int(min_cell)}
+
+
+def task_digest(inputs: dict, params: dict, notebooks: list[Path], key: str, extra: dict | None = None) -> str:
+    """Hash of everything a report depends on: input files, parameters, notebook contents, package version."""
+    from . import __version__
+
+    payload = {"inputs": inputs, "params": params, "key": key, "version": __version__, "extra": extra or {},
+               "notebooks": {p.name: mf.sha256(p) for p in notebooks}}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _reusable(folder: Path, digest: str) -> bool:
+    try:
+        status = json.loads((folder / STATUS_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    return status.get("status") == "ok" and status.get("digest") == digest and (folder / "report.html").exists()
+
+
+def _link_copy(src: Path, dst: Path) -> None:
+    """Copy a finished report folder, hard-linking files where possible (they are never rewritten)."""
+    def link(a, b):
+        try:
+            os.link(a, b)
+        except OSError:
+            shutil.copy2(a, b)
+    shutil.copytree(src, dst, copy_function=link)
+
+
+# --- the run --------------------------------------------------------------------------------------
+
+def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all_only: bool = False,
+              suppress: bool = True, min_cell: int = 5, period_start=None, period_end=None,
+              risk_levels: str = "medium,low", notebooks_dir=None, progress: bool = True,
+              cell_timeout: int = 1800) -> dict:
+    """Run the batch and return the manifest. Raises BatchError (nothing written) for bad input."""
+    from .io import dataset_files
+    from .validate import load_dataset
+
+    started = datetime.now(timezone.utc)
+    path, out = Path(path).resolve(), Path(out).resolve()
+    options = parse_options(period_start, period_end, risk_levels, min_cell)
+    options["suppress"] = bool(suppress)
+    per_la, compare_nb = discover_notebooks(notebooks_dir)
+    if not per_la:
+        raise BatchError(f"No report notebooks (0N_*.ipynb) in {notebooks_dir or NOTEBOOKS}")
+    if not path.exists():
+        raise BatchError(f"No dataset at {path}", code=1)
+    try:
+        ds = load_dataset(path)
+    except DatasetError as err:
+        raise BatchError(f"{path}: {len(err.problems)} problem(s) found; nothing was analysed or written.",
+                         err.summary_lines(20), code=1) from None
+    if la_codes:
+        unknown = [c for c in la_codes if c not in ds.la_codes]
+        if unknown:
+            raise BatchError(f"--la {', '.join(unknown)}: no episodes of that local authority in {path} "
+                             f"(it has {', '.join(ds.la_codes[:10])}{'...' if len(ds.la_codes) > 10 else ''})")
+    synthetic = _synthetic(path)
+    inputs = {str(f.name): mf.sha256(f) for f in dataset_files(path)}
+    common = {"data_path": str(path), **options}
+
+    if all_only:
+        keys = [ALL]
+    elif la_codes:
+        keys = list(dict.fromkeys(la_codes))
+    else:
+        sizes = ds.episodes["la_code"].value_counts()
+        keys = [ALL] + sorted(ds.la_codes, key=lambda c: -int(sizes.get(c, 0)))  # big first: better packing
+    tasks = [Task(k, None if k == ALL else k, per_la, {**common, "la_code": None if k == ALL else k}) for k in keys]
+    if compare_nb is not None and not all_only:
+        highlight = la_codes[0] if la_codes and len(la_codes) == 1 else None
+        tasks.insert(0, Task(COMPARE, highlight, [compare_nb], {**common, "la_code": highlight}))
+    from .dfe import DFE_CSV
+    for t in tasks:
+        extra = {"dfe": mf.sha256(DFE_CSV)} if t.key == COMPARE and DFE_CSV.exists() else None
+        t.digest = task_digest(inputs, t.params, t.notebooks, t.key, extra)
+
+    staging = out.parent / f".{out.name}.partial"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if staging.exists() and not resume:
+        shutil.rmtree(staging)
+    staging.mkdir(exist_ok=True)
+    for stale in ("index.html", "manifest.json"):
+        (staging / stale).unlink(missing_ok=True)
+
+    todo = []
+    for t in tasks:
+        here, there = staging / t.key, out / t.key
+        if resume and _reusable(here, t.digest):
+            t.status = {**json.loads((here / STATUS_FILE).read_text()), "reused": True}
+        elif resume and _reusable(there, t.digest):
+            if here.exists():
+                shutil.rmtree(here)
+            _link_copy(there, here)
+            t.status = {**json.loads((here / STATUS_FILE).read_text()), "reused": True}
+        else:
+            if here.exists():
+                shutil.rmtree(here)
+            todo.append(t)
+
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
+    id_hashes = frozenset(_id_hash(str(c)) for c in ds.children["child_id"].dropna())
+    _execute_all(todo, staging, jobs, id_hashes, synthetic, progress, cell_timeout)
+
+    finished = datetime.now(timezone.utc)
+    record = _manifest(tasks, path, inputs, options, jobs, started, finished, synthetic, la_codes, all_only)
+    from .render import write_index
+    write_index(staging, record, [t.key for t in tasks], synthetic)
+    mf.write_json(staging / "manifest.json", record)
+    _swap_into_place(staging, out)
+    return record
+
+
+def _synthetic(path: Path) -> bool:
+    meta = path / "metadata.json" if path.is_dir() else None
+    try:
+        return bool(meta and meta.exists() and json.loads(meta.read_text()).get("synthetic"))
+    except ValueError:
+        return False
+
+
+def _execute_all(todo, staging, jobs, id_hashes, synthetic, progress, cell_timeout) -> None:
+    if not todo:
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(todo), desc="reports", unit="report", disable=not progress, file=sys.stderr)
+    ctx = get_context("spawn")  # a clean interpreter per worker: no inherited threads or locks
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
+                                 initargs=(id_hashes, cell_timeout)) as pool:
+            futures = {pool.submit(run_task, t.key, t.la_code, [str(p) for p in t.notebooks], t.params,
+                                   str(staging / t.key), t.digest, synthetic): t for t in todo}
+            for future in as_completed(futures):
+                task = futures[future]
+                try:
+                    task.status = future.result()
+                except BrokenProcessPool:
+                    task.status = _failed(task, "the worker process died (out of memory?)")
+                except Exception as exc:  # a bug in the runner itself: still isolate the authority
+                    task.status = _failed(task, f"{type(exc).__name__}: {exc}")
+                bar.update(1)
+                if task.status.get("status") != "ok":
+                    bar.write(f"FAILED {task.key}: {task.status.get('error', '')}")
+    finally:
+        bar.close()
+
+
+def _failed(task: Task, message: str) -> dict:
+    return {"key": task.key, "status": "failed", "error": message, "digest": task.digest, "duration_s": None}
+
+
+def _manifest(tasks, path, inputs, options, jobs, started, finished, synthetic, la_codes, all_only) -> dict:
+    reports = {}
+    for t in tasks:
+        s = t.status or {"status": "not run"}
+        reports[t.key] = {"status": s.get("status"), "duration_s": s.get("duration_s"), "error": s.get("error"),
+                          "reused": bool(s.get("reused")), "notebooks": [p.name for p in t.notebooks],
+                          "folder": t.key}
+    failed = sorted(k for k, r in reports.items() if r["status"] != "ok")
+    return {
+        "tool": "rhi batch", "git": mf.git_state(), "packages": mf.package_versions(),
+        "dataset": {"path": str(path), "files_sha256": inputs, "synthetic_data": synthetic},
+        "parameters": {**{k: v for k, v in options.items()}, "la_codes": la_codes or "all", "all_only": all_only,
+                       "jobs": jobs},
+        "disclosure_control": _statement(options),
+        "started": started.isoformat(timespec="seconds"), "finished": finished.isoformat(timespec="seconds"),
+        "duration_s": round((finished - started).total_seconds(), 1),
+        "summary": {"reports": len(reports), "ok": len(reports) - len(failed), "failed": failed},
+        "reports": reports,
+    }
+
+
+def _statement(options) -> dict:
+    from .disclosure import Disclosure
+
+    control = Disclosure(options["suppress"], options["min_cell"])
+    return {"suppressed": control.suppress, "min_cell": control.min_cell, "statement": control.statement}
+
+
+def _swap_into_place(staging: Path, out: Path) -> None:
+    """Replace the target folder with the finished run (two renames; the old run is removed after)."""
+    old = None
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        out.rename(old)
+    staging.rename(out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# --- inside a worker process ----------------------------------------------------------------------
+
+_WORKER: dict = {}
+
+
+def _worker_init(id_hashes, cell_timeout) -> None:
+    from multiprocessing import util
+
+    _WORKER.update(ids=id_hashes, timeout=cell_timeout, km=None)
+    util.Finalize(None, _shutdown_kernel, exitpriority=10)
+
+
+def _id_hash(value: str) -> bytes:
+    return hashlib.blake2b(value.encode(), digest_size=16).digest()
+
+
+def scrub_ids(text: str, id_hashes) -> str:
+    """Replace any token of ``text`` that is a child id of the dataset."""
+    if not id_hashes or not text:
+        return text
+
+    def swap(match):
+        token = match.group(0)
+        return "[child id removed]" if _id_hash(token) in id_hashes else token
+
+    text = re.sub(r"[^\s'\"(),;:\[\]{}<>=]+", swap, text)
+    return re.sub(r"[A-Za-z0-9_\-]+", swap, text)
+
+
+def _kernel():
+    from jupyter_client.manager import KernelManager
+
+    km = _WORKER.get("km")
+    if km is not None and km.is_alive():
+        return km
+    _shutdown_kernel()
+    env = {**os.environ, **KERNEL_ENV}
+    km = KernelManager(kernel_name="python3")
+    log = open(Path(tempfile.gettempdir()) / f"rhi-batch-kernel-{os.getpid()}.log", "ab")
+    km.start_kernel(env=env, cwd=str(NOTEBOOKS if NOTEBOOKS.exists() else Path.cwd()),
+                    stdout=subprocess_devnull(), stderr=log)
+    _WORKER["km"] = km
+    return km
+
+
+def subprocess_devnull():
+    import subprocess
+
+    return subprocess.DEVNULL
+
+
+def _shutdown_kernel() -> None:
+    km = _WORKER.get("km")
+    if km is not None:
+        try:
+            km.shutdown_kernel(now=True)
+        except Exception:  # already gone
+            pass
+        _WORKER["km"] = None
+
+
+def _execute(nb, timeout: int) -> None:
+    from nbclient import NotebookClient
+
+    client = NotebookClient(nb, km=_kernel(), timeout=timeout, allow_errors=False, record_timing=False)
+    try:
+        client.execute()
+    finally:
+        if client.kc is not None:
+            client.kc.stop_channels()
+
+
+def _error_text(exc, nb_name: str) -> str:
+    from .render import clean_text
+
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    if ename:
+        message = f"{ename}: {evalue}"
+    else:
+        message = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+    return f"{nb_name}: {clean_text(message).strip()}"
+
+
+def run_task(key, la_code, notebooks, params, folder, digest, synthetic) -> dict:
+    """Run the notebooks of one report in this worker's warm kernel, render report.html, write status.json."""
+    import nbformat
+    from papermill.parameterize import parameterize_notebook
+
+    from .render import notebook_body, render_report
+
+    t0 = time.perf_counter()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    inject = {**params, "output_dir": str(folder)}
+    sections, headlines, error = [], [], None
+    for nb_path in map(Path, notebooks):
+        before = set((folder / "figures").glob("*.png"))
+        nb = nbformat.read(nb_path, as_version=4)
+        for cell in nb.cells:  # papermill expects every cell to carry a tags list
+            cell.metadata.setdefault("tags", [])
+        nb.metadata["papermill"] = {"parameters": {}, "environment_variables": {}}
+        nb = parameterize_notebook(nb, inject, kernel_name="python3", language="python")
+        nb.cells.insert(0, nbformat.v4.new_code_cell(RESET_CELL, metadata={"tags": ["batch-reset"]}))
+        try:
+            _execute(nb, _WORKER.get("timeout", 1800))
+        except Exception as exc:  # CellExecutionError, DeadKernelError, CellTimeoutError...
+            error = scrub_ids(_error_text(exc, nb_path.name), _WORKER.get("ids"))
+            if "DeadKernel" in type(exc).__name__:
+                _shutdown_kernel()
+        nb.cells = [c for c in nb.cells if "batch-reset" not in c.get("metadata", {}).get("tags", [])]
+        headlines += _headlines(folder)
+        body, images = notebook_body(nb)
+        new_figs = sorted(set((folder / "figures").glob("*.png")) - before)
+        sections.append({"title": _title(nb_path), "anchor": nb_path.stem, "html": body,
+                         "figures": new_figs if images == 0 else []})
+        if error:
+            break
+    statement = _statement(params)
+    _merge_headlines(folder, headlines)
+    title = ("Comparison of local authorities" if key == COMPARE else
+             "Return home interviews: all local authorities" if key == ALL else f"Return home interviews: {key}")
+    render_report(folder / "report.html", title=title, sections=sections, headlines=headlines, synthetic=synthetic,
+                  statement=statement["statement"], suppressed=statement["suppressed"],
+                  params_text=_params_text(params, key), error=error)
+    status = {"key": key, "status": "failed" if error else "ok", "error": error, "digest": digest,
+              "duration_s": round(time.perf_counter() - t0, 2), "notebooks": [Path(n).name for n in notebooks]}
+    mf.write_json(folder / STATUS_FILE, status)
+    return status
+
+
+def _title(nb_path: Path) -> str:
+    return nb_path.stem.split("_", 1)[-1].replace("_", " ").capitalize()
+
+
+def _params_text(params: dict, key: str) -> str:
+    where = ("all local authorities (comparison)" if key == COMPARE else
+             "all local authorities" if key == ALL else f"local authority {key}")
+    period = f"{params.get('period_start') or 'start of data'} to {params.get('period_end') or 'end of data'}"
+    return f"{where.capitalize()}; period {period}; police risk in scope: {params['risk_levels'].replace(',', ', ')}"
+
+
+def _headlines(folder: Path) -> list[str]:
+    """Headlines the last notebook recorded (figures.json is shared, so each notebook's are read right after it)."""
+    try:
+        payload = json.loads((folder / "figures.json").read_text())
+    except (OSError, ValueError):
+        return []
+    lines = payload.pop("headlines", None) or []
+    if lines:  # consumed: the next notebook's headlines must not be mistaken for these
+        mf.write_json(folder / "figures.json", payload)
+    return [str(x) for x in lines] if isinstance(lines, list) else [str(lines)]
+
+
+def _merge_headlines(folder: Path, headlines: list[str]) -> None:
+    target = folder / "figures.json"
+    try:
+        payload = json.loads(target.read_text())
+    except (OSError, ValueError):
+        return
+    payload["headlines"] = headlines
+    mf.write_json(target, payload)
+
+
+# --- the command ----------------------------------------------------------------------------------
+
+def batch_command(path, out, la_codes=None, jobs=0, resume=False, all_only=False, suppress=True, min_cell=5,
+                  period_start=None, period_end=None, risk_levels="medium,low") -> None:
+    """CLI entry: run, print a summary, exit non-zero if any report failed."""
+    import typer
+
+    try:
+        record = run_batch(path, out, la_codes=la_codes, jobs=jobs, resume=resume, all_only=all_only,
+                           suppress=suppress, min_cell=min_cell, period_start=period_start, period_end=period_end,
+                           risk_levels=risk_levels)
+    except BatchError as err:
+        typer.echo(str(err), err=True)
+        for line in err.lines:
+            typer.echo(f"  - {line}", err=True)
+        raise typer.Exit(err.code)
+    summary = record["summary"]
+    reused = sum(1 for r in record["reports"].values() if r["reused"])
+    typer.echo(f"{summary['ok']} of {summary['reports']} reports complete ({reused} reused) in "
+               f"{record['duration_s']:.0f}s: {Path(out) / 'index.html'}")
+    if summary["failed"]:
+        typer.echo(f"{len(summary['failed'])} failed:", err=True)
+        for key in summary["failed"]:
+            typer.echo(f"  - {key}: {record['reports'][key]['error']}", err=True)
+        raise typer.Exit(1)
