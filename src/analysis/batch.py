@@ -66,8 +66,11 @@ class Task:
 # --- planning -------------------------------------------------------------------------------------
 
 def discover_notebooks(folder: Path | None = None) -> tuple[list[Path], Path | None]:
-    """Per-authority notebooks (0N_*.ipynb except 03) and the run-level comparison notebook (03_*)."""
-    folder = Path(folder) if folder else NOTEBOOKS
+    """Per-authority notebooks (0N_*.ipynb except 03) and the run-level comparison notebook (03_*).
+
+    The folder is ``folder``, else $RHI_NOTEBOOKS, else the project's ``notebooks/``.
+    """
+    folder = Path(folder or os.environ.get("RHI_NOTEBOOKS") or NOTEBOOKS)
     found = sorted(folder.glob("0[0-9]_*.ipynb"))
     per_la = [p for p in found if not p.name.startswith(COMPARE_PREFIX)]
     compare = next((p for p in found if p.name.startswith(COMPARE_PREFIX)), None)
@@ -140,7 +143,7 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
     options["suppress"] = bool(suppress)
     per_la, compare_nb = discover_notebooks(notebooks_dir)
     if not per_la:
-        raise BatchError(f"No report notebooks (0N_*.ipynb) in {notebooks_dir or NOTEBOOKS}")
+        raise BatchError(f"No report notebooks (0N_*.ipynb) in {notebooks_dir or os.environ.get('RHI_NOTEBOOKS') or NOTEBOOKS}")
     if not path.exists():
         raise BatchError(f"No dataset at {path}", code=1)
     try:
@@ -425,7 +428,7 @@ def _params_text(params: dict, key: str) -> str:
     where = ("all local authorities (comparison)" if key == COMPARE else
              "all local authorities" if key == ALL else f"local authority {key}")
     period = f"{params.get('period_start') or 'start of data'} to {params.get('period_end') or 'end of data'}"
-    return f"{where.capitalize()}; period {period}; police risk in scope: {params['risk_levels'].replace(',', ', ')}"
+    return f"{where[0].upper() + where[1:]}; period {period}; police risk in scope: {params['risk_levels'].replace(',', ', ')}"
 
 
 def _headlines(folder: Path) -> list[str]:

@@ -97,7 +97,7 @@ def funnel_table(units: pd.DataFrame, control: Disclosure, method: str = "wilson
             row.update(count=k, denominator=n, pct=100 * k / n, ci_low=100 * float(low[0]), ci_high=100 * float(high[0]),
                        position=position(k / n, p0, n, method))
         rows.append(row)
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows, dtype=object)  # counts stay whole numbers beside "c"
     shown = table["pct"].map(lambda v: isinstance(v, float))
     summary = {
         "overall_pct": None if np.isnan(p0) else 100 * p0,
@@ -119,8 +119,10 @@ def plot_funnel(table: pd.DataFrame, summary: dict, title: str, xlabel: str, yla
     shown = table[table["pct"].map(lambda v: isinstance(v, float))]
     fig, ax = plt.subplots(figsize=(8, 5))
     p0 = (summary["overall_pct"] or 0) / 100
-    nmax = max(float(shown["denominator"].max()) if len(shown) else 10.0, 10.0)
-    grid = np.unique(np.round(np.geomspace(1, nmax * 1.05, 300)).astype(int))
+    dens = shown["denominator"].astype(float)
+    nmax = max(float(dens.max()) if len(shown) else 10.0, 10.0)
+    nmin = max(1.0, 0.8 * float(dens.min())) if len(shown) else 1.0
+    grid = np.unique(np.round(np.geomspace(nmin, nmax * 1.05, 300)).astype(int))
     for conf, style in ((0.95, "--"), (0.998, ":")):
         lo, hi = control_limits(p0, grid, conf, method)
         ax.plot(grid, 100 * lo, style, color="0.35", lw=1, label=f"{conf:.1%} limits".replace(".0%", "%"))
@@ -139,7 +141,10 @@ def plot_funnel(table: pd.DataFrame, summary: dict, title: str, xlabel: str, yla
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=11)
-    ax.set_ylim(bottom=0)
+    top = max([100 * control_limits(p0, grid[:1], 0.998, method)[1][0]] + list(shown["pct"].astype(float)))
+    ax.set_ylim(0, min(100.0, top * 1.1 + 1))
+    if nmax / nmin > 30:
+        ax.set_xscale("log")
     left_out = summary["not_shown_small"] + summary["not_shown_unpublished"]
     foot = f"{summary['shown']} authorities shown; {left_out} with suppressed or unpublished values not shown."
     fig.text(0.01, -0.02, foot + (" " + note if note else ""), fontsize=7, ha="left", va="top", wrap=True)
