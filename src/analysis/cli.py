@@ -167,11 +167,14 @@ def import_(
     key_file: Optional[Path] = typer.Option(None, "--key-file", help="Pseudonymisation key (else $RHI_PSEUDONYM_KEY)."),
     keep_identifiers: bool = typer.Option(False, "--keep-identifiers",
                                           help="Keep names, addresses and free-text notes (off by default)."),
+    la_code: Optional[str] = typer.Option(None, "--la-code",
+                                          help="GSS code of the local authority (required for ssd and ssda903)."),
 ):
     """Translate an SSD, SSDA903 or RHI provider extract into the canonical form, then validate it."""
     from .importers import import_command
 
-    import_command(fmt, source, out, mapping=mapping, key_file=key_file, keep_identifiers=keep_identifiers)
+    import_command(fmt, source, out, mapping=mapping, key_file=key_file, keep_identifiers=keep_identifiers,
+                   la_code=la_code)
 
 
 @app.command()

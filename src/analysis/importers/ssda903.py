@@ -1,0 +1,191 @@
+"""Import from the SSDA903 return (children looked after), Missing and Header tables.
+
+Source: a folder with ``Missing.csv`` (CHILD, DOB, MISSING, MIS_START, MIS_END)
+and ``Header.csv`` (CHILD, SEX, DOB, ETHNIC, ...), file names in any case;
+``UASC.csv`` (CHILD, SEX, DOB, DUC) is used when present. Dates are dd/mm/yyyy
+as the return writes them (ISO also accepted). MISSING is M (missing) or A
+(away from placement without authorisation). Every child in the return is
+looked after. The return has no episode id, no RHIs, no police risk and no
+local authority column (``--la-code``).
+
+An episode is identified by (CHILD, MIS_START, MISSING) and its order among
+identical rows, so the same return always gives the same pseudonymous ids;
+rows repeated exactly (e.g. the same episode in two years' files) are kept
+once and counted in the report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .. import vocab
+from ..errors import DatasetError, Problems
+from .common import SourceTable, codes, dates, find_file, format_dates, format_datetimes, read_csv, sha256
+from .output import Imported, finish_table
+from .pseudonymise import Pseudonymiser
+from .report import ImportReport
+
+MISSING_CODES = {"M": "missing", "A": "away"}
+SEX_CODES = {"1": "male", "2": "female"}
+IDENTIFYING = {"UPN": "unique pupil number", "MOTHER": "whether the child is a mother",
+               "MC_DOB": "date of birth of the child's child"}
+
+
+def import_ssda903(folder: Path, la_code: str, pseudo: Pseudonymiser, keep_identifiers: bool) -> Imported:
+    folder = Path(folder)
+    problems = Problems()
+    report = ImportReport("ssda903", la_code=la_code)
+    miss_path = find_file(folder, "Missing", problems, "Missing")
+    head_path = find_file(folder, "Header", problems, "Header")
+    if problems:
+        raise DatasetError(problems.items, str(folder))
+    miss = read_csv(miss_path, "Missing", problems)
+    head = read_csv(head_path, "Header", problems)
+    if problems:
+        raise DatasetError(problems.items, str(folder))
+    mc = {k: miss.column(k, problems if k != "MIS_END" else None) for k in ("CHILD", "DOB", "MISSING", "MIS_START", "MIS_END")}
+    hc = {k: head.column(k, problems if k in ("CHILD", "SEX", "DOB") else None) for k in ("CHILD", "SEX", "DOB", "ETHNIC")}
+    if problems:
+        raise DatasetError(problems.items, str(folder))
+
+    # Exact repeats (the same episode in two years' files) are kept once.
+    key_cols = [mc["CHILD"], mc["MIS_START"], mc["MISSING"]] + ([mc["MIS_END"]] if mc["MIS_END"] else [])
+    repeats = miss.frame.duplicated(key_cols, keep="first")
+    if repeats.any():
+        report.warn(f"{miss.source}: {int(repeats.sum())} row(s) repeat an earlier row exactly "
+                    "(same CHILD, MIS_START, MISSING, MIS_END) and were kept once")
+    miss = SourceTable(miss.name, miss.source, miss.path, miss.frame[~repeats], miss.first_row)
+    mf = miss.frame
+    for label in mf.index[mf[mc["CHILD"]] == ""]:
+        problems.add(miss.name, miss.source, miss.row(label), mc["CHILD"], "", "a child id (this column is required)")
+    start = dates(miss, mc["MIS_START"], problems, required=True, expected="a date as dd/mm/yyyy")
+    end = dates(miss, mc["MIS_END"], problems, expected="a date as dd/mm/yyyy (or blank while missing)") \
+        if mc["MIS_END"] else pd.Series(pd.NaT, index=mf.index)
+    ep_type = codes(miss, mc["MISSING"], MISSING_CODES, problems, required=True,
+                    expected="M (missing) or A (away from placement without authorisation)")
+    miss_dob = dates(miss, mc["DOB"], problems, expected="a date as dd/mm/yyyy")
+
+    # Header: one row per child (repeated identical rows across years are fine).
+    hf = head.frame[head.frame[hc["CHILD"]].isin(set(mf[mc["CHILD"]]))]
+    hf = hf[~hf.duplicated(keep="first")]
+    clash = hf[hc["CHILD"]].duplicated(keep="first")
+    for label in hf.index[clash]:
+        problems.add(head.name, head.source, head.row(label), hc["CHILD"], hf.at[label, hc["CHILD"]],
+                     "one row per child (this child has an earlier row with different values)")
+    hf = hf[~clash]
+    head_kept = SourceTable(head.name, head.source, head.path, hf, head.first_row)
+    sex = codes(head_kept, hc["SEX"], SEX_CODES, problems, required=True, expected="1 (male) or 2 (female)")
+    dob = dates(head_kept, hc["DOB"], problems, required=True, expected="a date as dd/mm/yyyy")
+    if problems:
+        raise DatasetError(problems.items, str(folder))
+
+    children = pd.DataFrame({
+        "source": hf[hc["CHILD"]], "sex": sex, "date_of_birth": format_dates(dob),
+        "ethnicity": hf[hc["ETHNIC"]] if hc["ETHNIC"] else "",
+    })
+    origins_children = [(head.source, r) for r in head.rows(hf.index)]
+    # Children in Missing but not in Header: sex unknown, date of birth from Missing.
+    absent = mf[~mf[mc["CHILD"]].isin(set(hf[hc["CHILD"]])) & (mf[mc["CHILD"]] != "")]
+    absent = absent[~absent[mc["CHILD"]].duplicated(keep="first")]
+    if len(absent):
+        no_dob = absent.index[miss_dob[absent.index].isna()]
+        for label in no_dob:
+            problems.add(miss.name, miss.source, miss.row(label), mc["DOB"], mf.at[label, mc["DOB"]],
+                         f"a date of birth, because this CHILD has no row in {head.source}")
+        if problems:
+            raise DatasetError(problems.items, str(folder))
+        report.warn(f"{len(absent)} child(ren) in {miss.source} have no row in {head.source}: sex set to "
+                    "unknown, date of birth taken from the Missing table")
+        children = pd.concat([children, pd.DataFrame({
+            "source": absent[mc["CHILD"]], "sex": "unknown",
+            "date_of_birth": format_dates(miss_dob[absent.index]), "ethnicity": ""})])
+        origins_children += [(miss.source, r) for r in miss.rows(absent.index)]
+
+    uasc = _uasc(folder, children["source"], problems, report)
+    if problems:
+        raise DatasetError(problems.items, str(folder))
+    used = [miss, head] + ([uasc[1]] if uasc else [])
+    if uasc:
+        children["uasc"] = uasc[0]
+    extra = {}
+    for column in head.frame.columns:
+        if column in hc.values():
+            continue
+        if keep_identifiers and column in hf.columns:
+            extra[column] = pd.concat([hf[column], pd.Series("", index=absent.index)]).tolist()
+        else:
+            why = IDENTIFYING.get(column.upper(), "not used")
+            report.dropped_columns.append({"file": head.source, "column": column,
+                                           "why": f"{why}; kept only with --keep-identifiers"})
+    children = children.reset_index(drop=True)
+    for column, values in extra.items():
+        children[column] = values
+    if keep_identifiers:
+        children["source_child_id"] = children["source"]
+    children["child_id"] = pseudo.series("person", children["source"])
+
+    # Episode keys: child, start, type and order among identical keys.
+    parts = pd.DataFrame({"c": mf[mc["CHILD"]], "s": format_datetimes(start), "t": ep_type})
+    order = parts.groupby(["c", "s", "t"], sort=False).cumcount().astype(str)
+    key = parts["c"] + "|" + parts["s"] + "|" + parts["t"] + "|" + order
+    episodes = pd.DataFrame({
+        "episode_id": pseudo.series("episode", key), "child_id": pseudo.series("person", mf[mc["CHILD"]]),
+        "la_code": la_code, "missing_start": format_datetimes(start), "missing_end": format_datetimes(end),
+        "episode_type": ep_type, "legal_status": "looked_after",
+    })
+    tables = {
+        "children": finish_table("children", children, list(extra) + ["source_child_id"]),
+        "episodes": finish_table("episodes", episodes),
+        "rhis": finish_table("rhis", pd.DataFrame()),
+        "rhi_episodes": finish_table("rhi_episodes", pd.DataFrame()),
+        "disclosures": finish_table("disclosures", pd.DataFrame()),
+    }
+    origins = {"children": origins_children, "episodes": [(miss.source, r) for r in miss.rows()]}
+    columns_from = {"episodes": {"child_id": mc["CHILD"], "missing_start": mc["MIS_START"],
+                                 "missing_end": mc["MIS_END"], "episode_type": mc["MISSING"]},
+                    "children": {"sex": hc["SEX"], "date_of_birth": hc["DOB"]}}
+    _describe(report, miss, head, uasc)
+    report.source_files = [{"file": t.source, "sha256": sha256(t.path), "rows": int(len(t.frame))} for t in used]
+    return Imported(tables, origins, report, columns_from)
+
+
+def _uasc(folder, child_ids, problems, report):
+    """UASC.csv, when present: a child listed there was an unaccompanied asylum-seeking child."""
+    path = find_file(folder, "UASC", None, "UASC")
+    if path is None:
+        return None
+    table = read_csv(path, "UASC", problems)
+    if table is None:
+        return None
+    column = table.column("CHILD", problems)
+    if column is None:
+        return None
+    listed = set(table.frame[column])
+    return child_ids.isin(listed).map({True: "true", False: "false"}).tolist(), table
+
+
+def _describe(report, miss, head, uasc) -> None:
+    ms, hs = miss.source, head.source
+    report.map("children.child_id", f"{hs}: CHILD (pseudonymised)")
+    report.map("children.sex", f"{hs}: SEX (1 -> male, 2 -> female)")
+    report.map("children.date_of_birth", f"{hs}: DOB")
+    report.map("children.ethnicity", f"{hs}: ETHNIC (DfE code)")
+    report.map("episodes.child_id", f"{ms}: CHILD (pseudonymised)")
+    report.map("episodes.missing_start", f"{ms}: MIS_START (a date; the return holds no time)")
+    report.map("episodes.missing_end", f"{ms}: MIS_END")
+    report.map("episodes.episode_type", f"{ms}: MISSING (M -> missing, A -> away)")
+    report.derive("episodes.episode_id", "keyed hash of CHILD, MIS_START, MISSING and order among identical rows")
+    report.derive("episodes.la_code", "the --la-code given (the return has no local authority column)")
+    report.derive("episodes.legal_status", "looked_after: the return covers looked-after children only")
+    if uasc:
+        report.map("children.uasc", f"{uasc[1].source}: CHILD listed -> true, else false")
+    else:
+        report.missing("children.uasc", "no UASC.csv in the extract")
+    report.missing("episodes.police_risk", "the SSDA903 return holds no police risk grading")
+    report.missing("episodes.missing_from", "in or out of area is not in the Missing table")
+    report.missing("episodes.found_location", "not in the return")
+    report.missing("rhis", "the return holds no return home interviews")
+    report.missing("rhi_episodes", "no RHIs to link")
+    report.missing("disclosures", "the return holds nothing the child disclosed")
