@@ -139,7 +139,7 @@ def dates(table: SourceTable, column: str, problems: Problems, *, required: bool
     series = table.frame[column]
     tried = tuple(formats or ()) + SOURCE_DATETIME_FORMATS
     parsed = parse_datetimes(series, tried)
-    shown = expected or (f"a date as {', '.join(formats)} (or YYYY-MM-DD)" if formats
+    shown = expected or (f"a date as {', '.join(_readable(f) for f in formats)} (or YYYY-MM-DD)" if formats
                          else "a date as YYYY-MM-DD or dd/mm/yyyy (optionally with a time)")
     for label in series.index[(series != "") & parsed.isna()]:
         problems.add(table.name, table.source, table.row(label), column, series[label], shown)
@@ -148,6 +148,14 @@ def dates(table: SourceTable, column: str, problems: Problems, *, required: bool
             problems.add(table.name, table.source, table.row(label), column, "",
                          f"a value (this column is required): {shown}")
     return parsed
+
+
+def _readable(fmt: str) -> str:
+    """'%d/%m/%Y %H:%M' -> 'dd/mm/yyyy HH:MM'."""
+    for code, text in (("%d", "dd"), ("%m", "mm"), ("%Y", "yyyy"), ("%y", "yy"), ("%H", "HH"), ("%M", "MM"),
+                       ("%S", "SS")):
+        fmt = fmt.replace(code, text)
+    return fmt
 
 
 def codes(table: SourceTable, column: str, mapping: dict, problems: Problems, *,

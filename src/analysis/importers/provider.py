@@ -135,7 +135,8 @@ def _read_export(source: Path, mapping: Mapping, problems: Problems) -> SourceTa
         raise ImportFailure(f"{source}: expected a .csv or .xlsx file")
     sheet = mapping.sheet if mapping.sheet is not None else 0
     try:
-        frame = pd.read_excel(source, sheet_name=sheet, dtype=object, engine="openpyxl")
+        frame = pd.read_excel(source, sheet_name=sheet, dtype=object, engine="openpyxl", keep_default_na=False,
+                              na_filter=False)
     except ValueError as exc:  # no such sheet
         raise ImportFailure(f"{source.name}: {exc} (set 'sheet' in {mapping.path.name})") from None
     except Exception as exc:  # openpyxl raises several types for damaged files
@@ -145,15 +146,20 @@ def _read_export(source: Path, mapping: Mapping, problems: Problems) -> SourceTa
 
 
 def _check_columns(table: SourceTable, mapping: Mapping, problems: Problems) -> None:
-    """Every column the mapping names must be in the file; suggest the closest names if not."""
-    named = [(f.column, f.key) for f in mapping.fields.values()]
-    named += [(f.column, f.key) for g in mapping.episodes for f in g.values()]
-    named += [(f.column, f.key) for f in mapping.indicators.values()]
+    """Every column the mapping names must be in the file (case and spacing aside); suggest close names if not.
+
+    Each field's column is set to the file's own spelling.
+    """
+    named = list(mapping.fields.values()) + [f for g in mapping.episodes for f in g.values()]
+    named += list(mapping.indicators.values())
+    for f in named:
+        found = table.column(f.column, problems, why=f"named by {f.key} in {mapping.path.name}")
+        if found:
+            f.column = found
     if mapping.notes:
-        named.append((mapping.notes, "notes"))
-    for column, key in named:
-        if column not in table.frame.columns:
-            table.column(column, problems, why=f"named by {key} in {mapping.path.name}")
+        mapping.notes = table.column(mapping.notes, problems, why=f"named by notes in {mapping.path.name}")
+    ident = [table.column(c) for c in mapping.identifying]
+    mapping.identifying = tuple(c for c in ident if c)
 
 
 def _unique(table: SourceTable, column: str, problems: Problems) -> None:

@@ -88,6 +88,11 @@ def import_ssd(folder: Path, la_code: str, pseudo: Pseudonymiser, keep_identifie
     for label in mf.index[mf[m["person"]] == ""]:
         problems.add(miss.name, miss.source, miss.row(label), m["person"], "", "a person id (this column is required)")
 
+    offered = codes(miss, m["offered"], YES_NO, problems, expected="Y, N or NA (or blank)") if m["offered"] \
+        else pd.Series("", index=mf.index)
+    accepted = codes(miss, m["accepted"], YES_NO, problems, expected="Y, N or NA (or blank)") if m["accepted"] \
+        else pd.Series("", index=mf.index)
+
     # Children: the people with a missing episode.
     pf = pers.frame
     person_ids = set(pf[p["id"]])
@@ -131,10 +136,6 @@ def import_ssd(folder: Path, la_code: str, pseudo: Pseudonymiser, keep_identifie
         raise DatasetError(problems.items, str(folder))
 
     legal = _legal_status(mf[m["person"]], start, status_frames)
-    offered = codes(miss, m["offered"], YES_NO, problems, expected="Y, N or NA (or blank)") if m["offered"] \
-        else pd.Series("", index=mf.index)
-    accepted = codes(miss, m["accepted"], YES_NO, problems, expected="Y, N or NA (or blank)") if m["accepted"] \
-        else pd.Series("", index=mf.index)
     for label in mf.index[(offered == "n") & (accepted == "y")]:
         problems.add(miss.name, miss.source, miss.row(label), m["accepted"], mf.at[label, m["accepted"]],
                      f"N or blank, because {m['offered']} is N (an interview not offered cannot be accepted)")
