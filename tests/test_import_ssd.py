@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import shutil
 
+import pandas as pd
 import pytest
-from import_helpers import FIXTURES, KEY, read
 from typer.testing import CliRunner
 
 from analysis.cli import app
@@ -14,6 +15,15 @@ from analysis.importers import run_import
 from analysis.importers.pseudonymise import ENV_VAR, Pseudonymiser
 
 runner = CliRunner()
+
+FIXTURES = Path(__file__).parent / "fixtures" / "import"
+KEY = "test-key-0123456789abcdef"
+
+
+def read(out: Path, table: str) -> pd.DataFrame:
+    return pd.read_csv(out / f"{table}.csv", dtype=str, keep_default_na=False)
+
+
 GOOD = FIXTURES / "ssd" / "good"
 LA = "E08000025"
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
-from import_helpers import FIXTURES, KEY, OTHER_KEY, files, read
 from typer.testing import CliRunner
 
 from analysis.cli import app
@@ -12,6 +13,20 @@ from analysis.importers import ImportFailure, run_import
 from analysis.importers.pseudonymise import ENV_VAR, Pseudonymiser, load_key
 
 runner = CliRunner()
+
+FIXTURES = Path(__file__).parent / "fixtures" / "import"
+KEY = "test-key-0123456789abcdef"
+OTHER_KEY = "another-key-fedcba9876543210"
+
+
+def read(out: Path, table: str) -> pd.DataFrame:
+    return pd.read_csv(out / f"{table}.csv", dtype=str, keep_default_na=False)
+
+
+def files(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(Path(out).iterdir())}
+
+
 EXPORT = FIXTURES.parent.parent.parent / "examples" / "provider_export_example.csv"
 MAPPING = FIXTURES / "provider" / "mapping.yaml"
 
