@@ -273,3 +273,12 @@ def test_la_option_unknown_code_is_clear(tmp_path):
     folder = write_tables(tmp_path / "good", base_tables())
     result = runner.invoke(app, ["validate", str(folder), "--la", "E09000001"])
     assert result.exit_code == 2 and LA in result.output
+
+
+def test_dataset_without_any_rhi_is_valid(tmp_path):
+    tables = base_tables()
+    for name in ("rhis", "rhi_episodes", "disclosures"):
+        tables[name] = tables[name].iloc[0:0]
+    result = runner.invoke(app, ["validate", str(write_tables(tmp_path / "no_rhi", tables))])
+    assert result.exit_code == 0, result.output
+    assert "RHIs: 0" in result.output

@@ -208,10 +208,11 @@ def _set_aside_soft(ds: Dataset) -> None:
 
     links = ds.rhi_episodes
     links["set_aside"] = pd.Series(None, index=links.index, dtype=object)
-    done = ds.rhis.set_index("rhi_id")["completed_at"]
-    ended = eps.set_index("episode_id")["missing_end"]
-    early = links["rhi_id"].map(done) < links["episode_id"].map(ended)
-    links.loc[early.fillna(False), "set_aside"] = SET_ASIDE_EARLY_RHI
+    if len(links):  # a dataset with no RHIs at all (e.g. an SSDA903 import) has nothing to check
+        done = ds.rhis.set_index("rhi_id")["completed_at"]
+        ended = eps.set_index("episode_id")["missing_end"]
+        early = (links["rhi_id"].map(done) < links["episode_id"].map(ended)).astype("boolean")
+        links.loc[early.fillna(False).astype(bool), "set_aside"] = SET_ASIDE_EARLY_RHI
 
     disc = ds.disclosures
     disc["set_aside"] = pd.Series(None, index=disc.index, dtype=object)
