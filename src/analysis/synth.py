@@ -1,0 +1,75 @@
+"""``rhi synth``: write a synthetic dataset in the canonical form.
+
+Two scales:
+
+- ``study`` (default): three fictitious authorities over the study period of
+  "A Safer Return", calibrated so that every consistent published figure is
+  reproduced (``analysis.synth_study``);
+- ``national``: every English authority for N years, sized from DfE figures
+  (``analysis.synth_national``), for benchmarks and batch reports.
+
+The same seed gives byte-identical files. A ``metadata.json`` beside the
+tables marks the data as synthetic, so every report made from it says so.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .io import write_dataset
+from .synth_national import generate_national
+from .synth_study import generate_study
+
+SCALES = ("study", "national")
+FORMATS = ("csv", "parquet", "xlsx")
+
+
+def metadata(scale: str, seed: int, years: int) -> dict:
+    """What the dataset is; no date or machine, so that files stay identical run to run."""
+    what = ("three fictitious local authorities, 1 July 2017 to 31 March 2018, calibrated to the published "
+            "figures of 'A Safer Return' (Missing People, 2019)" if scale == "study"
+            else f"every English local authority, {years} reporting year(s), sized from DfE figures")
+    return {"synthetic": True, "generator": "rhi synth", "scale": scale, "seed": seed,
+            "years": years if scale == "national" else None, "description": what,
+            "warning": "Invented records for testing and demonstration. No real child is described."}
+
+
+def generate(scale: str = "study", seed: int = 2019, years: int = 1) -> dict[str, pd.DataFrame]:
+    if scale == "study":
+        return generate_study(seed)
+    if scale == "national":
+        return generate_national(seed, years)
+    raise ValueError(f"--scale must be one of {', '.join(SCALES)}; got {scale!r}")
+
+
+def write_synthetic(out: Path, scale: str = "study", seed: int = 2019, years: int = 1, fmt: str = "csv") -> Path:
+    """Generate and write a dataset (folder of CSV/Parquet, or one workbook) with its metadata."""
+    if fmt not in FORMATS:
+        raise ValueError(f"--format must be one of {', '.join(FORMATS)}; got {fmt!r}")
+    tables = generate(scale, seed, years)
+    out = Path(out)
+    if fmt == "xlsx" and out.suffix.lower() != ".xlsx":
+        out = out / "synthetic.xlsx"
+    written = write_dataset(tables, out, fmt=fmt)
+    meta_dir = written if written.is_dir() else written.parent
+    (meta_dir / "metadata.json").write_text(json.dumps(metadata(scale, seed, years), indent=2) + "\n",
+                                            encoding="utf-8")
+    return written
+
+
+def synth_command(out: Path, seed: int = 2019, scale: str = "study", years: int = 1, fmt: str = "csv") -> None:
+    import typer
+
+    try:
+        written = write_synthetic(out, scale=scale, seed=seed, years=years, fmt=fmt)
+    except ValueError as exc:
+        typer.echo(f"rhi synth: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        typer.echo(f"rhi synth: cannot write {out}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"Synthetic dataset ({scale}, seed {seed}) written to {written}")
+    typer.echo("Check it with: rhi validate " + str(written))
