@@ -9,7 +9,7 @@ SEED   ?= 2019
 RUN    ?= reports/default
 JOBS   ?=
 
-.PHONY: env data report test test-fast bench screenshot clean help
+.PHONY: env data report import-report compare test test-fast bench screenshot clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -17,6 +17,9 @@ help:
 	@echo "make test     run the whole test suite"
 	@echo "make bench    run the benchmarks and write benchmarks/results.md"
 	@echo "make screenshot  open a report in headless Chromium and save a PNG"
+	@echo "make import-report FORMAT=ssd|ssda903|provider SOURCE=... [LA=GSS] [MAPPING=yaml] [KEY=file] [NAME=mine]"
+	@echo "                 import your extract, validate it and report on every authority"
+	@echo "make compare     like make report, with one report per authority and the comparison across them"
 
 env: $(VENV)/.installed
 
@@ -36,6 +39,20 @@ data: $(DATA)/episodes.csv
 report: env data
 	$(BIN)/rhi batch $(DATA) --out $(RUN) --all-only $(if $(JOBS),--jobs $(JOBS),)
 	@echo "Report written: $(RUN)/index.html"
+
+# Your own extract to a report in one command (see README, "Your own data").
+FORMAT ?=
+SOURCE ?=
+NAME   ?= mine
+import-report: env
+	@test -n "$(FORMAT)" -a -n "$(SOURCE)" || { echo "usage: make import-report FORMAT=ssd|ssda903|provider SOURCE=path [LA=GSS code] [MAPPING=file] [KEY=file] [NAME=mine]"; exit 2; }
+	$(BIN)/rhi import $(FORMAT) $(SOURCE) --out data/processed/$(NAME) $(if $(LA),--la-code $(LA),) $(if $(MAPPING),--mapping $(MAPPING),) $(if $(KEY),--key-file $(KEY),)
+	$(BIN)/rhi batch data/processed/$(NAME) --out reports/$(NAME) $(if $(JOBS),--jobs $(JOBS),)
+	@echo "Report written: reports/$(NAME)/index.html"
+
+compare: env data
+	$(BIN)/rhi batch $(DATA) --out reports/compare $(if $(JOBS),--jobs $(JOBS),)
+	@echo "Report written: reports/compare/index.html"
 
 test: env
 	$(BIN)/python -m pytest -n 2 --dist loadfile
