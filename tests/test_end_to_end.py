@@ -1,0 +1,90 @@
+"""What `make report` and `make compare` do, end to end: the real notebooks on the default synthetic study.
+
+`rhi batch` runs every notebook for each of the three authorities, for all of
+them together and the comparison across them. Every report must finish, and
+every file written must be safe to share (no child id, no count from 1 to
+min_cell - 1 in a count column or in figures.json).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from analysis.cli import app
+from analysis.synth import write_synthetic
+from test_outputs_safe import COUNT_KEYS, _walk, is_count_column, small
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    base = tmp_path_factory.mktemp("e2e")
+    data = write_synthetic(base / "data", seed=2019)
+    out = base / "reports" / "default"
+    result = CliRunner().invoke(app, ["batch", str(data), "--out", str(out), "--jobs", "2"])
+    ids = pd.read_csv(data / "children.csv", dtype=str)["child_id"].tolist()
+    return {"data": data, "out": out, "result": result, "ids": ids,
+            "manifest": json.loads((out / "manifest.json").read_text())}
+
+
+def test_every_report_of_the_default_run_finishes(run):
+    assert run["result"].exit_code == 0, run["result"].output
+    reports = run["manifest"]["reports"]
+    assert {"all", "compare", "E08999901", "E08999902", "E08999903"} <= set(reports)
+    assert all(r["status"] == "ok" for r in reports.values()), {k: r.get("error") for k, r in reports.items()}
+    index = (run["out"] / "index.html").read_text()
+    for key in ("E08999901", "E08999902", "E08999903"):
+        assert f"{key}/report.html" in index
+        assert (run["out"] / key / "report.html").exists()
+    assert "synthetic" in (run["out"] / "all" / "report.html").read_text().lower()
+
+
+def test_each_notebook_left_its_figures_and_tables(run):
+    folder = run["out"] / "all"
+    figures = json.loads((folder / "figures.json").read_text())
+    assert figures["synthetic_data"] is True and figures["disclosure_control"]["suppressed"] is True
+    assert {"replication", "linkage"} <= set(figures)
+    names = {p.stem for p in (folder / "tables").glob("*.csv")}
+    assert {"published_vs_replicated", "prevalence_by_risk_rhis"} <= names
+    assert len(list((folder / "figures").glob("*.png"))) >= 6
+
+
+def test_replication_table_in_the_report_matches_the_published_figures(run):
+    table = pd.read_csv(run["out"] / "all" / "tables" / "published_vs_replicated.csv")
+    counts = table["status"].value_counts()
+    assert counts.get("differs", 0) == 0, table[table["status"] == "differs"].to_string()
+    assert counts.get("report inconsistent", 0) == 1           # 3.5% printed for 51 of 1,490
+    assert counts.get("suppressed", 0) >= 1                    # small counts stay hidden, even when they match
+    assert counts.get("matches", 0) + counts.get("suppressed", 0) == len(table) - 1
+
+
+def test_no_child_id_in_any_output(run):
+    pattern = re.compile("|".join(map(re.escape, run["ids"])))
+    for path in (p for p in run["out"].rglob("*") if p.is_file()):
+        hit = pattern.search(path.read_bytes().decode("utf-8", errors="ignore"))
+        assert hit is None, f"child id in {path.relative_to(run['out'])}"
+
+
+def test_no_small_count_in_any_table_or_figures_json(run):
+    checked = 0
+    for path in run["out"].rglob("tables/*.csv"):
+        with path.open(newline="") as handle:
+            for row_number, row in enumerate(csv.DictReader(handle), start=2):
+                for column, value in row.items():
+                    # published_* columns hold the report's own (public) numbers, not counts from the records
+                    if column and is_count_column(column) and not column.startswith("published"):
+                        checked += 1
+                        assert not small(value), f"{path.relative_to(run['out'])} row {row_number}, {column} = {value}"
+    for path in run["out"].rglob("figures.json"):
+        for where, key, value in _walk(json.loads(path.read_text())):
+            if key in COUNT_KEYS or key.startswith("n_"):
+                checked += 1
+                assert not small(value), f"{path.relative_to(run['out'])}{where} = {value}"
+    assert checked > 500
