@@ -152,28 +152,26 @@ def time_distribution(times: pd.DataFrame, control: Disclosure | None = None) ->
     return table
 
 
-def decline_reasons(ds: Dataset, params: Params, control: Disclosure | None = None) -> pd.DataFrame:
-    """Declined RHIs addressing a notified episode, by reason (every reason listed, 0 where none)."""
-    control = control or Disclosure()
+def _rhis_by(ds: Dataset, params: Params, status: str, column: str, order: list[str], control: Disclosure) -> pd.DataFrame:
+    """RHIs of one status addressing a notified episode, by the values of one column (all listed, 0 where none)."""
     eps = notified_episodes(ds, params)
     ids = ds.rhi_episodes.loc[ds.rhi_episodes["episode_id"].isin(eps["episode_id"]), "rhi_id"]
-    declined = ds.rhis[ds.rhis["rhi_id"].isin(ids) & (ds.rhis["status"] == "declined")]
-    reasons = declined["decline_reason"].fillna("not recorded")
-    order = list(dict.fromkeys(vocab.DECLINE_REASON.values())) + ["not recorded"]
-    counts = reasons.value_counts().reindex(order, fill_value=0)
-    return pd.DataFrame([{"reason": r, **_figure(c, len(declined), control)} for r, c in counts.items()])
+    rhis = ds.rhis[ds.rhis["rhi_id"].isin(ids) & (ds.rhis["status"] == status)]
+    counts = rhis[column].fillna("not recorded").value_counts().reindex(order + ["not recorded"], fill_value=0)
+    return pd.DataFrame([{column: value, **_figure(n, len(rhis), control)} for value, n in counts.items()])
+
+
+def decline_reasons(ds: Dataset, params: Params, control: Disclosure | None = None) -> pd.DataFrame:
+    """Declined RHIs addressing a notified episode, by reason (blank = not recorded)."""
+    order = list(dict.fromkeys(vocab.DECLINE_REASON.values()))
+    return _rhis_by(ds, params, "declined", "decline_reason", order, control or Disclosure()).rename(
+        columns={"decline_reason": "reason"})
 
 
 def follow_up(ds: Dataset, params: Params, control: Disclosure | None = None) -> pd.DataFrame:
     """Completed RHIs addressing a notified episode, by follow-up given."""
-    control = control or Disclosure()
-    eps = notified_episodes(ds, params)
-    ids = ds.rhi_episodes.loc[ds.rhi_episodes["episode_id"].isin(eps["episode_id"]), "rhi_id"]
-    done = ds.rhis[ds.rhis["rhi_id"].isin(ids) & (ds.rhis["status"] == "completed")]
-    values = done["follow_up"].fillna("not recorded")
-    order = list(dict.fromkeys(vocab.FOLLOW_UP.values())) + ["not recorded"]
-    return pd.DataFrame([{"follow_up": v, **_figure(c, len(done), control)}
-                         for v, c in values.value_counts().reindex(order, fill_value=0).items()])
+    order = list(dict.fromkeys(vocab.FOLLOW_UP.values()))
+    return _rhis_by(ds, params, "completed", "follow_up", order, control or Disclosure())
 
 
 def found_locations(states: pd.DataFrame, control: Disclosure | None = None, top: int = 10) -> pd.DataFrame:
