@@ -103,3 +103,13 @@ def test_wilson_ends_are_exact_at_zero_and_all():
     assert wilson_interval(12, 12)[1] == 1.0
     low, high = wilson_arrays([0, 12], [12, 12])
     assert low[0] == 0.0 and high[1] == 1.0
+
+
+def test_wilson_is_bit_for_bit_statsmodels():
+    from statsmodels.stats.proportion import proportion_confint
+
+    for n in (1, 2, 7, 38, 80, 214, 585, 1439, 1490, 1921, 201583):
+        for k in sorted({0, 1, n // 3, n // 2, n - 1, n}):
+            low, high = proportion_confint(k, n, alpha=1 - 0.95, method="wilson")   # as the code always called it
+            expected = (0.0 if k == 0 else float(low), 1.0 if k == n else float(high))
+            assert wilson_interval(k, n) == expected, (k, n)

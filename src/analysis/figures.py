@@ -71,8 +71,17 @@ class FigureContext:
     def in_scope_per_child(self) -> pd.Series:
         return self.main.in_scope.groupby("child_id").size()
 
+    @cached_property
+    def _rhi_episode_rhis(self) -> pd.DataFrame:
+        """Each RHI episode with the consent columns of the completed RHI that addresses it (merged once)."""
+        columns = ["rhi_id", "consent_to_share", "confidentiality_overridden"]
+        links = self.main.links.merge(self.ds.rhis[columns], on="rhi_id")
+        return links.drop_duplicates("episode_id").set_index("episode_id")
+
     def rhi_episode_attribute(self, column: str) -> pd.Series:
         """For each RHI episode, a column of the completed RHI that addresses it."""
+        if column in self._rhi_episode_rhis.columns:
+            return self._rhi_episode_rhis[column]
         links = self.main.links.merge(self.ds.rhis[["rhi_id", column]], on="rhi_id")
         return links.drop_duplicates("episode_id").set_index("episode_id")[column]
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from . import vocab
@@ -144,11 +145,14 @@ def indicator_matrix(ds: Dataset, rhi_ids, by=("child_id",), extra: pd.DataFrame
         rhis = rhis.merge(extra, on="rhi_id")
     keys = rhis[list(by)].drop_duplicates()
     disc = ds.disclosures[ds.disclosures["set_aside"].isna()][["rhi_id", "indicator"]]
-    recorded = disc.merge(rhis, on="rhi_id")[list(by) + ["indicator"]].drop_duplicates()
-    recorded["flag"] = True
-    wide = recorded.pivot_table(index=list(by), columns="indicator", values="flag", aggfunc="any", fill_value=False)
-    matrix = keys.set_index(list(by)).join(wide, how="left")
-    matrix = matrix.reindex(columns=list(ds.indicators)).fillna(False).astype(bool)
+    recorded = disc.merge(rhis, on="rhi_id")[list(by) + ["indicator"]]
+    index = keys.set_index(list(by)).index
+    rows = index.get_indexer(pd.MultiIndex.from_frame(recorded[list(by)]) if len(by) > 1 else recorded[by[0]])
+    columns = pd.Index(list(ds.indicators)).get_indexer(recorded["indicator"])
+    flags = np.zeros((len(index), len(ds.indicators)), dtype=bool)
+    keep = (rows >= 0) & (columns >= 0)
+    flags[rows[keep], columns[keep]] = True
+    matrix = pd.DataFrame(flags, index=index, columns=list(ds.indicators))
     for name, parts in vocab.DERIVED_INDICATORS.items():
         matrix[name] = matrix[list(parts)].any(axis=1)
     return matrix
@@ -230,14 +234,22 @@ class Populations:
         extra = self.rhis[["rhi_id", "cohort"]]
         return indicator_matrix(self.ds, self.rhis["rhi_id"], by=("child_id", "cohort"), extra=extra)
 
+    @cached_property
+    def _prevalence_counts(self) -> dict:
+        """Children with each indicator and children, overall (key None) and per cohort: summed once."""
+        overall = self.child_indicators
+        counts = {None: (overall.sum().astype(int).to_dict(), len(overall))}
+        matrix = self.cohort_indicators
+        cohorts = matrix.index.get_level_values("cohort")
+        for cohort in vocab.COHORTS:
+            part = matrix[cohorts == cohort]
+            counts[cohort] = (part.sum().astype(int).to_dict(), len(part))
+        return counts
+
     def prevalence(self, indicator: str, cohort: str | None = None) -> tuple[int, int]:
         """(children with the indicator, children) overall or in one cohort."""
-        if cohort is None:
-            column = self.child_indicators[indicator]
-            return int(column.sum()), len(self.child_indicators)
-        matrix = self.cohort_indicators
-        in_cohort = matrix.index.get_level_values("cohort") == cohort
-        return int(matrix.loc[in_cohort, indicator].sum()), int(in_cohort.sum())
+        with_it, children = self._prevalence_counts[cohort]
+        return int(with_it.get(indicator, 0)), children
 
     @cached_property
     def in_scope_profile(self) -> pd.DataFrame:
