@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from analysis.cli import app
 from analysis.synth import write_synthetic
-from test_outputs_safe import COUNT_KEYS, _walk, is_count_column, small
+from test_outputs_safe import is_count_column, small, small_counts_in_figures_json
 
 pytestmark = pytest.mark.slow
 
@@ -82,9 +82,6 @@ def test_no_small_count_in_any_table_or_figures_json(run):
                     if column and is_count_column(column) and not column.startswith("published"):
                         checked += 1
                         assert not small(value), f"{path.relative_to(run['out'])} row {row_number}, {column} = {value}"
-    for path in run["out"].rglob("figures.json"):
-        for where, key, value in _walk(json.loads(path.read_text())):
-            if key in COUNT_KEYS or key.startswith("n_"):
-                checked += 1
-                assert not small(value), f"{path.relative_to(run['out'])}{where} = {value}"
-    assert checked > 500
+    problems, in_json = small_counts_in_figures_json(run["out"])
+    assert not problems
+    assert checked + in_json > 500
