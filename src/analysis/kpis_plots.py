@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from .disclosure import SUPPRESSED
-from .kpis import CLOCK_HOURS, SETTING_LABELS, SETTINGS
+from .kpis import CLOCK_HOURS, CLOCKS, HOURS_LABELS, SETTING_LABELS, SETTINGS
 
 CONTEXT = {  # measure shown on a chart -> reference context id
     "offered": "rhi_offered_share", "completed": "rhi_completed_share_of_missing_cases_avg",
@@ -38,6 +38,37 @@ def _draw_context(ax, context: dict, key: str, orient: str = "h") -> None:
     else:
         ax.annotate(text, (item["pct"], 0.98), xycoords=("data", "axes fraction"), fontsize=7, color="dimgrey",
                     rotation=90, ha="right", va="top")
+
+
+def _setting_bars(ax, card: pd.DataFrame, measure: str, colour: str) -> None:
+    """One bar per setting for a scorecard measure, with its 95% interval; 'c' or 'none' where there is no bar."""
+    rows = card[(card["group"] == "setting") & (card["measure"] == measure)].set_index("value").reindex(list(SETTINGS))
+    pct = [_value(v) for v in rows["pct"]]
+    low = [p - _value(lo) if p is not None else 0 for p, lo in zip(pct, rows["ci_low"])]
+    high = [_value(hi) - p if p is not None else 0 for p, hi in zip(pct, rows["ci_high"])]
+    ax.bar(range(len(SETTINGS)), [p or 0 for p in pct], color=colour, yerr=[[max(0, v) for v in low], high], capsize=3)
+    for x, (p, den) in enumerate(zip(pct, rows["denominator"])):
+        if p is None:
+            ax.annotate("none" if den == 0 else "c", (x, 1), ha="center", fontsize=8)
+    ax.set_xticks(range(len(SETTINGS)), [SETTING_LABELS[s].replace("placement ", "placement\n") for s in SETTINGS],
+                  fontsize=7)
+    ax.set_ylim(0, 100)
+
+
+def refusals_and_repeats(card: pd.DataFrame, context: dict):
+    """Share of offered episodes declined, and of episodes that are repeats, by setting, with context lines."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    _setting_bars(left, card, "offered episodes declined", "tab:red")
+    _draw_context(left, context, "declined")
+    _draw_context(left, context, "refused")
+    left.set_ylabel("% of offered episodes (95% CI)")
+    left.set_title("Offers declined")
+    _setting_bars(right, card, "repeat episodes", "tab:purple")
+    _draw_context(right, context, "repeat")
+    right.set_ylabel("% of episodes (95% CI)")
+    right.set_title("Repeat episodes")
+    fig.tight_layout()
+    return fig
 
 
 def _value(x):
@@ -68,44 +99,49 @@ def funnel_by_setting(card: pd.DataFrame, context: dict):
     ax.set_ylabel("% of episodes (95% CI)")
     ax.set_ylim(0, 100)
     ax.set_title("RHIs offered, accepted and completed, by where the child went missing from")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="upper left", ncol=3)
     fig.tight_layout()
     return fig
 
 
 def time_to_interview(dist: pd.DataFrame):
-    """Completed RHIs by time from the child's return, with the 72-hour limit marked."""
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    counts = [_value(v) or 0 for v in dist["rhis"]]
-    colours = ["tab:green" if i < 3 else "tab:orange" for i in range(len(counts))]
-    ax.bar(range(len(counts)), counts, color=colours)
-    for i, v in enumerate(dist["rhis"]):
-        if v == SUPPRESSED:
-            ax.annotate("c", (i, 0.5), ha="center", fontsize=8)
-    ax.axvline(2.5, color="black", linestyle=":", linewidth=1)
-    ax.annotate(f"{CLOCK_HOURS} hours", (2.5, max(counts + [1]) * 0.95), ha="right", fontsize=8)
-    ax.set_xticks(range(len(counts)), dist["hours_from_return"], fontsize=8)
+    """Completed RHIs by hours to the interview, from the return and from the offer, with the 72-hour limit marked."""
+    fig, ax = plt.subplots(figsize=(7.5, 3.5))
+    width = 0.4
+    for i, (clock, label) in enumerate(CLOCKS.items()):
+        counts = [_value(v) or 0 for v in dist[clock]]
+        xs = [j + (i - 0.5) * width for j in range(len(counts))]
+        ax.bar(xs, counts, width, label=label, color=("tab:blue", "tab:grey")[i])
+        for x, v in zip(xs, dist[clock]):
+            if v == SUPPRESSED:
+                ax.annotate("c", (x, 0.5), ha="center", fontsize=8)
+    limit = HOURS_LABELS.index("48-72 h") + 0.5
+    ax.axvline(limit, color="black", linestyle=":", linewidth=1)
+    ax.annotate(f"{CLOCK_HOURS} hours ", (limit, 0.95), xycoords=("data", "axes fraction"), ha="right", fontsize=8)
+    ax.set_xticks(range(len(dist)), dist["hours"], fontsize=8)
     ax.set_ylabel("completed RHIs")
-    ax.set_title("Time from the child's return to the interview")
+    ax.set_title("Time to the interview")
+    ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     return fig
 
 
 def monthly_trend(month: pd.DataFrame, context: dict):
-    """Episodes per month (bars) and the share with an RHI offered and completed (lines)."""
+    """Episodes per month (bars); the share offered and completed, and of completed within 72 hours (lines)."""
     fig, ax = plt.subplots(figsize=(8, 3.8))
     episodes = [_value(v) or 0 for v in month["episodes"]]
     ax.bar(month["month"], episodes, color="lightsteelblue", label="episodes")
     ax.set_ylabel("episodes")
     ax.tick_params(axis="x", labelrotation=45, labelsize=7)
     right = ax.twinx()
-    for state, style in (("offered", "-o"), ("completed", "-s")):
-        right.plot(month["month"], [_value(v) for v in month[f"{state}_pct"]], style, label=f"% {state}")
+    for column, style, label in (("offered_pct", "-o", "% offered"), ("completed_pct", "-s", "% completed"),
+                                 (f"within_{CLOCK_HOURS}h_pct", ":^", f"% of completed within {CLOCK_HOURS} h")):
+        right.plot(month["month"], [_value(v) for v in month[column]], style, label=label)
     _draw_context(right, context, "completed")
     right.set_ylim(0, 100)
-    right.set_ylabel("% of the month's episodes")
-    right.legend(fontsize=8, loc="upper right")
-    ax.set_title("Month by month")
+    right.set_ylabel("%")
+    right.legend(fontsize=7, loc="upper left")
+    ax.set_title("Month by month (suppressed months are gaps)")
     fig.tight_layout()
     return fig
 
