@@ -193,7 +193,8 @@ def test_cli_table_json_and_clean_errors(tmp_path):
     assert result.exit_code == 0 and "high_share_of_coded" in result.output and "'words' field" in result.output
     bad = tmp_path / "bad.yaml"
     bad.write_text("figures: [\n  {id: a, pct: 3\n")
-    for target, expected in ((bad, "not valid YAML"), (tmp_path / "missing.yaml", "no such file")):
+    for target, expected in ((bad, "not valid YAML"), (tmp_path / "missing.yaml", "no such file"),
+                             (tmp_path, "a folder, not a YAML file")):
         result = runner.invoke(app, ["audit-figures", str(target)])
         assert result.exit_code == 1 and expected in result.output and "Traceback" not in result.output
     nofig = tmp_path / "nofig.yaml"

@@ -387,7 +387,7 @@ def load_reference_file(path: Path) -> dict:
     """Read a published-figures YAML, or raise AuditInputError naming the file and what is wrong."""
     path = Path(path)
     if not path.is_file():
-        raise AuditInputError(f"{path}: no such file")
+        raise AuditInputError(f"{path}: " + ("a folder, not a YAML file" if path.is_dir() else "no such file"))
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
