@@ -158,6 +158,16 @@ def kpis(
     kpis_command(ds, params, as_json=as_json, suppress=suppress, min_cell=min_cell)
 
 
+@app.command()
+def keygen(
+    out: Path = typer.Option(..., "--out", help="New file for the key (never overwritten), e.g. ~/rhi.key."),
+):
+    """Make a random 256-bit pseudonymisation key in a new file readable by you only (for rhi import)."""
+    from .importers.keys import keygen_command
+
+    keygen_command(out)
+
+
 @app.command("import")
 def import_(
     fmt: str = typer.Argument(..., metavar="FORMAT", help="ssd, ssda903 or provider."),

@@ -47,7 +47,6 @@ def run_import(fmt: str, source, out, mapping=None, key_file=None, keep_identifi
 
         imported = import_provider(source, Path(mapping), pseudo, keep_identifiers, la_code=la_code)
     imported.report.identifiers = "kept" if keep_identifiers else "dropped"
-    imported.report.key_fingerprint = pseudo.fingerprint()
     ds = write_output(imported, Path(out))
     return ds, imported.report
 

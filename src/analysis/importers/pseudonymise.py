@@ -4,47 +4,24 @@ A pseudonym is ``prefix + the first 16 hex digits of HMAC-SHA256(key, kind + val
 ``P…`` for people, ``E…`` for episodes, ``R…`` for RHIs. The same source with the
 same key always gives the same pseudonyms (so imports can be repeated and linked);
 without the key they cannot be reversed or recomputed from a list of known ids.
-The key comes from ``--key-file`` or the environment variable RHI_PSEUDONYM_KEY,
-and is never written anywhere.
+The key comes from ``--key-file`` or the environment variable RHI_PSEUDONYM_KEY
+(loaded and checked for strength by :mod:`.keys`), and nothing derived from the
+key alone is written anywhere: no fingerprint, which would let anyone holding
+an import report test guessed keys offline.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-from pathlib import Path
 
 import pandas as pd
 
 from .common import ImportFailure
+from .keys import ENV_VAR, load_key  # noqa: F401  (re-exported: where callers have always found them)
 
-ENV_VAR = "RHI_PSEUDONYM_KEY"
-MIN_KEY_LENGTH = 16
 DIGITS = 16
 PREFIX = {"person": "P", "episode": "E", "rhi": "R"}
-MAKE_KEY = 'python -c "import secrets; print(secrets.token_hex(32))" > rhi.key'
-
-
-def load_key(key_file: Path | None = None) -> bytes:
-    """The key from the file (surrounding whitespace ignored), else from $RHI_PSEUDONYM_KEY."""
-    if key_file is not None:
-        path = Path(key_file)
-        if not path.is_file():
-            raise ImportFailure(f"--key-file {path}: no such file")
-        key = path.read_bytes().strip()
-        where = f"--key-file {path}"
-    elif os.environ.get(ENV_VAR):
-        key = os.environ[ENV_VAR].strip().encode("utf-8")
-        where = f"${ENV_VAR}"
-    else:
-        raise ImportFailure(
-            "No pseudonymisation key: child ids are replaced by keyed hashes on import. Pass --key-file FILE "
-            f"or set {ENV_VAR}. Make a key once, keep it secret and keep it safe, e.g.: {MAKE_KEY}")
-    if len(key) < MIN_KEY_LENGTH:
-        raise ImportFailure(f"{where}: the key is {len(key)} characters; use at least {MIN_KEY_LENGTH} "
-                            f"(a short key can be guessed). For example: {MAKE_KEY}")
-    return key
 
 
 class Pseudonymiser:
@@ -68,7 +45,3 @@ class Pseudonymiser:
         table = {v: self.one(kind, v) for v in pd.unique(values) if v != ""}
         table[""] = ""
         return values.map(table).astype(object)
-
-    def fingerprint(self) -> str:
-        """A short check value of the key, so two imports can be seen to share a key (not the key)."""
-        return hmac.new(self._key, b"rhi-key-fingerprint", hashlib.sha256).hexdigest()[:8]

@@ -2,8 +2,11 @@
 
 ``unavailable`` is machine-readable: the canonical fields (and whole tables)
 the source cannot supply, so that reports can say which figures cannot be
-computed. The report holds no child ids and nothing from the key, and no
-timestamp: the same source and key give a byte-identical report.
+computed. The report holds no child ids, no timestamp and nothing derived from
+the key: not even a key fingerprint, since a value computed from the key alone
+lets anyone holding the report check guessed keys offline (and a guessed key
+turns every pseudonym back into a source id). The same source and key give a
+byte-identical report.
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ class ImportReport:
     unknown_columns: list[dict] = field(default_factory=list)     # file, column
     warnings: list[str] = field(default_factory=list)
     identifiers: str = "dropped"
-    key_fingerprint: str = ""
     tables: dict = field(default_factory=dict)
     set_aside: dict = field(default_factory=dict)
 
@@ -58,7 +60,7 @@ class ImportReport:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["unavailable"] = self.unavailable
-        order = ["format", "la_code", "source_files", "identifiers", "key_fingerprint", "tables", "set_aside",
+        order = ["format", "la_code", "source_files", "identifiers", "tables", "set_aside",
                  "mapped", "derived", "unavailable", "unavailable_detail", "dropped_columns", "unknown_columns",
                  "warnings"]
         return {k: data[k] for k in order}
@@ -78,7 +80,7 @@ class ImportReport:
         if self.la_code:
             lines += [f"Local authority: {self.la_code}", ""]
         lines += ["Identifiers: child, episode and RHI ids are keyed pseudonyms "
-                  f"(key fingerprint {self.key_fingerprint}); names, addresses and free text were "
+                  "(the key is not recorded in any form); names, addresses and free text were "
                   f"{'KEPT (--keep-identifiers: internal use only)' if self.identifiers == 'kept' else 'dropped'}.", ""]
         lines += ["## Source files", "", "| file | rows | sha256 |", "|---|---|---|"]
         lines += [f"| {f['file']} | {f['rows']} | `{f['sha256'][:16]}…` |" for f in self.source_files]
