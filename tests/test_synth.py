@@ -152,6 +152,70 @@ def test_other_formats_load_to_the_same_records(tmp_path, ds, fmt):
     assert other.episodes["episode_id"].tolist() == ds.episodes["episode_id"].tolist()
 
 
+def tree(root) -> dict[str, bytes]:
+    """Every file under root (relative path -> bytes)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "xlsx"])
+def test_rhi_synth_twice_gives_the_same_bytes_in_every_format(tmp_path, fmt):
+    runner = CliRunner()
+    for run in ("one", "two"):
+        result = runner.invoke(app, ["synth", "--out", str(tmp_path / run), "--seed", "7", "--format", fmt])
+        assert result.exit_code == 0, result.output
+    first, second = tree(tmp_path / "one"), tree(tmp_path / "two")
+    expected = {"csv": {"children.csv", "episodes.csv", "rhis.csv", "rhi_episodes.csv", "disclosures.csv",
+                        "metadata.json"},
+                "parquet": {"children.parquet", "episodes.parquet", "rhis.parquet", "rhi_episodes.parquet",
+                            "disclosures.parquet", "metadata.json"},
+                "xlsx": {"synthetic.xlsx"}}[fmt]
+    assert set(first) == expected
+    assert first == second
+
+
+def test_the_synthetic_flag_travels_with_the_data_in_every_format(tmp_path):
+    from analysis.io import read_raw
+    from analysis.metadata import dataset_metadata, is_synthetic
+
+    tables = generate("study", seed=5)
+    meta = {"synthetic": True, "seed": 5, "years": None, "note": "invented"}
+    csv = write_dataset(tables, tmp_path / "csv", metadata=meta)
+    parquet = write_dataset(tables, tmp_path / "parquet", fmt="parquet", metadata=meta)
+    book = write_dataset(tables, tmp_path / "book" / "data.xlsx", fmt="xlsx", metadata=meta)
+    for path in (csv, parquet, book):
+        assert dataset_metadata(path) == meta and is_synthetic(path), path
+    (parquet / "metadata.json").unlink()            # each Parquet file still carries it
+    assert is_synthetic(parquet) and is_synthetic(parquet / "episodes.parquet")
+    assert sorted(p.name for p in (tmp_path / "book").iterdir()) == ["data.xlsx"]   # nothing beside it
+    assert "metadata" not in read_raw(book)         # the metadata sheet is not a data table
+    assert len(load_dataset(book).episodes) == len(tables["episodes"])
+
+
+def test_a_real_dataset_is_not_marked_synthetic_by_a_file_beside_it(tmp_path):
+    from analysis.metadata import is_synthetic
+
+    tables = generate("study", seed=5)
+    real = write_dataset(tables, tmp_path / "real.xlsx", fmt="xlsx")
+    (tmp_path / "metadata.json").write_text(json.dumps({"synthetic": True}))
+    assert not is_synthetic(real)
+    folder = write_dataset(tables, tmp_path / "folder")
+    assert not is_synthetic(folder)
+    (folder / "metadata.json").write_text("{not json")   # unreadable metadata: treated as real data
+    assert not is_synthetic(folder)
+    (folder / "metadata.json").write_text(json.dumps({"synthetic": "false"}))
+    assert not is_synthetic(folder)
+
+
+@pytest.mark.parametrize("out, written", [("X", "X/synthetic.xlsx"), ("X.xlsx", "X.xlsx"),
+                                          ("deep/er/X.XLSX", "deep/er/X.XLSX")])
+def test_synth_xlsx_writes_inside_out_only(tmp_path, out, written):
+    base = tmp_path / "base"
+    base.mkdir()
+    result = CliRunner().invoke(app, ["synth", "--out", str(base / out), "--format", "xlsx"])
+    assert result.exit_code == 0, result.output
+    assert set(tree(base)) == {written}
+
+
 def test_cli_synth_writes_and_rejects_bad_options(tmp_path):
     runner = CliRunner()
     result = runner.invoke(app, ["synth", "--out", str(tmp_path / "d"), "--seed", "3"])

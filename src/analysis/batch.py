@@ -213,11 +213,10 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
 
 
 def _synthetic(path: Path) -> bool:
-    meta = path / "metadata.json" if path.is_dir() else None
-    try:
-        return bool(meta and meta.exists() and json.loads(meta.read_text()).get("synthetic"))
-    except ValueError:
-        return False
+    """Whether the dataset says it is synthetic, in whichever format it is (see analysis.metadata)."""
+    from .metadata import is_synthetic
+
+    return is_synthetic(path)
 
 
 def _execute_all(todo, staging, jobs, id_hashes, synthetic, progress, cell_timeout) -> None:

@@ -190,22 +190,39 @@ def _finish(name, source, path, frame, first_row, problems) -> RawTable | None:
     return RawTable(name, source, path, frame, first_row)
 
 
-def write_dataset(tables: dict[str, pd.DataFrame], out: str | Path, fmt: str = "csv") -> Path:
-    """Write canonical tables as a folder of CSV or Parquet files, or one workbook.
+def write_dataset(tables: dict[str, pd.DataFrame], out: str | Path, fmt: str = "csv",
+                  metadata: dict | None = None) -> Path:
+    """Write canonical tables as a folder of CSV or Parquet files, or one workbook, with their metadata.
 
-    Output is deterministic: same tables, byte-identical files (CSV).
+    Deterministic in every format: the same tables give byte-identical files. The
+    metadata (if any) travels with the data (:mod:`analysis.metadata`): ``metadata.json``
+    beside CSV and Parquet files and inside each Parquet file, a ``metadata`` sheet in a
+    workbook. Nothing is written outside ``out``.
     """
+    from . import metadata as meta
+
     out = Path(out)
     if fmt == "xlsx":
         out.parent.mkdir(parents=True, exist_ok=True)
         with pd.ExcelWriter(out, engine="openpyxl") as writer:
             for name, frame in tables.items():
                 frame.to_excel(writer, sheet_name=name, index=False)
+            if metadata is not None:
+                meta.write_sheet(writer, metadata)
+        meta.make_workbook_deterministic(out)
         return out
     out.mkdir(parents=True, exist_ok=True)
     for name, frame in tables.items():
         if fmt == "parquet":
-            frame.to_parquet(out / f"{name}.parquet", index=False)
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if metadata is not None:
+                table = meta.add_to_parquet_table(table, metadata)
+            pq.write_table(table, out / f"{name}.parquet")
         else:
             frame.to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
+    if metadata is not None:
+        (out / meta.METADATA_FILE).write_text(meta.metadata_json(metadata), encoding="utf-8")
     return out

@@ -18,6 +18,7 @@ import pandas as pd
 
 from .disclosure import Disclosure
 from .errors import DatasetError
+from .metadata import is_synthetic
 from .populations import Params
 from .validate import Dataset, load_dataset
 
@@ -145,8 +146,7 @@ def setup(data_path=None, la_code=None, period_start=None, period_end=None,
             dataset = cached_dataset(path, params.la_code)
         else:
             dataset = dataset.subset_la(params.la_code)
-    metadata = path / "metadata.json" if path.is_dir() else None
-    synthetic = bool(metadata and metadata.exists() and json.loads(metadata.read_text()).get("synthetic"))
+    synthetic = is_synthetic(path)  # metadata.json, Parquet file metadata or a workbook's metadata sheet
     out = Path(output_dir) if output_dir else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

@@ -8,13 +8,15 @@ Two scales:
 - ``national``: every English authority for N years, sized from DfE figures
   (``analysis.synth_national``), for benchmarks and batch reports.
 
-The same seed gives byte-identical files. A ``metadata.json`` beside the
-tables marks the data as synthetic, so every report made from it says so.
+The same seed gives byte-identical files in every format. The metadata that
+marks the data as synthetic travels with them (``metadata.json`` beside CSV and
+Parquet files and inside each Parquet file; a ``metadata`` sheet in a workbook,
+see :mod:`analysis.metadata`), so every report made from them says so.
+Nothing is written outside ``--out``.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -46,18 +48,18 @@ def generate(scale: str = "study", seed: int = 2019, years: int = 1) -> dict[str
 
 
 def write_synthetic(out: Path, scale: str = "study", seed: int = 2019, years: int = 1, fmt: str = "csv") -> Path:
-    """Generate and write a dataset (folder of CSV/Parquet, or one workbook) with its metadata."""
+    """Generate and write a dataset with its metadata: a folder of CSV/Parquet, or one workbook.
+
+    With ``xlsx``, ``out`` ending in ``.xlsx`` is the workbook itself; any other ``out``
+    is a folder, and the workbook is ``out/synthetic.xlsx``.
+    """
     if fmt not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}; got {fmt!r}")
     tables = generate(scale, seed, years)
     out = Path(out)
     if fmt == "xlsx" and out.suffix.lower() != ".xlsx":
         out = out / "synthetic.xlsx"
-    written = write_dataset(tables, out, fmt=fmt)
-    meta_dir = written if written.is_dir() else written.parent
-    (meta_dir / "metadata.json").write_text(json.dumps(metadata(scale, seed, years), indent=2) + "\n",
-                                            encoding="utf-8")
-    return written
+    return write_dataset(tables, out, fmt=fmt, metadata=metadata(scale, seed, years))
 
 
 def synth_command(out: Path, seed: int = 2019, scale: str = "study", years: int = 1, fmt: str = "csv") -> None:
