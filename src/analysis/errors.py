@@ -15,14 +15,17 @@ from dataclasses import dataclass, field
 class Problem:
     table: str           # table name of the contract, e.g. "episodes"
     source: str          # what the user sees: "episodes.csv" or "data.xlsx, sheet episodes"
-    row: int | None      # row number as seen in the file (header is row 1); None = whole table
+    row: int | None      # row number as seen in the file (header is row 1); None = whole file or table
     column: str | None   # None = whole row or whole table
     value: str | None    # the offending value, as read
     expected: str        # what was expected, in plain words
 
     def location(self) -> str:
         where = self.source
-        where += f", row {self.row}" if self.row is not None else ", header"
+        if self.row is not None:
+            where += f", row {self.row}"
+        elif self.column:
+            where += ", header"  # a file without a header row (Parquet): its column names
         if self.column:
             where += f", column {self.column}"
         if self.row == 1 and self.value is None:

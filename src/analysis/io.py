@@ -4,19 +4,35 @@ A dataset is a folder of CSV files, a folder of Parquet files, or one
 ``.xlsx`` workbook with a sheet per table (contract, section 1). Reading keeps
 every cell as text (blank = ""), so that the validator sees exactly what the
 person who made the file sees, and records where each row came from.
+
+Reading is strict: the structure of each file is checked before any cell is
+(header names, see :mod:`analysis.headers`; a CSV row with more or fewer
+fields than its header; a table with a header and no rows where rows are
+needed; a folder where a file should be). Every problem names the file, the
+row as a person sees it, and the column; nothing is read from a dataset with
+any of them. Workbooks are read by :mod:`analysis.workbook`.
 """
 
 from __future__ import annotations
 
 import csv
-import re
+import difflib
+import io
+import json
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
 from .errors import DatasetError, Problems
+from .headers import check_header, is_unnamed
 from .vocab import OPTIONAL_TABLES, TABLES
+
+# Tables that must hold at least one row: a dataset without children or episodes has nothing to
+# analyse. rhis, rhi_episodes and disclosures may be empty (an SSDA903 import has no RHIs).
+NEED_ROWS = ("children", "episodes")
+METADATA = "metadata.json"
 
 
 @dataclass
@@ -39,11 +55,11 @@ def dataset_files(path: Path) -> list[Path]:
     path = Path(path)
     if path.is_file():
         return [path]
-    return sorted(p for p in path.iterdir() if p.suffix.lower() in {".csv", ".parquet"})
+    return sorted(p for p in path.iterdir() if p.suffix.lower() in {".csv", ".parquet"} and p.is_file())
 
 
 def read_raw(path: str | Path) -> dict[str, RawTable]:
-    """Read every table of a dataset as text; raise DatasetError on unreadable input."""
+    """Read every table of a dataset as text; raise DatasetError naming every unreadable part."""
     path = Path(path)
     problems = Problems()
     if not path.exists():
@@ -54,16 +70,61 @@ def read_raw(path: str | Path) -> dict[str, RawTable]:
                 [_whole(problems, "dataset", path.name, "a folder of CSV or Parquet files, or one .xlsx workbook")],
                 str(path),
             )
-        tables = _read_workbook(path, problems)
-    else:
+        from .workbook import read_workbook
+
+        tables = read_workbook(path, problems)
+        where = path.name
+    elif path.is_dir():
         tables = _read_folder(path, problems)
+        where = path.name
+    else:
+        raise DatasetError([_whole(problems, "dataset", str(path), "a folder or an .xlsx file")], str(path))
+    unreadable = any(p.table == "dataset" for p in problems.items)
     for name in TABLES:
-        if name not in tables and not any(p.table == name for p in problems.items):
+        if name not in tables and not unreadable and not any(p.table == name for p in problems.items):
             problems.add(name, f"{name} table", None, None, None,
-                         f"a table named {name} ({name}.csv, {name}.parquet or a sheet {name}) in {path.name}")
+                         f"a table named {name} ({name}.csv, {name}.parquet or a sheet {name}) in {where}"
+                         + _lookalike(name, path))
+    for name in NEED_ROWS:
+        if name in tables and tables[name].frame.empty:
+            header_row = 1 if tables[name].first_row > 1 else None  # Parquet has no header row
+            problems.add(name, tables[name].source, header_row, None, None,
+                         f"at least one row of data below the header: the {name} table is empty "
+                         "(a dataset needs its children and their episodes)")
     if problems:
         raise DatasetError(problems.items, str(path))
     return tables
+
+
+def extract_date(path: str | Path) -> tuple[date, str]:
+    """The day the extract was made and where that came from: metadata.json ``extracted_on``, else today.
+
+    metadata.json is in the dataset folder, or beside the workbook. Raises
+    DatasetError when the file or its date cannot be read, or the date is in the future.
+    """
+    path = Path(path)
+    meta = (path if path.is_dir() else path.parent) / METADATA
+    today = date.today()
+    if not meta.is_file():
+        return today, "today; no extracted_on in metadata.json"
+    problems = Problems()
+    try:
+        record = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        problems.add("metadata", METADATA, None, None, None, f"a readable JSON file ({exc})")
+        raise DatasetError(problems.items, str(path)) from None
+    value = record.get("extracted_on") if isinstance(record, dict) else None
+    if value in (None, ""):
+        return today, "today; no extracted_on in metadata.json"
+    try:
+        day = date.fromisoformat(str(value)[:10])
+    except ValueError:
+        day = None
+    if day is None or day > today:
+        problems.add("metadata", METADATA, None, "extracted_on", str(value),
+                     f"the day the extract was made as YYYY-MM-DD, not after today ({today})")
+        raise DatasetError(problems.items, str(path))
+    return day, "the extract date, metadata.json extracted_on"
 
 
 def _whole(problems: Problems, table: str, source: str, expected: str):
@@ -71,76 +132,160 @@ def _whole(problems: Problems, table: str, source: str, expected: str):
     return problems.items[-1]
 
 
+def _lookalike(name: str, path: Path) -> str:
+    """A hint naming a file or sheet that is probably this table under another name."""
+    if not path.is_dir():
+        return ""
+    stems = {p.stem: p.name for p in path.iterdir() if p.suffix.lower() in {".csv", ".parquet"}}
+    close = difflib.get_close_matches(name, list(stems), n=1, cutoff=0.75)
+    return f" (found {stems[close[0]]}: rename it to {name}{Path(stems[close[0]]).suffix})" if close else ""
+
+
 def _read_folder(folder: Path, problems: Problems) -> dict[str, RawTable]:
+    """Each table's file, matched by name ignoring case and spaces; one file per table."""
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as exc:
+        problems.add("dataset", folder.name, None, None, None, f"a readable folder ({exc.strerror or exc})")
+        return {}
+    found: dict[str, list[Path]] = {}
+    for entry in entries:
+        stem = entry.stem.strip().lower()
+        if entry.suffix.lower() in {".csv", ".parquet"} and stem in TABLES + OPTIONAL_TABLES:
+            found.setdefault(stem, []).append(entry)
     tables: dict[str, RawTable] = {}
     for name in TABLES + OPTIONAL_TABLES:
-        csv_path, pq_path = folder / f"{name}.csv", folder / f"{name}.parquet"
-        if csv_path.exists() and pq_path.exists():
+        paths = found.get(name, [])
+        if len(paths) > 1:
             problems.add(name, folder.name, None, None, None,
-                         f"only one of {name}.csv and {name}.parquet, not both")
-        elif csv_path.exists():
-            table = _read_csv(name, csv_path, problems)
-            if table is not None:
-                tables[name] = table
-        elif pq_path.exists():
-            table = _read_parquet(name, pq_path, problems)
-            if table is not None:
-                tables[name] = table
+                         f"one file for the table {name}, not {len(paths)} ({', '.join(p.name for p in paths)})")
+            continue
+        if not paths:
+            continue
+        file = paths[0]
+        if not file.is_file():
+            problems.add(name, file.name, None, None, None,
+                         f"a file, but {file.name} is a folder (or not a regular file)")
+            continue
+        reader = _read_parquet if file.suffix.lower() == ".parquet" else _read_csv
+        table = reader(name, file, problems)
+        if table is not None:
+            tables[name] = table
     return tables
-
-
-_PARSER_LINE = re.compile(r"line (\d+)")
 
 
 def _read_csv(name: str, path: Path, problems: Problems) -> RawTable | None:
+    """A CSV file read with the csv module, so that short and long rows are seen, not padded."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.add(name, path.name, None, None, None, f"a readable file ({exc.strerror or exc})")
+        return None
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        row = path.read_bytes()[: exc.start].count(b"\n") + 1
+        row = data[: exc.start].count(b"\n") + 1
         problems.add(name, path.name, row, None, None, "text encoded as UTF-8 (save the file as 'CSV UTF-8')")
         return None
-    if not text.strip():
-        problems.add(name, path.name, None, None, None, "a header row naming the columns")
-        return None
-    try:
-        frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig",
-            skipinitialspace=False, quoting=csv.QUOTE_MINIMAL,
-        )
-    except pd.errors.ParserError as exc:
-        match = _PARSER_LINE.search(str(exc))
-        row = int(match.group(1)) if match else None
+    if "\x00" in text:
+        row = text[: text.index("\x00")].count("\n") + 1
         problems.add(name, path.name, row, None, None,
-                     "the same number of comma-separated fields as the header row")
+                     "a text CSV file, but this one holds binary data (is it a spreadsheet renamed to .csv?)")
         return None
-    return _finish(name, path.name, path, frame, first_row=2, problems=problems)
+    if not text.strip():
+        problems.add(name, path.name, 1, None, None, "a header row naming the columns (the file is empty)")
+        return None
+    records: list[list[str]] = []
+    try:
+        for record in csv.reader(io.StringIO(text, newline=""), strict=True):
+            records.append(record)
+    except csv.Error as exc:
+        problems.add(name, path.name, len(records) + 1, None, None,
+                     f"well-formed CSV: fields separated by commas, quotes closed ({exc})")
+        return None
+    header = records[0]
+    if not any(cell.strip() for cell in header):
+        problems.add(name, path.name, 1, None, None, "a header row naming the columns in row 1")
+        return None
+    return table_from_records(name, path.name, path, header, records[1:], problems,
+                              labels=[f"field {i + 1}" for i in range(len(header))])
+
+
+def table_from_records(name: str, source: str, path: Path, header: list, body: list[list[str]],
+                       problems: Problems, labels: list[str]) -> RawTable | None:
+    """A table from a header and its rows of text (header = file row 1); None if its structure is wrong."""
+    before = len(problems)
+    columns = check_header(name, source, 1, header, problems, labels)
+    width = len(header)
+    rows, positions = [], []
+    for position, record in enumerate(body):
+        if not any(cell.strip() for cell in record):
+            continue  # blank lines (trailing lines in spreadsheets) are not data
+        if len(record) != width:
+            short = len(record) < width
+            column = columns[len(record)] if short else f"field {width + 1} (beyond the header)"
+            problems.add(name, source, position + 2, column, None,
+                         f"{width} fields like the header row; this row has {len(record)}"
+                         + (" (it ends before this column)" if short else ""))
+            continue
+        rows.append(record)
+        positions.append(position)
+    if len(problems) > before:
+        return None
+    frame = pd.DataFrame(rows, columns=columns, index=positions, dtype=str)
+    if not rows:
+        frame = pd.DataFrame({c: pd.Series([], dtype=str) for c in columns})
+    return _finish(name, source, path, frame, first_row=2, problems=problems)
 
 
 def _read_parquet(name: str, path: Path, problems: Problems) -> RawTable | None:
+    """A Parquet file; typed columns become the text a CSV would hold. Rows are numbered from 1."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
-        frame = pd.read_parquet(path)
+        table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises many types for a damaged file
         problems.add(name, path.name, None, None, None, f"a readable Parquet file ({type(exc).__name__})")
         return None
-    frame = frame.apply(_as_text)
-    # Parquet has no header row: rows are numbered from 1.
+    before = len(problems)
+    columns = check_header(name, path.name, None, table.schema.names, problems,
+                           [f"column {i + 1}" for i in range(table.num_columns)])
+    data = {}
+    for position, (column, field) in enumerate(zip(columns, table.schema)):
+        values = table.column(position)
+        if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type):
+            try:
+                values = values.cast(pa.string())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                problems.add(name, path.name, None, field.name, None, "text in UTF-8, not binary data")
+                continue
+        elif pa.types.is_nested(field.type):
+            problems.add(name, path.name, None, field.name, None,
+                         f"one plain value per cell (text, number, date or true/false), not {field.type}")
+            continue
+        data[position] = _as_text(values.to_pandas())
+    if len(problems) > before:
+        return None
+    frame = pd.DataFrame(data, index=pd.RangeIndex(table.num_rows))
+    frame.columns = columns
     return _finish(name, path.name, path, frame, first_row=1, problems=problems)
 
 
-def _read_workbook(path: Path, problems: Problems) -> dict[str, RawTable]:
-    try:
-        sheets = pd.read_excel(path, sheet_name=None, dtype=object, engine="openpyxl")
-    except Exception as exc:  # openpyxl raises several types for damaged files
-        problems.add("dataset", path.name, None, None, None, f"a readable .xlsx workbook ({type(exc).__name__})")
-        return {}
-    tables = {}
-    for name in TABLES + OPTIONAL_TABLES:
-        if name in sheets:
-            frame = sheets[name].apply(_as_text)
-            table = _finish(name, f"{path.name}, sheet {name}", path, frame, first_row=2, problems=problems)
-            if table is not None:
-                tables[name] = table
-    return tables
+def cell_text(value) -> str:
+    """One typed cell (Parquet, Excel) as the text a CSV would hold; blank for missing."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "strftime"):
+        if not hasattr(value, "year"):  # a time of day without a date
+            return value.strftime("%H:%M")
+        stamp = pd.Timestamp(value)
+        return stamp.strftime("%Y-%m-%d") if stamp == stamp.normalize() else stamp.strftime("%Y-%m-%d %H:%M")
+    return str(value)
 
 
 def _as_text(column: pd.Series) -> pd.Series:
@@ -152,41 +297,25 @@ def _as_text(column: pd.Series) -> pd.Series:
         return out.fillna("")
     if pd.api.types.is_bool_dtype(column):
         return column.map({True: "true", False: "false"}).fillna("").astype(str)
-
-    def cell(value) -> str:
-        if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
-            return ""
-        if isinstance(value, pd.Timestamp) or hasattr(value, "strftime"):
-            stamp = pd.Timestamp(value)
-            return stamp.strftime("%Y-%m-%d") if stamp == stamp.normalize() else stamp.strftime("%Y-%m-%d %H:%M")
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return str(value)
-
-    return column.map(cell).astype(str)
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        column = column.astype(object)
+    return column.map(cell_text).astype(str)
 
 
 def _finish(name, source, path, frame, first_row, problems) -> RawTable | None:
-    columns = [str(c).strip() for c in frame.columns]
-    seen = set()
-    for position, column in enumerate(columns):
-        if column in seen:
-            problems.add(name, source, first_row - 1 if first_row > 1 else None, column, column,
-                         "each column name once in the header row")
-        seen.add(column)
-    frame.columns = columns
+    """Cells trimmed; a column without a header name must be empty (it is then dropped)."""
     frame = frame.astype(str).apply(lambda s: s.str.strip())
-    frame = frame.reset_index(drop=True)
-    # Rows that are entirely blank (trailing lines in spreadsheets) are not data.
+    for column in [c for c in frame.columns if is_unnamed(c)]:
+        filled = frame.index[frame[column] != ""]
+        if len(filled):
+            problems.add(name, source, first_row - 1 if first_row > 1 else None, column, None,
+                         f"a name in the header row above this column: it holds values (first in row "
+                         f"{int(filled[0]) + first_row}) and could be a contract column whose name was lost")
+        frame = frame.drop(columns=[column])
     if len(frame.columns):
         blank = (frame == "").all(axis=1)
         if blank.any():
-            keep = ~blank
-            positions = frame.index[keep]
-            frame = frame[keep].copy()
-            frame.index = positions  # keep file positions for row numbers
+            frame = frame[~blank].copy()  # keeps file positions for row numbers
     return RawTable(name, source, path, frame, first_row)
 
 

@@ -30,11 +30,16 @@ DATETIME_FORMATS = (
     "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d/%m/%Y %H:%M:%S",
 )
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y-%m")
-EARLIEST, LATEST = pd.Timestamp("1900-01-01"), pd.Timestamp("2100-12-31")
+# Plausible dates (contract, section 2): none before this day, none after the extract was made.
+EARLIEST = pd.Timestamp("1990-01-01")
+# Kinds whose values are codes or identifiers: plain printable ASCII only, so that a look-alike
+# character (a Cyrillic "с", an Arabic-Indic digit) can never pass for, or hide behind, a code.
+ASCII_KINDS = ("id", "enum", "bool", "gss")
+ASCII_EXPECTED = "plain ASCII letters, digits and punctuation (codes and identifiers)"
 
 
 def parse_datetimes(series: pd.Series, formats=DATETIME_FORMATS) -> pd.Series:
-    """Parse text in any accepted form; blank or unparseable -> NaT."""
+    """Parse text in any accepted form; blank or unparseable -> NaT. Plausibility is checked apart."""
     out = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
     todo = series != ""
     for fmt in formats:
@@ -43,7 +48,6 @@ def parse_datetimes(series: pd.Series, formats=DATETIME_FORMATS) -> pd.Series:
         parsed = pd.to_datetime(series[todo], format=fmt, errors="coerce")
         out.loc[parsed.index] = out.loc[parsed.index].fillna(parsed)
         todo = todo & out.isna()
-    out = out.where((out >= EARLIEST) & (out <= LATEST))
     return out.astype("datetime64[ns]")
 
 
@@ -75,16 +79,20 @@ class ColumnSpec:
         return {_norm_key(k): v for k, v in (self.codes or {}).items()}
 
     def is_valid(self, series: pd.Series) -> pd.Series:
-        """True where the cell is acceptable (blank is acceptable here; required is checked apart)."""
+        """True where the cell is acceptable (blank is acceptable here; required is checked apart).
+
+        A code that is not ASCII passes here: the check :func:`is_ascii` reports it, once.
+        """
         blank = series == ""
         if self.kind in ("id", "text"):
             return pd.Series(True, index=series.index)
+        skip = blank | ~is_ascii(series)
         if self.kind == "enum":
-            return blank | normalise_code(series).isin(self.normalised_codes().keys())
+            return skip | normalise_code(series).isin(self.normalised_codes().keys())
         if self.kind == "bool":
-            return blank | series.str.lower().isin(vocab.BOOLEAN.keys())
+            return skip | series.str.lower().isin(vocab.BOOLEAN.keys())
         if self.kind == "gss":
-            return blank | series.str.upper().str.fullmatch(r"(E06|E08|E09|E10|W06)\d{6}")
+            return skip | series.str.upper().str.fullmatch(r"(E06|E08|E09|E10|W06)[0-9]{6}")
         if self.kind == "date":
             return blank | parse_dates(series).notna()
         if self.kind == "datetime":
@@ -108,6 +116,19 @@ class ColumnSpec:
         if self.kind == "datetime":
             return parse_datetimes(series)
         raise ValueError(self.kind)
+
+
+def is_ascii(series: pd.Series) -> pd.Series:
+    """True where every character is printable ASCII (space to tilde)."""
+    return series.str.fullmatch(r"[\x20-\x7e]*").fillna(True).astype(bool)
+
+
+def first_non_ascii(text: str) -> str:
+    """The first character of text that is not printable ASCII, named: 'U+0660 ARABIC-INDIC DIGIT ZERO'."""
+    import unicodedata
+
+    char = next(ch for ch in text if not " " <= ch <= "~")
+    return f"{char!r} (U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')})"
 
 
 def C(name, kind, required=False, codes=None) -> ColumnSpec:
@@ -151,6 +172,8 @@ def table_schema(table: str) -> pa.DataFrameSchema:
         checks = []
         if spec.required:
             checks.append(pa.Check(lambda s: s != "", error="a value (this column is required)"))
+        if spec.kind in ASCII_KINDS:
+            checks.append(pa.Check(is_ascii, error=ASCII_EXPECTED))
         if spec.kind not in ("id", "text"):
             checks.append(pa.Check(spec.is_valid, error=spec.expected))
         columns[spec.name] = pa.Column(
@@ -171,4 +194,4 @@ def parse_table(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
-__all__ = ["COLUMNS", "ColumnSpec", "table_schema", "parse_table", "parse_datetimes", "parse_dates"]
+__all__ = ["COLUMNS", "ColumnSpec", "table_schema", "parse_table", "parse_datetimes", "parse_dates", "is_ascii"]

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from datetime import date
 
 import pandas as pd
 import pandera.pandas as pa
 
 from . import vocab
 from .errors import DatasetError, Problem, Problems
-from .io import RawTable, read_raw
-from .schema import COLUMNS, parse_table, table_schema
+from .io import RawTable, extract_date, read_raw
+from .schema import ASCII_EXPECTED, COLUMNS, EARLIEST, first_non_ascii, parse_table, table_schema
 
 SET_ASIDE_ADULT = "child aged 18 or over at missing_start"
 SET_ASIDE_EARLY_RHI = "RHI completed before the episode it addresses ended"
@@ -63,14 +64,32 @@ class Dataset:
 
 def load_dataset(path) -> Dataset:
     """Read and validate a dataset; raise DatasetError naming every problem."""
-    raw = read_raw(path)
-    return validate_tables(raw, str(path))
+    problems: list[Problem] = []
+    latest = origin = None
+    try:
+        latest, origin = extract_date(path)
+    except DatasetError as err:
+        problems += err.problems
+    try:
+        raw = read_raw(path)
+    except DatasetError as err:
+        problems += err.problems
+    if problems:
+        raise DatasetError(problems, str(path))
+    return validate_tables(raw, str(path), latest=latest, latest_origin=origin)
 
 
-def validate_tables(raw: dict[str, RawTable], path: str = "") -> Dataset:
+def validate_tables(raw: dict[str, RawTable], path: str = "", latest=None, latest_origin: str | None = None) -> Dataset:
+    """Check raw tables completely and type them; raise DatasetError naming every problem.
+
+    ``latest`` is the last plausible day (the extract date; default today).
+    """
+    if latest is None:
+        latest, latest_origin = date.today(), "today; no extract date given"
     problems = Problems()
     for name, table in raw.items():
         problems.extend(_column_problems(table))
+        problems.extend(_date_problems(table, latest, latest_origin))
     declared = ()
     if "indicators" in raw and not any(p.table == "indicators" for p in problems.items):
         declared = tuple(raw["indicators"].frame["indicator"])
@@ -112,10 +131,28 @@ def _column_problems(table: RawTable) -> list[Problem]:
         value = "" if pd.isna(case.failure_case) else str(case.failure_case)
         if case.check == "field_uniqueness":
             expected = f"a {case.column} not used by another row (each {case.column} once)"
+        elif case.check == ASCII_EXPECTED:
+            expected = f"{ASCII_EXPECTED}; this value contains {first_non_ascii(value)}"
         else:
             expected = str(case.check)
         out.append(Problem(table.name, table.source, row, case.column, value, expected))
     out.sort(key=lambda p: (p.row is not None, p.row or 0))
+    return out
+
+
+def _date_problems(table: RawTable, latest: date, origin: str) -> list[Problem]:
+    """Dates that parse but are implausible: before 1990-01-01 or after the extract date."""
+    out = []
+    end = pd.Timestamp(latest) + pd.Timedelta(days=1)
+    for spec in COLUMNS[table.name]:
+        if spec.kind not in ("date", "datetime") or spec.name not in table.frame.columns:
+            continue
+        text = table.frame[spec.name]
+        parsed = spec.parse(text)
+        bad = parsed.notna() & ((parsed < EARLIEST) | (parsed >= end))
+        for position in parsed.index[bad]:
+            out.append(Problem(table.name, table.source, int(position) + table.first_row, spec.name,
+                               text[position], f"a date from {EARLIEST:%Y-%m-%d} to {latest:%Y-%m-%d} ({origin})"))
     return out
 
 
