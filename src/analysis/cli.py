@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Optional
 
@@ -39,19 +38,33 @@ def load_or_exit(path: Path, max_problems: int = 20):
         raise typer.Exit(1)
 
 
-def parse_params(la: Optional[str], period_start: Optional[str], period_end: Optional[str], risk_levels: str):
+def parse_params(la: Optional[str], period_start: Optional[str], period_end: Optional[str], risk_levels: str,
+                 min_cell: int = 5):
+    """The analysis options, checked before any work (``--la`` is matched to the data by :func:`with_la`)."""
+    from .options import OptionError, check_min_cell, parse_period, parse_risk_levels
     from .populations import Params
 
     try:
-        start = date.fromisoformat(period_start) if period_start else None
-        end = date.fromisoformat(period_end) if period_end else None
-    except ValueError as exc:
-        fail(f"--period-start/--period-end must be dates as YYYY-MM-DD ({exc})", 2)
-    levels = tuple(s.strip() for s in risk_levels.split(",") if s.strip())
+        start, end = parse_period(period_start, period_end)
+        levels = parse_risk_levels(risk_levels)
+        check_min_cell(min_cell)
+    except OptionError as exc:
+        fail(str(exc), 2)
+    return Params(period_start=start, period_end=end, risk_levels=levels, la_code=la)
+
+
+def with_la(params, ds, path: Path):
+    """Params whose ``--la`` is the dataset's own code (matched in any case); exit 2 if it has none."""
+    from dataclasses import replace
+
+    from .options import OptionError, match_la
+
+    if not params.la_code:
+        return params
     try:
-        return Params(period_start=start, period_end=end, risk_levels=levels, la_code=la)
-    except ValueError as exc:
-        fail(f"--risk-levels: {exc}", 2)
+        return replace(params, la_code=match_la(params.la_code, ds.la_codes, str(path)))
+    except OptionError as exc:
+        fail(str(exc), 2)
 
 
 LA = typer.Option(None, "--la", help="One local authority (GSS code); default all.")
@@ -65,18 +78,16 @@ def validate(
     path: Path = typer.Argument(..., help="Dataset: folder of CSV or Parquet files, or an .xlsx workbook."),
     la: Optional[str] = LA, period_start: Optional[str] = START, period_end: Optional[str] = END,
     risk_levels: str = RISK,
-    max_problems: int = typer.Option(20, help="Problems listed per kind (0 = all)."),
+    max_problems: int = typer.Option(20, min=0, help="Problems listed per kind (0 = all)."),
 ):
     """Check a dataset against the contract; print a summary and the row accounting, or every problem."""
     from .accounting import check_flow, format_flow, record_flow
     from .populations import Populations
     from .summary import dataset_summary
 
-    ds = load_or_exit(path, max_problems)
     params = parse_params(la, period_start, period_end, risk_levels)
-    if params.la_code and params.la_code not in ds.la_codes:
-        fail(f"--la {params.la_code}: no episodes of that local authority in {path} "
-             f"(it has {', '.join(ds.la_codes[:10])}{'...' if len(ds.la_codes) > 10 else ''})", 2)
+    ds = load_or_exit(path, max_problems)
+    params = with_la(params, ds, path)
     typer.echo(f"{path}: valid.")
     typer.echo(dataset_summary(ds))
     flow = record_flow(Populations(ds, params))
@@ -101,8 +112,9 @@ def figures(
     from .disclosure import Disclosure
     from .figures import compute_figures
 
+    params = parse_params(la, period_start, period_end, risk_levels, min_cell)
     ds = load_or_exit(path)
-    params = parse_params(la, period_start, period_end, risk_levels)
+    params = with_la(params, ds, path)
     result = compute_figures(ds, params, control=Disclosure(suppress, min_cell))
     if as_json:
         typer.echo(json.dumps(result, indent=2, default=str))
@@ -153,8 +165,9 @@ def kpis(
     """Delivery indicators of the self-assessment toolkit: RHIs offered, accepted, completed, timeliness..."""
     from .kpis import kpis_command
 
+    params = parse_params(la, period_start, period_end, "medium,low", min_cell)
     ds = load_or_exit(path)
-    params = parse_params(la, period_start, period_end, "medium,low")
+    params = with_la(params, ds, path)
     kpis_command(ds, params, as_json=as_json, suppress=suppress, min_cell=min_cell)
 
 
@@ -204,6 +217,24 @@ def batch(
 
     batch_command(path, out, la_codes=la, jobs=jobs, resume=resume, all_only=all_only, suppress=suppress,
                   min_cell=min_cell, period_start=period_start, period_end=period_end, risk_levels=risk_levels)
+
+
+@app.command("audit-disclosure")
+def audit_disclosure(
+    run: Path = typer.Argument(..., help="A run folder (reads RUN/publication/), a publication folder, "
+                                         "or a folder of hand-made CSV tables."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a summary."),
+    overlap: Optional[list[str]] = typer.Option(None, "--overlap",
+                                                help="Hand-made tables: a filter whose levels may overlap "
+                                                     "(total <= sum of parts); repeatable."),
+    min_cell: Optional[int] = typer.Option(None, "--min-cell", help="Smallest count shown (default: "
+                                           "publication.json, else 5)."),
+    exact: bool = typer.Option(False, "--exact", help="Exact bounds for every suppressed cell, not only leaks."),
+):
+    """Attack a publication: can any suppressed cell be recovered or shown to be small? Exit 1 if so."""
+    from .attack import audit_command
+
+    audit_command(run, as_json=as_json, overlap=tuple(overlap or ()), min_cell=min_cell, exact=exact)
 
 
 def main():  # console script entry point
