@@ -151,11 +151,13 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
     except DatasetError as err:
         raise BatchError(f"{path}: {len(err.problems)} problem(s) found; nothing was analysed or written.",
                          err.summary_lines(20), code=1) from None
-    if la_codes:
-        unknown = [c for c in la_codes if c not in ds.la_codes]
-        if unknown:
-            raise BatchError(f"--la {', '.join(unknown)}: no episodes of that local authority in {path} "
-                             f"(it has {', '.join(ds.la_codes[:10])}{'...' if len(ds.la_codes) > 10 else ''})")
+    if la_codes:  # matched in any case: e08000025 is E08000025
+        from .options import OptionError, match_las
+
+        try:
+            la_codes = match_las(la_codes, ds.la_codes, str(path))
+        except OptionError as exc:
+            raise BatchError(str(exc)) from None
     synthetic = _synthetic(path)
     inputs = {str(f.name): mf.sha256(f) for f in dataset_files(path)}
     common = {"data_path": str(path), **options}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Optional
 
@@ -39,19 +38,33 @@ def load_or_exit(path: Path, max_problems: int = 20):
         raise typer.Exit(1)
 
 
-def parse_params(la: Optional[str], period_start: Optional[str], period_end: Optional[str], risk_levels: str):
+def parse_params(la: Optional[str], period_start: Optional[str], period_end: Optional[str], risk_levels: str,
+                 min_cell: int = 5):
+    """The analysis options, checked before any work (``--la`` is matched to the data by :func:`with_la`)."""
+    from .options import OptionError, check_min_cell, parse_period, parse_risk_levels
     from .populations import Params
 
     try:
-        start = date.fromisoformat(period_start) if period_start else None
-        end = date.fromisoformat(period_end) if period_end else None
-    except ValueError as exc:
-        fail(f"--period-start/--period-end must be dates as YYYY-MM-DD ({exc})", 2)
-    levels = tuple(s.strip() for s in risk_levels.split(",") if s.strip())
+        start, end = parse_period(period_start, period_end)
+        levels = parse_risk_levels(risk_levels)
+        check_min_cell(min_cell)
+    except OptionError as exc:
+        fail(str(exc), 2)
+    return Params(period_start=start, period_end=end, risk_levels=levels, la_code=la)
+
+
+def with_la(params, ds, path: Path):
+    """Params whose ``--la`` is the dataset's own code (matched in any case); exit 2 if it has none."""
+    from dataclasses import replace
+
+    from .options import OptionError, match_la
+
+    if not params.la_code:
+        return params
     try:
-        return Params(period_start=start, period_end=end, risk_levels=levels, la_code=la)
-    except ValueError as exc:
-        fail(f"--risk-levels: {exc}", 2)
+        return replace(params, la_code=match_la(params.la_code, ds.la_codes, str(path)))
+    except OptionError as exc:
+        fail(str(exc), 2)
 
 
 LA = typer.Option(None, "--la", help="One local authority (GSS code); default all.")
@@ -65,18 +78,16 @@ def validate(
     path: Path = typer.Argument(..., help="Dataset: folder of CSV or Parquet files, or an .xlsx workbook."),
     la: Optional[str] = LA, period_start: Optional[str] = START, period_end: Optional[str] = END,
     risk_levels: str = RISK,
-    max_problems: int = typer.Option(20, help="Problems listed per kind (0 = all)."),
+    max_problems: int = typer.Option(20, min=0, help="Problems listed per kind (0 = all)."),
 ):
     """Check a dataset against the contract; print a summary and the row accounting, or every problem."""
     from .accounting import check_flow, format_flow, record_flow
     from .populations import Populations
     from .summary import dataset_summary
 
-    ds = load_or_exit(path, max_problems)
     params = parse_params(la, period_start, period_end, risk_levels)
-    if params.la_code and params.la_code not in ds.la_codes:
-        fail(f"--la {params.la_code}: no episodes of that local authority in {path} "
-             f"(it has {', '.join(ds.la_codes[:10])}{'...' if len(ds.la_codes) > 10 else ''})", 2)
+    ds = load_or_exit(path, max_problems)
+    params = with_la(params, ds, path)
     typer.echo(f"{path}: valid.")
     typer.echo(dataset_summary(ds))
     flow = record_flow(Populations(ds, params))
@@ -101,8 +112,9 @@ def figures(
     from .disclosure import Disclosure
     from .figures import compute_figures
 
+    params = parse_params(la, period_start, period_end, risk_levels, min_cell)
     ds = load_or_exit(path)
-    params = parse_params(la, period_start, period_end, risk_levels)
+    params = with_la(params, ds, path)
     result = compute_figures(ds, params, control=Disclosure(suppress, min_cell))
     if as_json:
         typer.echo(json.dumps(result, indent=2, default=str))
@@ -153,8 +165,9 @@ def kpis(
     """Delivery indicators of the self-assessment toolkit: RHIs offered, accepted, completed, timeliness..."""
     from .kpis import kpis_command
 
+    params = parse_params(la, period_start, period_end, "medium,low", min_cell)
     ds = load_or_exit(path)
-    params = parse_params(la, period_start, period_end, "medium,low")
+    params = with_la(params, ds, path)
     kpis_command(ds, params, as_json=as_json, suppress=suppress, min_cell=min_cell)
 
 
