@@ -101,3 +101,151 @@ def test_figures_json_identical_across_processes_and_hash_seeds(folder):
     assert outputs[0] == outputs[1]
     in_process = json.dumps(compute_figures(load_dataset(folder)), sort_keys=True, default=str)
     assert outputs[0].decode().strip() == in_process
+
+
+# --- identical batch runs give identical files, apart from the declared time stamps -------------------
+#
+# Declared to differ (docs/reports.md, "Reproducible outputs"): in manifest.json ``started``, ``finished``,
+# ``duration_s`` and each report's ``duration_s``; ``duration_s`` in each status.json; the "Run started ...,
+# finished ..." line of index.html; the "Generated ..." stamp of each report.html. Nothing else.
+
+import re  # noqa: E402
+
+from typer.testing import CliRunner  # noqa: E402
+
+from analysis import batch, manifest  # noqa: E402
+from analysis.cli import app  # noqa: E402
+
+NOTEBOOK = '''import analysis.report
+import matplotlib.pyplot as plt
+import pandas as pd
+from analysis.populations import Populations
+ctx = analysis.report.setup(data_path, la_code, period_start, period_end, risk_levels, min_cell, suppress, output_dir)
+pop = Populations(ctx.ds, ctx.params)
+table = pop.in_scope.groupby("police_risk").size().rename("count").reset_index()
+ctx.save_table(table, "in_scope_by_risk")
+ctx.record("in_scope", {"n": len(pop.in_scope), "by_risk": dict(zip(table["police_risk"], table["count"]))})
+ctx.record("headlines", [f"{len(pop.in_scope)} episodes in scope."])
+fig, ax = plt.subplots()
+ax.bar(table["police_risk"], table["count"])
+ax.set_title("In scope")
+ctx.save_figure(fig, "in_scope")
+ctx.finish()
+display(table.style.format({"count": "{:,}"}))   # a pandas Styler table: random ids unless made stable
+plt.show()                                         # an inline figure in the page'''
+DECLARED_HTML = [re.compile(r"Run started [^,]+, finished [^.]+\."), re.compile(r"Generated [^<]+? by rhi-analysis")]
+
+
+def _notebooks(folder: Path) -> Path:
+    import nbformat
+
+    folder.mkdir(parents=True)
+    for name in ("01_scope.ipynb", "02_scope_again.ipynb"):
+        nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                               "language": "python"}})
+        nb.cells = [nbformat.v4.new_markdown_cell(f"# {name}"),
+                    nbformat.v4.new_code_cell('data_path = None\nla_code = None\nperiod_start = None\n'
+                                              'period_end = None\nrisk_levels = "medium,low"\nmin_cell = 5\n'
+                                              'suppress = True\noutput_dir = None', metadata={"tags": ["parameters"]}),
+                    nbformat.v4.new_code_cell(NOTEBOOK)]
+        nbformat.write(nb, folder / name)
+    return folder
+
+
+def _without_declared(path: Path, data: bytes) -> bytes:
+    if path.name in ("manifest.json", "status.json"):
+        record = json.loads(data)
+        for key in ("started", "finished", "duration_s"):
+            record.pop(key, None)
+        for report in record.get("reports", {}).values():
+            report.pop("duration_s", None)
+        return json.dumps(record, sort_keys=True).encode()
+    if path.suffix == ".html":
+        text = data.decode("utf-8")
+        for pattern in DECLARED_HTML:
+            text = pattern.sub("[declared time]", text)
+        return text.encode("utf-8")
+    return data
+
+
+def _run_twice(data: Path, base: Path, monkeypatch, *extra) -> tuple[Path, Path]:
+    # The code version is an input: fixed here, because other work may be committed between the two runs.
+    monkeypatch.setattr(manifest, "git_state", lambda *a, **k: {"commit": "0" * 40, "dirty": False})
+    runs = []
+    for name in ("A", "B"):
+        out = base / name
+        result = CliRunner().invoke(app, ["batch", str(data), "--out", str(out), "--jobs", "2", *extra])
+        assert result.exit_code == 0, result.output
+        runs.append(out)
+    return runs[0], runs[1]
+
+
+def _assert_same_apart_from_declared(a: Path, b: Path) -> int:
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert files_a == files_b
+    differ = [str(rel) for rel in files_a if (a / rel).read_bytes() != (b / rel).read_bytes()]
+    allowed = {"manifest.json", "status.json", "index.html", "report.html"}
+    assert {Path(f).name for f in differ} <= allowed, differ          # every other file: byte for byte
+    for rel in files_a:
+        assert _without_declared(rel, (a / rel).read_bytes()) == _without_declared(rel, (b / rel).read_bytes()), rel
+    return len(files_a)
+
+
+def test_two_identical_batch_runs_differ_only_in_declared_time_stamps(tmp_path, monkeypatch):
+    from test_batch import make_dataset
+
+    data, _ = make_dataset(tmp_path / "data", per_la=15)
+    monkeypatch.setenv("RHI_NOTEBOOKS", str(_notebooks(tmp_path / "notebooks")))
+    a, b = _run_twice(data, tmp_path, monkeypatch, "--all-only")
+    n = _assert_same_apart_from_declared(a, b)
+    svgs = list((a / "all" / "figures").glob("*.svg"))
+    assert n >= 8 and svgs and b'id="' in svgs[0].read_bytes()         # SVGs with ids were compared
+    page = (a / "all" / "report.html").read_text()
+    assert page.count("T_") > 3 and "data:image/png;base64" in page     # a Styler table and an inline image
+    assert "Generated " in page and "Run started " in (a / "index.html").read_text()
+
+
+def test_source_date_epoch_fixes_the_report_stamp(monkeypatch):
+    from analysis.render import generated_stamp
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1577836800")
+    assert generated_stamp() == "2020-01-01 00:00 UTC"
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", generated_stamp())
+
+
+@pytest.mark.slow
+def test_two_batch_runs_of_the_project_notebooks_differ_only_in_declared_time_stamps(tmp_path, monkeypatch):
+    from test_batch import make_dataset
+
+    data, _ = make_dataset(tmp_path / "data")
+    monkeypatch.delenv("RHI_NOTEBOOKS", raising=False)
+    assert batch.discover_notebooks()[0], "the project's notebooks are missing"
+    a, b = _run_twice(data, tmp_path, monkeypatch)
+    assert _assert_same_apart_from_declared(a, b) > 100   # every report, figure (PNG and SVG) and table
+
+
+def test_a_page_does_not_depend_on_random_ids_or_how_printed_text_was_chunked():
+    import nbformat
+
+    from analysis.render import notebook_body
+
+    def executed(chunks, cell_id, styler_id):
+        nb = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell("print(...)")
+        cell["id"] = cell_id                                # papermill's injected cell: a new random id each run
+        cell.outputs = [nbformat.v4.new_output("stream", name=name, text=text) for name, text in chunks]
+        table = nbformat.v4.new_code_cell("table.style")
+        table.outputs = [nbformat.v4.new_output("display_data", data={"text/html": (
+            f'<style>#T_{styler_id}_row0_col0 {{color: red}}</style><table id="T_{styler_id}">'
+            f'<td id="T_{styler_id}_row0_col0">1</td></table>')})]
+        nb.cells = [cell, table]
+        return notebook_body(nb)[0]
+
+    one = executed([("stdout", "first line\nsecond line\n")], "0b857c04", "c384b")
+    two = executed([("stdout", "first line\n"), ("stderr", "a warning\n"), ("stdout", "second line\n")],
+                   "ecff597d", "08242")
+    assert one == two
+    assert one.count("<pre>") == 1 and "a warning" not in two
+    assert "c384b" not in one and "0b857c04" not in one and "T_" in one

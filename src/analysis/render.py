@@ -14,7 +14,8 @@ import json
 import copy
 import html
 import re
-from datetime import datetime
+import os
+from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
@@ -52,6 +53,13 @@ def _exporter():
                         exclude_output_prompt=True, embed_images=True)
 
 
+@lru_cache(maxsize=1)
+def _coalesce():
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+    return CoalesceStreamsPreprocessor()
+
+
 def clean_text(text: str) -> str:
     return _ANSI.sub("", text or "")
 
@@ -73,13 +81,56 @@ def notebook_body(nb) -> tuple[str, int]:
                 images += 1
             kept.append(out)
         cell["outputs"] = kept
+        # Printed text arrives in chunks, split differently from run to run around the stderr removed above:
+        # one block per stream, as the reader would expect, and the same page every run.
+        _coalesce().preprocess_cell(cell, {}, 0)
+    stable = _stable_ids(nb)
     body, _ = _exporter().from_notebook_node(nb)
-    return body, images
+    return _STYLER_ID.sub(stable, body), images
+
+
+# pandas Styler tables carry a random id (``T_`` + 5 hex digits) in their HTML and CSS.
+_STYLER_ID = re.compile(r"\bT_[0-9a-f]{5}(?=[_\"'\s{,.:#>]|$)")
+
+
+def _stable_ids(nb):
+    """Give the notebook's cells and Styler tables ids that depend only on its content.
+
+    papermill's injected-parameters cell gets a random cell id, and pandas Styler a
+    random table id: both made identical runs give different pages. The ids are a
+    digest of the notebook's own sources (unique between the notebooks of one page;
+    the injected parameters, which name the run's folders, are left out) and a position. Returns the replacement function for Styler ids (numbered in order).
+    """
+    import hashlib
+
+    sources = [c.get("source", "") for c in nb.cells
+               if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]  # holds run paths
+    digest = hashlib.sha256("\x1f".join(sources).encode()).hexdigest()[:6]
+    for position, cell in enumerate(nb.cells):
+        if "id" in cell:
+            cell["id"] = f"{digest}-{position}"
+    numbers: dict[str, str] = {}
+
+    def styler_id(match) -> str:
+        return numbers.setdefault(match.group(0), f"T_{digest}s{len(numbers)}")
+    return styler_id
 
 
 def data_uri(path: Path) -> str:
     mime = {".png": "image/png", ".svg": "image/svg+xml"}[path.suffix.lower()]
     return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def generated_stamp() -> str:
+    """The one time stamp in a report page: $SOURCE_DATE_EPOCH (UTC) if set, else now (local time).
+
+    Everything else on the page depends only on the inputs, so two runs on the same
+    inputs give pages that differ in this stamp alone (none with SOURCE_DATE_EPOCH).
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.now().strftime("%Y-%m-%d %H:%M")
 
 
 def render_report(out: Path, *, title: str, sections: list[dict], headlines: list[str], synthetic: bool,
@@ -92,7 +143,7 @@ def render_report(out: Path, *, title: str, sections: list[dict], headlines: lis
     page = _env().get_template("report.html.j2").render(
         title=title, sections=sections, headlines=headlines, synthetic=synthetic, statement=statement,
         suppressed=suppressed, params_text=params_text, error=error, css=_css(), version=__version__,
-        generated=datetime.now().strftime("%Y-%m-%d %H:%M"))
+        generated=generated_stamp())
     out.write_text(page, encoding="utf-8")
     return out
 

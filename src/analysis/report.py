@@ -23,6 +23,7 @@ from .populations import Params
 from .validate import Dataset, load_dataset
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "data" / "processed" / "synthetic"
+SVG_HASH_SALT = "rhi-analysis"  # any fixed value: SVG ids then depend only on the figure
 
 
 def resolve_data_path(data_path) -> Path:
@@ -60,12 +61,20 @@ class ReportContext:
         return folder
 
     def save_figure(self, fig, name: str) -> None:
-        """Write a matplotlib figure as PNG and SVG (deterministic SVG: no date, fixed hash salt)."""
+        """Write a matplotlib figure as PNG and SVG, the same bytes every run.
+
+        PNG: no software or time stamp. SVG: no date or creator, and element ids
+        hashed with a fixed salt (``svg.hashsalt``; matplotlib's default is a new
+        random salt per file, which made every SVG differ between identical runs).
+        """
+        import matplotlib
+
         folder = self._folder("figures")
         if folder is None:
             return
-        fig.savefig(folder / f"{name}.png", dpi=120, bbox_inches="tight", metadata={"Software": None})
-        fig.savefig(folder / f"{name}.svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+        with matplotlib.rc_context({"svg.hashsalt": SVG_HASH_SALT}):
+            fig.savefig(folder / f"{name}.png", dpi=120, bbox_inches="tight", metadata={"Software": None})
+            fig.savefig(folder / f"{name}.svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
 
     def save_table(self, table: pd.DataFrame, name: str) -> None:
         """Write a tidy table as CSV. The caller passes an already suppressed table."""
