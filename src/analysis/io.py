@@ -121,8 +121,8 @@ def extract_date(path: str | Path) -> tuple[date, str]:
     except ValueError:
         day = None
     if day is None or day > today:
-        problems.add("metadata", METADATA, None, "extracted_on", str(value),
-                     f"the day the extract was made as YYYY-MM-DD, not after today ({today})")
+        problems.add("metadata", METADATA, None, None, str(value),
+                     f"extracted_on to be the day the extract was made, as YYYY-MM-DD and not after today ({today})")
         raise DatasetError(problems.items, str(path))
     return day, "the extract date, metadata.json extracted_on"
 
@@ -244,7 +244,8 @@ def _read_parquet(name: str, path: Path, problems: Problems) -> RawTable | None:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        with pq.ParquetFile(path) as parquet:  # not read_table: it refuses duplicate names without naming them
+            table = parquet.read()
     except Exception as exc:  # pyarrow raises many types for a damaged file
         problems.add(name, path.name, None, None, None, f"a readable Parquet file ({type(exc).__name__})")
         return None

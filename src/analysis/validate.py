@@ -99,7 +99,10 @@ def validate_tables(raw: dict[str, RawTable], path: str = "", latest=None, lates
         frame = parse_table(name, table.frame)
         frame.insert(0, "row", [i + table.first_row for i in table.frame.index])
         typed[name] = frame.reset_index(drop=True)
-    problems.extend(_relational_problems(typed, raw, indicators))
+    missing_columns = any(spec.required and spec.name not in table.frame.columns
+                          for table in raw.values() for spec in COLUMNS[table.name])
+    if not missing_columns:  # checks across tables need every key column
+        problems.extend(_relational_problems(typed, raw, indicators))
     if problems:
         raise DatasetError(problems.items, path)
     ds = Dataset(
@@ -130,7 +133,7 @@ def _column_problems(table: RawTable) -> list[Problem]:
         row = None if case.index is None or pd.isna(case.index) else int(case.index) + table.first_row
         value = "" if pd.isna(case.failure_case) else str(case.failure_case)
         if case.check == "field_uniqueness":
-            expected = f"a {case.column} not used by another row (each {case.column} once)"
+            expected = f"a value not used by another row (each {case.column} once)"
         elif case.check == ASCII_EXPECTED:
             expected = f"{ASCII_EXPECTED}; this value contains {first_non_ascii(value)}"
         else:
@@ -166,6 +169,8 @@ def _relational_problems(t: dict[str, pd.DataFrame], raw: dict[str, RawTable], i
     def add(table, frame, mask, column, expected, value_column=None):
         for rec in frame.loc[mask].itertuples(index=False):
             value = getattr(rec, value_column or column)
+            if isinstance(value, pd.Timestamp) and not pd.isna(value):
+                value = f"{value:%Y-%m-%d %H:%M}"
             value = "" if value is None or pd.isna(value) else str(value)
             out.append(Problem(table, src[table], int(rec.row), column, value,
                                expected(rec) if callable(expected) else expected))
@@ -210,7 +215,7 @@ def _relational_problems(t: dict[str, pd.DataFrame], raw: dict[str, RawTable], i
         "episode_id", "an episode of the same child as the RHI (episodes may only be linked to their own child's RHIs)")
     done_ids = set(rhis.loc[completed, "rhi_id"])
     done_links = lk[lk["rhi_id"].isin(done_ids) & ~pair_dupes]
-    multi = done_links["episode_id"].duplicated(keep=False)
+    multi = done_links["episode_id"].duplicated(keep=False) & done_links["episode_id"].notna()
     first_rhi = done_links[multi].groupby("episode_id")["rhi_id"].agg(lambda s: ", ".join(map(str, s)))
     add("rhi_episodes", done_links, multi, "episode_id",
         lambda r: f"an episode linked to at most one completed RHI (it is linked to completed RHIs {first_rhi[r.episode_id]})")
