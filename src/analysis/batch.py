@@ -11,6 +11,8 @@ The run is built in a hidden ``.RUN.partial`` folder next to the target and
 renamed into place at the end, so an interrupted run never leaves a report
 folder that looks complete. ``--resume`` reuses any report (in the target or
 a partial folder) whose inputs, parameters and notebooks are unchanged.
+``--out`` replaces only a previous run, one run at a time (``analysis.runfolder``),
+and workers and kernels die with the batch, even on SIGKILL (``analysis.lifeline``).
 """
 
 from __future__ import annotations
@@ -20,16 +22,19 @@ import json
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from multiprocessing import get_context
 from pathlib import Path
 
+from . import lifeline, runfolder
 from . import manifest as mf
 from .errors import DatasetError
 
@@ -78,26 +83,17 @@ def discover_notebooks(folder: Path | None = None) -> tuple[list[Path], Path | N
 
 
 def parse_options(period_start, period_end, risk_levels, min_cell) -> dict:
-    from .populations import Params
+    """The run's options, checked as every command checks them (:mod:`analysis.options`); BatchError if bad."""
+    from .options import OptionError, check_min_cell, parse_period, parse_risk_levels
 
     try:
-        start = date.fromisoformat(period_start) if period_start else None
-        end = date.fromisoformat(period_end) if period_end else None
-    except (TypeError, ValueError) as exc:
-        raise BatchError(f"--period-start/--period-end must be dates as YYYY-MM-DD ({exc})")
-    if start and end and end < start:
-        raise BatchError(f"--period-end {end} is before --period-start {start}")
-    levels = ",".join(s.strip() for s in str(risk_levels).split(",") if s.strip())
-    try:
-        Params(risk_levels=tuple(levels.split(",")) if levels else ())
-    except ValueError as exc:
-        raise BatchError(f"--risk-levels: {exc}")
-    if not levels:
-        raise BatchError("--risk-levels: give at least one police risk level")
-    if int(min_cell) < 1:
-        raise BatchError("--min-cell must be at least 1")
+        start, end = parse_period(period_start, period_end)
+        levels = ",".join(parse_risk_levels(risk_levels))
+        min_cell = check_min_cell(min_cell)
+    except OptionError as exc:
+        raise BatchError(str(exc)) from None
     return {"period_start": start.isoformat() if start else None, "period_end": end.isoformat() if end else None,
-            "risk_levels": levels, "min_cell": int(min_cell)}
+            "risk_levels": levels, "min_cell": min_cell}
 
 
 def task_digest(inputs: dict, params: dict, notebooks: list[Path], key: str, extra: dict | None = None) -> str:
@@ -146,6 +142,8 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
         raise BatchError(f"No report notebooks (0N_*.ipynb) in {notebooks_dir or os.environ.get('RHI_NOTEBOOKS') or NOTEBOOKS}")
     if not path.exists():
         raise BatchError(f"No dataset at {path}", code=1)
+    with _refusals_as_batch_errors():
+        runfolder.check_target(out, path)  # before the dataset is read; checked again under the lock
     try:
         ds = load_dataset(path)
     except DatasetError as err:
@@ -178,40 +176,45 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
         extra = {"dfe": mf.sha256(DFE_CSV)} if t.key == COMPARE and DFE_CSV.exists() else None
         t.digest = task_digest(inputs, t.params, t.notebooks, t.key, extra)
 
-    staging = out.parent / f".{out.name}.partial"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if staging.exists() and not resume:
-        shutil.rmtree(staging)
-    staging.mkdir(exist_ok=True)
-    for stale in ("index.html", "manifest.json"):
-        (staging / stale).unlink(missing_ok=True)
+    with _refusals_as_batch_errors(), runfolder.claim(out, path, resume) as staging:  # lock released on any exit
+        for stale in ("index.html", "manifest.json"):
+            (staging / stale).unlink(missing_ok=True)
 
-    todo = []
-    for t in tasks:
-        here, there = staging / t.key, out / t.key
-        if resume and _reusable(here, t.digest):
-            t.status = {**json.loads((here / STATUS_FILE).read_text()), "reused": True}
-        elif resume and _reusable(there, t.digest):
-            if here.exists():
-                shutil.rmtree(here)
-            _link_copy(there, here)
-            t.status = {**json.loads((here / STATUS_FILE).read_text()), "reused": True}
-        else:
-            if here.exists():
-                shutil.rmtree(here)
-            todo.append(t)
+        todo = []
+        for t in tasks:
+            here, there = staging / t.key, out / t.key
+            if resume and _reusable(here, t.digest):
+                t.status = {**json.loads((here / STATUS_FILE).read_text()), "reused": True}
+            elif resume and _reusable(there, t.digest):
+                if here.exists():
+                    shutil.rmtree(here)
+                _link_copy(there, here)
+                t.status = {**json.loads((here / STATUS_FILE).read_text()), "reused": True}
+            else:
+                if here.exists():
+                    shutil.rmtree(here)
+                todo.append(t)
 
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
-    id_hashes = frozenset(_id_hash(str(c)) for c in ds.children["child_id"].dropna())
-    _execute_all(todo, staging, jobs, id_hashes, synthetic, progress, cell_timeout)
+        jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
+        id_hashes = frozenset(_id_hash(str(c)) for c in ds.children["child_id"].dropna())
+        _execute_all(todo, staging, jobs, id_hashes, synthetic, progress, cell_timeout)
 
-    finished = datetime.now(timezone.utc)
-    record = _manifest(tasks, path, inputs, options, jobs, started, finished, synthetic, la_codes, all_only)
-    from .render import write_index
-    write_index(staging, record, [t.key for t in tasks], synthetic)
-    mf.write_json(staging / "manifest.json", record)
-    _swap_into_place(staging, out)
+        finished = datetime.now(timezone.utc)
+        record = _manifest(tasks, path, inputs, options, jobs, started, finished, synthetic, la_codes, all_only)
+        from .render import write_index
+        write_index(staging, record, [t.key for t in tasks], synthetic)
+        mf.write_json(staging / "manifest.json", record)
+        runfolder.swap_into_place(staging, out)
     return record
+
+
+@contextmanager
+def _refusals_as_batch_errors():
+    """A refused or unwritable --out (runfolder.RunFolderError) is a BatchError: a message, no traceback."""
+    try:
+        yield
+    except runfolder.RunFolderError as err:
+        raise BatchError(str(err), code=err.code) from None
 
 
 def _synthetic(path: Path) -> bool:
@@ -230,22 +233,34 @@ def _execute_all(todo, staging, jobs, id_hashes, synthetic, progress, cell_timeo
     ctx = get_context("spawn")  # a clean interpreter per worker: no inherited threads or locks
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
-                                 initargs=(id_hashes, cell_timeout)) as pool:
-            futures = {pool.submit(run_task, t.key, t.la_code, [str(p) for p in t.notebooks], t.params,
-                                   str(staging / t.key), t.digest, synthetic): t for t in todo}
-            for future in as_completed(futures):
-                task = futures[future]
-                try:
-                    task.status = future.result()
-                except BrokenProcessPool:
-                    task.status = _failed(task, "the worker process died (out of memory?)")
-                except Exception as exc:  # a bug in the runner itself: still isolate the authority
-                    task.status = _failed(task, f"{type(exc).__name__}: {exc}")
-                bar.update(1)
-                if task.status.get("status") != "ok":
-                    bar.write(f"FAILED {task.key}: {task.status.get('error', '')}")
+                                 initargs=(id_hashes, cell_timeout, os.getpid())) as pool:
+            try:
+                futures = {pool.submit(run_task, t.key, t.la_code, [str(p) for p in t.notebooks], t.params,
+                                       str(staging / t.key), t.digest, synthetic): t for t in todo}
+                for future in as_completed(futures):
+                    task = futures[future]
+                    try:
+                        task.status = future.result()
+                    except BrokenProcessPool:
+                        task.status = _failed(task, "the worker process died (out of memory?)")
+                    except Exception as exc:  # a bug in the runner itself: still isolate the authority
+                        task.status = _failed(task, f"{type(exc).__name__}: {exc}")
+                    bar.update(1)
+                    if task.status.get("status") != "ok":
+                        bar.write(f"FAILED {task.key}: {task.status.get('error', '')}")
+            except BaseException:  # interrupted (Ctrl-C, SIGTERM): stop now, not after every queued report
+                _stop_workers(pool)
+                raise
     finally:
         bar.close()
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Cancel the reports not started and kill the workers; their kernels die with them (lifeline)."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())  # no public handle before Python 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.kill()
 
 
 def _failed(task: Task, message: str) -> dict:
@@ -280,25 +295,16 @@ def _statement(options) -> dict:
     return {"suppressed": control.suppress, "min_cell": control.min_cell, "statement": control.statement}
 
 
-def _swap_into_place(staging: Path, out: Path) -> None:
-    """Replace the target folder with the finished run (two renames; the old run is removed after)."""
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        out.rename(old)
-    staging.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 # --- inside a worker process ----------------------------------------------------------------------
 
 _WORKER: dict = {}
 
 
-def _worker_init(id_hashes, cell_timeout) -> None:
+def _worker_init(id_hashes, cell_timeout, parent_pid) -> None:
+    """Set up a worker: it dies with the batch (even on SIGKILL), and shuts its kernel down on a clean exit."""
     from multiprocessing import util
 
+    lifeline.die_with_parent(parent_pid)
     _WORKER.update(ids=id_hashes, timeout=cell_timeout, km=None)
     util.Finalize(None, _shutdown_kernel, exitpriority=10)
 
@@ -321,19 +327,28 @@ def scrub_ids(text: str, id_hashes) -> str:
 
 
 def _kernel():
-    from jupyter_client.manager import KernelManager
-
     km = _WORKER.get("km")
     if km is not None and km.is_alive():
         return km
     _shutdown_kernel()
     env = {**os.environ, **KERNEL_ENV}
-    km = KernelManager(kernel_name="python3")
+    km = _tethered_kernel_manager()(kernel_name="python3")
     log = open(Path(tempfile.gettempdir()) / f"rhi-batch-kernel-{os.getpid()}.log", "ab")
     km.start_kernel(env=env, cwd=str(NOTEBOOKS if NOTEBOOKS.exists() else Path.cwd()),
                     stdout=subprocess_devnull(), stderr=log)
     _WORKER["km"] = km
     return km
+
+
+def _tethered_kernel_manager():
+    """A KernelManager whose kernels are started through lifeline, so they die with this worker."""
+    from jupyter_client.manager import KernelManager
+
+    class TetheredKernelManager(KernelManager):
+        def format_kernel_cmd(self, extra_arguments=None):
+            return lifeline.tethered(super().format_kernel_cmd(extra_arguments=extra_arguments))
+
+    return TetheredKernelManager
 
 
 def subprocess_devnull():
@@ -461,6 +476,7 @@ def batch_command(path, out, la_codes=None, jobs=0, resume=False, all_only=False
     """CLI entry: run, print a summary, exit non-zero if any report failed."""
     import typer
 
+    previous = signal.signal(signal.SIGTERM, _terminated)  # so that the lock is released and workers stopped
     try:
         record = run_batch(path, out, la_codes=la_codes, jobs=jobs, resume=resume, all_only=all_only,
                            suppress=suppress, min_cell=min_cell, period_start=period_start, period_end=period_end,
@@ -470,6 +486,8 @@ def batch_command(path, out, la_codes=None, jobs=0, resume=False, all_only=False
         for line in err.lines:
             typer.echo(f"  - {line}", err=True)
         raise typer.Exit(err.code)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     summary = record["summary"]
     reused = sum(1 for r in record["reports"].values() if r["reused"])
     typer.echo(f"{summary['ok']} of {summary['reports']} reports complete ({reused} reused) in "
@@ -479,3 +497,7 @@ def batch_command(path, out, la_codes=None, jobs=0, resume=False, all_only=False
         for key in summary["failed"]:
             typer.echo(f"  - {key}: {record['reports'][key]['error']}", err=True)
         raise typer.Exit(1)
+
+
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)
