@@ -138,6 +138,9 @@ def test_a_failing_authority_is_recorded_and_the_others_finish(run):
     assert "3 of 4 reports complete; 1 failed" in index and "no in-scope episodes" in index
     broken = (run["out"] / BROKEN / "report.html").read_text()
     assert "This report is incomplete" in broken and "Traceback" not in broken
+    marker = json.loads((run["out"] / ".rhi-run").read_text())           # a failed report still makes a run
+    assert marker["tool"] == "rhi batch" and set(marker["entries"]) == {"all", *LAS, "index.html", "manifest.json"}
+    assert not (run["out"].parent / ".RUN.lock").exists()
 
 
 def test_manifest_records_code_inputs_parameters_packages_and_times(run):
@@ -185,7 +188,7 @@ def test_resume_reruns_only_what_failed_or_changed(run, tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert [k for k, r in manifest["reports"].items() if not r["reused"]] == [BROKEN]
     assert {k: (out / k / "report.html").stat().st_mtime_ns for k in before} == before
-    assert not (out.parent / ".RUN.partial").exists()
+    assert not (out.parent / ".RUN.partial").exists() and not (out.parent / ".RUN.lock").exists()
 
 
 def test_the_hash_changes_with_inputs_parameters_and_notebooks(run, tmp_path):
@@ -235,3 +238,4 @@ def test_an_interrupted_run_leaves_no_complete_looking_report(run, tmp_path, mon
     assert not out.exists()
     partial = tmp_path / "reports" / ".RUN.partial"
     assert partial.exists() and not (partial / "index.html").exists() and not (partial / "manifest.json").exists()
+    assert not (tmp_path / "reports" / ".RUN.lock").exists()             # released on the way out
