@@ -1,0 +1,34 @@
+"""Build a run's publication: every scope's tables, then one suppression for all of them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..disclosure import Disclosure
+from .cells import ALL_SCOPE
+from .publication import Publication
+from .tables import register_scope
+
+
+def build_publication(ds, params, scopes, control: Disclosure, progress: bool = False) -> Publication:
+    """The publication of a run over ``scopes`` (authority codes and/or ``all``), suppressed once."""
+    from tqdm import tqdm
+
+    pub = Publication(control, (params.period_start, params.period_end))
+    for scope in tqdm(list(scopes), desc="tables", unit="scope", disable=not progress):
+        if scope == ALL_SCOPE:
+            register_scope(pub, scope, ds, replace(params, la_code=None))
+        else:
+            register_scope(pub, scope, ds.subset_la(scope), replace(params, la_code=scope))
+    _zero_fill(pub, scopes)
+    pub.finish()
+    return pub
+
+
+def _zero_fill(pub: Publication, scopes) -> None:
+    """Exclusions a scope's record flow leaves out because they are 0 are cells of value 0 there."""
+    store = pub.store
+    for k in list(store.values):
+        if k.measure.startswith("excluded: "):
+            for scope in scopes:
+                store.values.setdefault(k.but(scope=scope), 0)

@@ -1,0 +1,147 @@
+"""Write a run's publication: the cells, their relations, the derived statistics and the DfE open-data files.
+
+``RUN/publication/`` holds (docs/data-contract.md, "The publication of a run"):
+
+- ``cells.csv``: one row per count cell, its key, its published value
+  (digits, or ``c``) and where it is shown;
+- ``relations.csv``: the linear relations between cells (sum, overlap, le);
+- ``statistics.csv``: every derived number shown (percentages, intervals,
+  test statistics, odds ratios), as printed, with the cells it rests on;
+- ``publication.json``: the disclosure-control settings and the counts of
+  primary and secondary suppression;
+- ``rhi_publication.csv`` and ``rhi_publication.meta.csv``: the cells in the
+  Department for Education's tidy format for statistics releases (filters
+  with a ``Total`` level, one indicator ``number``; symbols c, z, x).
+
+Nothing here holds a child id or a free-text value: keys are built from the
+contract's vocabularies.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from ..disclosure import SUPPRESSED
+from .cells import BREAKDOWNS, TOTAL, ALL_SCOPE
+from .publication import Publication
+
+ENGLAND = ("E92000001", "England")
+KEY_COLUMNS = ["unit", "population", "measure", *BREAKDOWNS]
+
+
+def cell_ids(pub: Publication) -> dict:
+    """A stable id per cell: its position in key order."""
+    return {k: f"k{i:06d}" for i, k in enumerate(sorted(pub.store.values))}
+
+
+def write_publication(pub: Publication, folder: Path, time_period: str, time_identifier: str = "Financial year",
+                      extra: dict | None = None) -> Path:
+    from ..dfe import la_names
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    ids = cell_ids(pub)
+    names = la_names()
+    rows = []
+    for k, cid in ids.items():
+        national = k.scope == ALL_SCOPE
+        rows.append({"cell_id": cid, "scope": k.scope, "time_period": time_period, "time_identifier": time_identifier,
+                     "geographic_level": "National" if national else "Local authority",
+                     "country_code": ENGLAND[0], "country_name": ENGLAND[1],
+                     "new_la_code": "" if national else k.scope, "la_name": "" if national else names.get(k.scope, ""),
+                     "unit": k.unit, "population": k.population, "measure": k.measure,
+                     **dict(zip(BREAKDOWNS, k.dims)), "value": _neutral(pub.value(k)),
+                     "shown_in": ";".join(sorted(_where(w) for w in pub.store.shown_in.get(k, ())))})
+    cells = pd.DataFrame(rows)
+    _csv(cells, folder / "cells.csv")
+    rel_rows = []
+    for n, r in enumerate(pub.relations):
+        rel_rows.append({"relation_id": f"r{n:06d}", "kind": r.kind, "cell_id": ids[r.total], "role": "total"})
+        rel_rows += [{"relation_id": f"r{n:06d}", "kind": r.kind, "cell_id": ids[p], "role": "part"} for p in r.parts]
+    _csv(pd.DataFrame(rel_rows, columns=["relation_id", "kind", "cell_id", "role"]), folder / "relations.csv")
+    _csv(statistics(pub, ids), folder / "statistics.csv")
+    dfe = cells.drop(columns=["cell_id", "scope", "shown_in"]).rename(columns={"value": "number"})
+    _csv(dfe, folder / "rhi_publication.csv")
+    _csv(dfe_metadata(), folder / "rhi_publication.meta.csv")
+    summary = {"tool": "rhi", "min_cell": pub.control.min_cell, "suppressed": pub.control.suppress,
+               "zeros_shown": True, "statement": pub.control.statement, **pub.summary(), **(extra or {}),
+               "national_rows": "geographic_level National is the total over the authorities in the dataset, "
+                                "not England as a whole"}
+    (folder / "publication.json").write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
+    return folder
+
+
+def statistics(pub: Publication, ids: dict) -> pd.DataFrame:
+    """Every derived number of every table, as shown, with the cells it rests on."""
+    from .publication import DECIMALS
+
+    rows = []
+    for (scope, name), spec in sorted(pub.tables.items()):
+        shown = pub.table(scope, name)
+        counts = spec.counts
+        for column, based in spec.derived.items():
+            for i, keys in enumerate(based):
+                value = shown.at[i, column]
+                if value is None:
+                    continue
+                num = counts.get("count", [None] * len(based))[i] if column in ("pct", "ci_low", "ci_high") else None
+                den = counts.get("denominator", [None] * len(based))[i] if num is not None else None
+                rows.append({"stat_id": f"s{len(rows):06d}", "scope": scope, "statistic": column,
+                             "value": _neutral(value), "decimals": DECIMALS.get(column, 2),
+                             "numerator": ids.get(num, ""), "denominator": ids.get(den, ""),
+                             "based_on": ";".join(ids[k] for k in keys),
+                             "reason": "rests on a suppressed count" if value == SUPPRESSED else "",
+                             "shown_in": _where(f"{scope}/{name}")})
+    for n, c in enumerate(pub.context):
+        rows.append({"stat_id": f"x{n:06d}", "scope": "", "statistic": "context", "value": _neutral(c["value"]),
+                     "decimals": "", "numerator": "", "denominator": "", "based_on": "",
+                     "reason": f"published by others: {c['source']}", "shown_in": ""})
+    return pd.DataFrame(rows, columns=["stat_id", "scope", "statistic", "value", "decimals", "numerator",
+                                       "denominator", "based_on", "reason", "shown_in"])
+
+
+def dfe_metadata() -> pd.DataFrame:
+    filters = [("unit", "What is counted", "episodes, RHIs, children or records"),
+               ("population", "Population", "the analysis population the count belongs to"),
+               ("measure", "Measure", "Total is the population's size; not_X is its complement")]
+    filters += [(b, b.replace("_", " ").capitalize(), "Total where not broken down") for b in BREAKDOWNS]
+    rows = [{"col_name": c, "col_type": "Filter", "label": label, "indicator_grouping": "", "indicator_unit": "",
+             "indicator_dp": "", "filter_hint": hint, "filter_grouping_column": ""} for c, label, hint in filters]
+    rows.append({"col_name": "number", "col_type": "Indicator", "label": "Number", "indicator_grouping": "",
+                 "indicator_unit": "", "indicator_dp": 0, "filter_hint": "", "filter_grouping_column": ""})
+    return pd.DataFrame(rows)
+
+
+def _where(w: str) -> str:
+    scope, _, name = w.partition("/")
+    return f"{scope}/report.html#{name};{scope}/tables/{name}.csv"
+
+
+def _neutral(value):
+    """A value safe to open in a spreadsheet (OWASP: no leading = + - @ tab or carriage return in text)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        try:
+            float(value)
+            return value
+        except ValueError:
+            return "'" + value
+    return value
+
+
+def _csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+
+
+def time_period_of(start, end) -> tuple[str, str]:
+    """DfE time_period and time_identifier: the financial year (April-March) of the period's start."""
+    if start is None:
+        return "", "Financial year"
+    year = start.year if start.month >= 4 else start.year - 1
+    return f"{year}{str(year + 1)[2:]}", "Financial year"
+
+
+__all__ = ["write_publication", "statistics", "cell_ids", "TOTAL"]

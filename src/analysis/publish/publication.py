@@ -1,0 +1,127 @@
+"""One protected set of numbers per run: the tables every output is drawn from.
+
+Tables register their counts as cells (``cells.CellStore``) and say which of
+their columns are derived from which counts (percentages, intervals) or rest
+on which cells (test statistics, odds ratios). ``finish`` suppresses once for
+the whole run (``suppression.protect``), and ``table`` then gives each table
+as published: counts that are hidden as ``c``, every percentage or interval
+built on a hidden count as ``c``, every statistic resting on a hidden cell as
+``c``, the rest rounded for display. Notebooks, the index and the files all
+show these tables, so two outputs never show different numbers for one cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..disclosure import SUPPRESSED, Disclosure
+from .cells import CellStore, Key
+from .suppression import Protection, protect
+
+# Decimal places shown for derived columns (by column name); anything else derived: 2.
+DECIMALS = {"pct": 1, "ci_low": 1, "ci_high": 1, "p_value": 3, "q_value_bh": 3, "trend_p_value": 3,
+            "trend_q_value_bh": 3, "trend_z": 2, "odds_ratio": 2, "log_odds": 2, "se": 2}
+
+
+@dataclass
+class TableSpec:
+    """A table as computed (true values) and how its columns relate to cells."""
+
+    scope: str
+    name: str
+    frame: pd.DataFrame
+    counts: dict = field(default_factory=dict)    # column -> list of Key (or None) per row
+    derived: dict = field(default_factory=dict)   # column -> list of tuple[Key] per row it is built on
+    title: str = ""
+
+
+class Publication:
+    """The cells, relations and tables of one run, suppressed once for all of them."""
+
+    def __init__(self, control: Disclosure, period: tuple = (None, None)):
+        self.control = control
+        self.store = CellStore()
+        self.tables: dict[tuple[str, str], TableSpec] = {}
+        self.period = period
+        self.protection: Protection | None = None
+        self.relations = []
+        self.context: list[dict] = []     # published numbers from elsewhere (the study, DfE), by source
+
+    # --- building ------------------------------------------------------------------------------
+
+    def add_table(self, scope: str, name: str, frame: pd.DataFrame, counts: dict, derived: dict | None = None,
+                  title: str = "") -> TableSpec:
+        where = f"{scope}/{name}"
+        frame = frame.reset_index(drop=True)
+        for column, keys in counts.items():
+            for value, k in zip(frame[column], keys):
+                if k is not None and not _blank(value):
+                    self.store.add(k, value, where)
+        spec = TableSpec(scope, name, frame, counts, derived or {}, title)
+        self.tables[(scope, name)] = spec
+        return spec
+
+    def add_context(self, source: str, values) -> None:
+        """Numbers published by others that a report quotes (not counts of this run's records)."""
+        for v in values:
+            if not _blank(v):
+                self.context.append({"source": source, "value": v})
+
+    def finish(self, progress=None) -> Protection:
+        self.relations = self.store.relations()
+        if self.control.suppress:
+            self.protection = protect(self.store.values, self.relations, self.store.together,
+                                      self.control.min_cell, progress=progress)
+        else:
+            self.protection = Protection(set(), set(), 0, 0)
+        return self.protection
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def hidden(self, k: Key | None) -> bool:
+        return k is not None and k in self.protection.hidden
+
+    def value(self, k: Key):
+        """A cell as published: its count, or 'c'."""
+        return SUPPRESSED if self.hidden(k) else self.store.values[k]
+
+    def table(self, scope: str, name: str) -> pd.DataFrame:
+        """The table as published (suppressed, rounded). KeyError if the run has no such table."""
+        spec = self.tables[(scope, name)]
+        out = spec.frame.copy().astype(object)
+        for column, keys in spec.counts.items():
+            out[column] = [SUPPRESSED if self.hidden(k) else _int_or_blank(v) for v, k in zip(spec.frame[column], keys)]
+        for column, based in spec.derived.items():
+            digits = DECIMALS.get(column, 2)
+            out[column] = [SUPPRESSED if any(self.hidden(k) for k in ks) else _rounded(v, digits)
+                           for v, ks in zip(spec.frame[column], based)]
+        return out
+
+    def has(self, scope: str, name: str) -> bool:
+        return (scope, name) in self.tables
+
+    def scopes(self) -> list[str]:
+        return sorted({s for s, _ in self.tables})
+
+    def summary(self) -> dict:
+        p = self.protection
+        cells = len(self.store.values)
+        return {"cells": cells, "primary": len(p.primary), "secondary": len(p.secondary),
+                "published": cells - len(p.hidden), "relations": len(self.relations), "rounds": p.rounds}
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value == ""
+
+
+def _int_or_blank(value):
+    return None if _blank(value) else int(value)
+
+
+def _rounded(value, digits: int):
+    if _blank(value) or isinstance(value, str):
+        return None if _blank(value) else value
+    return round(float(value), digits)

@@ -1,0 +1,277 @@
+"""Every table a report shows, computed for one scope and registered as cells of the publication.
+
+Each function computes a table with the package's own definitions (the same
+functions the notebooks used to call) and says which cell each count is, so
+that a quantity shown in several tables (RHI children in a cohort, in-scope
+episodes, the RHIs of a police grade) is one cell. Table names are the names
+of the CSV files a report writes.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pandas as pd
+
+from .. import vocab
+from ..accounting import record_flow
+from ..figures import FIGURES, FigureContext, compute_figures, population_sizes
+from ..indicators import prevalence_table
+from ..populations import Populations
+from ..profiles import age_sex_profile, repeat_missing_profile
+from .cells import TOTAL, key
+from .publication import Publication
+
+# Populations of the figures catalogue under this module's names.
+POPULATION = {"medium_low_episodes": "in_scope_episodes", "rhi_episodes_medium_low": "rhi_episodes",
+              "all_missing_episodes": "notified_episodes", "all_missing_children": "notified_children"}
+NOT_PUBLISHED = {"max_episodes_one_child": "one child's own value: not published"}
+PCT = ("pct", "ci_low", "ci_high")
+
+
+def register_scope(pub: Publication, scope: str, ds, params) -> None:
+    """Compute and register every per-scope table (``ds`` already restricted to the scope)."""
+    pop = Populations(ds, params)
+    K = partial(key, scope)
+    flow(pub, scope, K, pop)
+    prevalence_by_cohort(pub, scope, K, pop)
+    age_sex(pub, scope, K, pop)
+    repeat_missing(pub, scope, K, pop)
+    replication(pub, scope, K, ds, params)
+
+
+def _pct_derived(frame, count_keys, den_keys) -> dict:
+    based = [tuple(k for k in pair if k is not None) for pair in zip(count_keys, den_keys)]
+    return {c: based for c in PCT if c in frame.columns}
+
+
+# --- notebook 01 ---------------------------------------------------------------------------------
+
+FLOW_STAGES = {  # (unit, stage) -> (unit, population) of the stage's key
+    ("episodes", "episode rows read"): ("episodes", "rows_read"),
+    ("episodes", "notified episodes"): ("episodes", "notified_episodes"),
+    ("episodes", "risk-coded episodes"): ("episodes", "risk_coded_episodes"),
+    ("episodes", "in-scope episodes"): ("episodes", "in_scope_episodes"),
+    ("episodes", "RHI episodes"): ("episodes", "rhi_episodes"),
+    ("RHIs", "RHI rows read"): ("rhis", "rows_read"),
+    ("RHIs", "completed RHIs"): ("rhis", "completed_rhis"),
+    ("RHIs", "in-scope RHIs"): ("rhis", "in_scope_rhis"),
+    ("children", "child rows read"): ("children", "rows_read"),
+    ("children", "RHI children"): ("children", "rhi_children"),
+    ("disclosures", "disclosure rows read"): ("disclosures", "rows_read"),
+    ("disclosures", "disclosures at in-scope RHIs"): ("disclosures", "in_scope_disclosures"),
+    ("links", "rhi_episodes rows read"): ("links", "rows_read"),
+    ("links", "links used"): ("links", "links_used"),
+}
+
+
+def flow(pub, scope, K, pop) -> None:
+    """The record flow: stages are population cells; an exclusion is a cell of the stage it leaves."""
+    table = record_flow(pop)
+    keys, stage_of = [], {}
+    chains: dict[str, list] = {}
+    for row in table.itertuples(index=False):
+        unit = row.unit
+        if row.kind == "stage":
+            u, population = FLOW_STAGES[(unit, row.stage)]
+            k = K(u, population)
+            chains.setdefault(unit, []).append(("stage", k))
+            stage_of[unit] = (u, population)
+        elif row.kind == "excluded":
+            u, population = stage_of[unit]
+            graded = row.stage.startswith("graded ") and unit == "episodes"
+            k = (K(u, "risk_coded_episodes", police_grade=row.stage.split()[1]) if graded
+                 else K(u, population, f"excluded: {row.stage}: {row.reason}"))
+            chains[unit].append(("excluded", k))
+        elif row.stage.startswith("cohort: "):
+            cohort = next(c for c in vocab.COHORTS if vocab.COHORT_LABELS[c] == row.stage[len("cohort: "):])
+            k = K("children", "rhi_children", cohort=cohort)
+        else:
+            k = K("children", "rhi_children", "in_several_cohorts")
+        keys.append(k)
+    pub.add_table(scope, "record_flow", table, {"count": keys})
+    for chain in chains.values():
+        previous, between = None, []
+        for kind, k in chain:
+            if kind == "excluded":
+                between.append(k)
+                continue
+            if previous is not None:
+                pub.store.relate("sum", previous, between + [k])
+            previous, between = k, []
+    several = K("children", "rhi_children", "in_several_cohorts")
+    if several in pub.store.values:
+        pub.store.relate("le", K("children", "rhi_children"), [several])
+
+
+def prevalence_by_cohort(pub, scope, K, pop) -> None:
+    table = prevalence_table(pop)
+    counts, dens = [], []
+    for row in table.itertuples(index=False):
+        cohort = {} if row.cohort == "all" else {"cohort": row.cohort}
+        c, d = K("children", "rhi_children", row.indicator, **cohort), K("children", "rhi_children", **cohort)
+        pub.store.proportion(c, row.count, d, row.denominator)
+        counts.append(c), dens.append(d)
+    pub.add_table(scope, "prevalence_by_cohort", table, {"count": counts, "denominator": dens},
+                  _pct_derived(table, counts, dens))
+
+
+def age_sex(pub, scope, K, pop) -> None:
+    table = age_sex_profile(pop)
+    keys = [K("episodes", "in_scope_episodes", age_band=r.age_band, sex=r.sex) for r in table.itertuples()]
+    pub.add_table(scope, "age_sex_profile", table, {"episodes": keys})
+    # Margins are implied by the table; registering them declares the relations the figures use.
+    for band, n in table.groupby("age_band")["episodes"].sum().items():
+        pub.store.add(K("episodes", "in_scope_episodes", age_band=band), n)
+    for sex, n in table.groupby("sex")["episodes"].sum().items():
+        pub.store.add(K("episodes", "in_scope_episodes", sex=sex), n)
+    pub.store.relate("sum", K("episodes", "in_scope_episodes"), keys)
+
+
+def repeat_missing(pub, scope, K, pop) -> None:
+    table = repeat_missing_profile(pop)
+    kids = [K("children", "in_scope_children", episodes_per_child=b) for b in table["episodes_per_child"]]
+    eps = [K("episodes", "in_scope_episodes", episodes_per_child=b) for b in table["episodes_per_child"]]
+    pub.add_table(scope, "repeat_missing", table, {"children": kids, "episodes": eps})
+    pub.store.add(K("children", "in_scope_children"), int(table["children"].sum()))
+    for pair in zip(kids, eps):   # episodes of a band are at least (band floor) x children: hidden together
+        pub.store.hide_together(pair)
+
+
+# --- the replication table -----------------------------------------------------------------------
+
+def figure_keys(K, fid: str, fig):
+    """(count key, denominator key) of a figure of the catalogue, or None if it is not published."""
+    if fid in NOT_PUBLISHED:
+        return None
+    unit, population = fig.unit, POPULATION.get(fig.population, fig.population)
+    indicators = vocab.INDICATORS + tuple(vocab.DERIVED_INDICATORS)
+    prefixes = {"lac": "looked_after", "ots": "open_to_services", "nk": "not_known"}
+    head, _, rest = fid.partition("_")
+    if fid in indicators:
+        return K("children", "rhi_children", fid), K("children", "rhi_children")
+    if head in prefixes and rest in indicators:
+        return K("children", "rhi_children", rest, cohort=prefixes[head]), K("children", "rhi_children", cohort=prefixes[head])
+    if fid.startswith("high_rhi_"):
+        return K("children", "rhi_children_high", fid[len("high_rhi_"):]), K("children", "rhi_children_high")
+    if fid.startswith("cohort_"):
+        return K("children", "rhi_children", cohort=fid[len("cohort_"):]), K("children", "rhi_children")
+    if fid in ("high_share_of_coded", "medium_share_of_coded", "low_share_of_coded"):
+        return K("episodes", "risk_coded_episodes", police_grade=head), K("episodes", "risk_coded_episodes")
+    simple = {
+        "medium_low_share_of_coded": (K("episodes", "in_scope_episodes"), K("episodes", "risk_coded_episodes")),
+        "no_risk_code_share": (K("episodes", "notified_episodes", "excluded: no risk code: police_risk blank"),
+                               K("episodes", "notified_episodes")),
+        "aged_14_16": (K(unit, population, age_band="14-16"), K(unit, population)),
+        "aged_10_or_under": (K(unit, population, age_band="10 or under"), K(unit, population)),
+        "girls": (K(unit, population, sex="female"), K(unit, population)),
+        "girls_among_aged_14_17": (K(unit, "in_scope_episodes", age_band="14-17", sex="female"),
+                                   K(unit, "in_scope_episodes", age_band="14-17")),
+        "boys_among_aged_13_or_under": (K(unit, "in_scope_episodes", age_band="13 or under", sex="male"),
+                                        K(unit, "in_scope_episodes", age_band="13 or under")),
+        "episodes_of_children_with_15_plus": (K(unit, "in_scope_episodes", episodes_per_child="15+"),
+                                              K(unit, "in_scope_episodes")),
+        "children_with_15_plus_episodes": (K("children", "in_scope_children", episodes_per_child="15+"),
+                                           K("children", "in_scope_children")),
+        "children_missing_from_care": (K(unit, population, cohort="looked_after"), K(unit, population)),
+        "not_known_share_of_children": (K(unit, population, cohort="not_known"), K(unit, population)),
+        "lac_share_of_incidents": (K(unit, population, cohort="looked_after"), K(unit, population)),
+        "not_known_share_of_incidents": (K(unit, population, cohort="not_known"), K(unit, population)),
+        "lac_missing_2_plus": (K(unit, "notified_children", "missing_2_plus", cohort="looked_after"),
+                               K(unit, "notified_children", cohort="looked_after")),
+        "other_missing_2_plus": (K(unit, "notified_children", "missing_2_plus", cohort="not_looked_after"),
+                                 K(unit, "notified_children", cohort="not_looked_after")),
+        "not_known_missing_2_plus": (K(unit, "notified_children", "missing_2_plus", cohort="not_known"),
+                                     K(unit, "notified_children", cohort="not_known")),
+        "cse_among_cce_victims": (K(unit, "rhi_children_cce_victims", "cse_victim"), K(unit, "rhi_children_cce_victims")),
+        "high_episodes_girls": (K(unit, "high_episodes", sex="female"), K(unit, "high_episodes")),
+        "high_children_missing_more_than_once": (K("children", "high_children", "missing_2_plus"),
+                                                 K("children", "high_children")),
+    }
+    if fid in simple:
+        return simple[fid]
+    if fid.startswith("high_episodes_"):
+        return K(unit, "high_episodes", cohort=fid[len("high_episodes_"):]), K(unit, "high_episodes")
+    return K(unit, population, fid), K(unit, population)
+
+
+def replication(pub, scope, K, ds, params) -> None:
+    """The figures of the study and the population sizes, with the identities between them declared."""
+    ctx = FigureContext(ds, params)
+    raw = compute_figures(ds, params, control=_off())
+    rows, counts, dens = [], [], []
+    for fid, f in raw["figures"].items():
+        keys = figure_keys(K, fid, FIGURES[fid])
+        if keys is None:
+            continue
+        c, d = keys
+        pub.store.proportion(c, f["count"], d, f["denominator"])
+        rows.append({"id": fid, "count": f["count"], "denominator": f["denominator"], "pct": f["pct"],
+                     "ci_low": f["ci_low"], "ci_high": f["ci_high"]})
+        counts.append(c), dens.append(d)
+    table = pd.DataFrame(rows)
+    pub.add_table(scope, "replicated_figures", table, {"count": counts, "denominator": dens},
+                  _pct_derived(table, counts, dens))
+    _replication_identities(pub, K, ctx)
+    sizes = population_sizes(ctx)
+    srows, skeys = [], []
+    size_keys = {"notified_episodes": (K("episodes", "notified_episodes"), K("children", "notified_children")),
+                 "risk_coded_episodes": (K("episodes", "risk_coded_episodes"), None),
+                 "medium_low_episodes": (K("episodes", "in_scope_episodes"), K("children", "in_scope_children")),
+                 "high_episodes": (K("episodes", "high_episodes"), K("children", "high_children")),
+                 "rhi_episodes_all": (K("episodes", "notified_episodes", "with_completed_rhi"), None),
+                 "rhi_episodes_medium_low": (K("episodes", "rhi_episodes"), None),
+                 "rhi_children": (K("children", "rhi_children"), None),
+                 "rhi_children_high": (K("children", "rhi_children_high"), None),
+                 "in_scope_rhis": (K("rhis", "in_scope_rhis"), None)}
+    size_keys.update({f"rhi_children_{c}": (K("children", "rhi_children", cohort=c), None) for c in vocab.COHORTS})
+    for name, size in sizes.items():
+        n_key, child_key = size_keys[name]
+        srows.append({"population": name, "unit": size["unit"], "n": size["n"], "children": size.get("children")})
+        skeys.append((n_key, child_key))
+    stable = pd.DataFrame(srows)
+    pub.add_table(scope, "population_sizes", stable, {"n": [a for a, _ in skeys], "children": [b for _, b in skeys]})
+    notified = K("episodes", "notified_episodes")
+    pub.store.proportion(K("episodes", "notified_episodes", "with_completed_rhi"), sizes["rhi_episodes_all"]["n"],
+                         notified, sizes["notified_episodes"]["n"])
+
+
+def _replication_identities(pub, K, ctx) -> None:
+    """Whole partitions and equalities behind the figures, so that no level is left derivable but undeclared."""
+    store = pub.store
+    per_child = ctx.notified_children
+    status = per_child["status"]
+    for cohort in vocab.COHORTS:
+        members = per_child[status == cohort]
+        store.proportion(K("children", "notified_children", "missing_2_plus", cohort=cohort), int((members["episodes"] >= 2).sum()),
+                         K("children", "notified_children", cohort=cohort), len(members))
+    for measure in (TOTAL, "missing_2_plus"):
+        store.relate("sum", K("children", "notified_children", measure, cohort="not_looked_after"),
+                     [K("children", "notified_children", measure, cohort=c) for c in ("open_to_services", "not_known")])
+    episode_cohort = ctx.notified_cohort
+    for cohort in vocab.COHORTS:
+        store.add(K("episodes", "notified_episodes", cohort=cohort), int((episode_cohort == cohort).sum()))
+    high = ctx.high.in_scope
+    high_cohort = high["legal_status"].map(vocab.COHORT_OF_LEGAL_STATUS).fillna("not_known")
+    for cohort in vocab.COHORTS:
+        store.add(K("episodes", "high_episodes", cohort=cohort), int((high_cohort == cohort).sum()))
+    store.relate("sum", K("episodes", "risk_coded_episodes", police_grade="high"), [K("episodes", "high_episodes")])
+    store.relate("sum", K("children", "rhi_children", "cce_victim"), [K("children", "rhi_children_cce_victims")])
+    profile = ctx.main.in_scope_profile
+    for label, bands in (("14-17", ("14-16", "17")), ("13 or under", ("10 or under", "11-13"))):
+        for sex in (TOTAL, "female", "male"):
+            sub = profile[profile["age_band"].isin(bands)]
+            n = len(sub) if sex == TOTAL else int((sub["sex"] == sex).sum())
+            store.add(K("episodes", "in_scope_episodes", age_band=label, sex=sex), n)
+            store.relate("sum", K("episodes", "in_scope_episodes", age_band=label, sex=sex),
+                         [K("episodes", "in_scope_episodes", age_band=b, sex=sex) for b in bands])
+    in_scope_levels = [K("episodes", "risk_coded_episodes", police_grade=lv) for lv in ctx.params.risk_levels]
+    for lv in vocab.RISK_ORDER:
+        store.add(K("episodes", "risk_coded_episodes", police_grade=lv), int((ctx.main.risk_coded["police_risk"] == lv).sum()))
+    store.relate("sum", K("episodes", "in_scope_episodes"), in_scope_levels)
+
+
+def _off():
+    from ..disclosure import Disclosure
+
+    return Disclosure(suppress=False)
