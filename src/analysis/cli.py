@@ -131,7 +131,8 @@ def figures(
 
 @app.command()
 def synth(
-    out: Path = typer.Option(..., "--out", help="Folder to write the dataset to (CSV files)."),
+    out: Path = typer.Option(..., "--out", help="Folder for the dataset (with --format xlsx: a folder, which "
+                             "gets synthetic.xlsx, or a file name ending in .xlsx). Nothing is written elsewhere."),
     seed: int = typer.Option(2019, help="Random seed; the same seed gives byte-identical files."),
     scale: str = typer.Option("study", help="'study' (three LAs calibrated to A Safer Return) or 'national'."),
     years: int = typer.Option(1, help="With --scale national: number of years."),
