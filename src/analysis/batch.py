@@ -197,15 +197,69 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
 
         jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
         id_hashes = frozenset(_id_hash(str(c)) for c in ds.children["child_id"].dropna())
+        publication = publish_run(ds, options, tasks, staging, progress)
+        for t in tasks:  # after the digests: where the tables are is not an input of a report
+            t.params = {**t.params, "publication_dir": str(staging / PUBLISHED_TABLES)}
         _execute_all(todo, staging, jobs, id_hashes, synthetic, progress, cell_timeout)
+        shutil.rmtree(staging / PUBLISHED_TABLES, ignore_errors=True)
+        audit = audit_run(staging)
 
         finished = datetime.now(timezone.utc)
         record = _manifest(tasks, path, inputs, options, jobs, started, finished, synthetic, la_codes, all_only)
+        record["publication"] = publication
+        record["disclosure_audit"] = audit
+        if not audit["ok"]:
+            record["summary"]["failed"] = sorted(record["summary"]["failed"] + ["disclosure audit"])
         from .render import write_index
         write_index(staging, record, [t.key for t in tasks], synthetic)
         mf.write_json(staging / "manifest.json", record)
         runfolder.swap_into_place(staging, out)
     return record
+
+
+PUBLISHED_TABLES = ".published-tables"   # the notebooks' tables of each scope, removed before the swap
+
+
+def publish_run(ds, options, tasks, staging: Path, progress: bool) -> dict:
+    """Every table of every report, suppressed once for the whole run, written to ``publication/``.
+
+    The notebooks then show these tables (``report.setup(publication_dir=...)``),
+    so no two reports show different numbers for one cell and the suppression
+    is judged against everything the run publishes together.
+    """
+    import pickle
+
+    from .disclosure import Disclosure
+    from .populations import Params
+    from .publish.build import build_publication, tables_of
+    from .publish.files import time_period_of, write_publication
+
+    keys = [t.key for t in tasks]
+    compare = COMPARE in keys
+    scopes = [ALL] + list(ds.la_codes) if compare else [k for k in keys if k != COMPARE]
+    params = Params(period_start=options["period_start"], period_end=options["period_end"],
+                    risk_levels=tuple(options["risk_levels"].split(",")))
+    control = Disclosure(options["suppress"], options["min_cell"])
+    pub = build_publication(ds, params, scopes, control, progress=progress, compare=compare)
+    folder = staging / PUBLISHED_TABLES
+    folder.mkdir(exist_ok=True)
+    for scope in scopes + ([COMPARE] if compare else []):
+        with open(folder / f"{scope}.pkl", "wb") as handle:
+            pickle.dump(tables_of(pub, scope), handle)
+    start = params.period_start if params.period_start is not None else ds.episodes["missing_start"].min()
+    write_publication(pub, staging / "publication", *time_period_of(start, params.period_end))
+    return {"folder": "publication", **pub.summary()}
+
+
+def audit_run(staging: Path) -> dict:
+    """The independent disclosure audit of everything the run publishes (``rhi audit-disclosure``)."""
+    from .attack import audit_publication
+
+    r = audit_publication(staging / "publication")
+    return {"ok": r.ok, "cells": r.cells, "suppressed": r.suppressed, "leaks": len(r.leaks),
+            "inconsistencies": len(r.inconsistencies), "unresolved": len(r.unresolved),
+            "useless_suppressions": len(r.warnings), "seconds": round(r.seconds, 1),
+            "checked_by": "rhi audit-disclosure (analysis.attack), which shares no code with the suppression"}
 
 
 @contextmanager
@@ -492,10 +546,19 @@ def batch_command(path, out, la_codes=None, jobs=0, resume=False, all_only=False
     reused = sum(1 for r in record["reports"].values() if r["reused"])
     typer.echo(f"{summary['ok']} of {summary['reports']} reports complete ({reused} reused) in "
                f"{record['duration_s']:.0f}s: {Path(out) / 'index.html'}")
+    pub, audit = record["publication"], record["disclosure_audit"]
+    typer.echo(f"Publication: {pub['cells']:,} cells, {pub['primary']:,} suppressed as small (primary), "
+               f"{pub['secondary']:,} more so that they cannot be recovered (secondary): {Path(out) / 'publication'}")
+    typer.echo("Disclosure audit: " + ("no suppressed count can be recovered from everything the run publishes."
+                                       if audit["ok"] else
+                                       f"{audit['leaks']} leak(s), {audit['inconsistencies']} inconsistency(ies), "
+                                       f"{audit['unresolved']} unresolved: DO NOT PUBLISH. Details: "
+                                       f"rhi audit-disclosure {out}"))
     if summary["failed"]:
         typer.echo(f"{len(summary['failed'])} failed:", err=True)
         for key in summary["failed"]:
-            typer.echo(f"  - {key}: {record['reports'][key]['error']}", err=True)
+            why = "the disclosure audit found leaks" if key == "disclosure audit" else record["reports"][key]["error"]
+            typer.echo(f"  - {key}: {why}", err=True)
         raise typer.Exit(1)
 
 

@@ -111,6 +111,46 @@ def funnel_table(units: pd.DataFrame, control: Disclosure, method: str = "wilson
     return table, summary
 
 
+def funnel_from_published(table: pd.DataFrame, method: str = "wilson") -> tuple[pd.DataFrame, dict]:
+    """A funnel table from published values: rows ``unit``, ``count``, ``denominator`` ('c' where suppressed).
+
+    The overall proportion is the all-authorities row (unit ``all``) as its
+    own report publishes it, so the comparison and that report agree, and no
+    hidden authority can be recovered from the overall line. Where that row
+    is suppressed there is no funnel.
+    """
+    overall = table[table["unit"] == "all"]
+    units = table[table["unit"] != "all"].reset_index(drop=True)
+    p0 = float("nan")
+    if len(overall) and all(isinstance(overall.iloc[0][c], (int, np.integer)) for c in ("count", "denominator")):
+        k0, n0 = int(overall.iloc[0]["count"]), int(overall.iloc[0]["denominator"])
+        p0 = k0 / n0 if n0 else float("nan")
+    rows = []
+    for rec in units.to_dict("records"):
+        k, n = rec["count"], rec["denominator"]
+        if SUPPRESSED in (k, n):
+            rows.append({**rec, "pct": SUPPRESSED, "ci_low": SUPPRESSED, "ci_high": SUPPRESSED,
+                         "position": "not shown (suppressed)"})
+        elif not n:
+            rows.append({**rec, "pct": None, "ci_low": None, "ci_high": None, "position": "no value"})
+        else:
+            low, high = wilson_arrays([k], [n])
+            where = "no overall figure" if np.isnan(p0) else position(k / n, p0, n, method)
+            rows.append({**rec, "pct": round(100 * k / n, 1), "ci_low": round(100 * float(low[0]), 1),
+                         "ci_high": round(100 * float(high[0]), 1), "position": where})
+    out = pd.DataFrame(rows, columns=["unit", "count", "denominator", "pct", "ci_low", "ci_high", "position"],
+                       dtype=object)
+    shown = out["pct"].map(lambda v: isinstance(v, float))
+    summary = {"overall_pct": None if np.isnan(p0) else round(100 * p0, 1), "units": len(out),
+               "shown": int(shown.sum()), "not_shown_small": int((out["position"] == "not shown (suppressed)").sum()),
+               "not_shown_unpublished": int((out["position"] == "no value").sum()),
+               "method": "PHE funnel plot, normal-approximation control limits" if method == "wilson"
+                         else "funnel plot, exact binomial control limits (Spiegelhalter)"}
+    for name in POSITIONS:
+        summary[name] = int((out["position"] == name).sum())
+    return out, summary
+
+
 def plot_funnel(table: pd.DataFrame, summary: dict, title: str, xlabel: str, ylabel: str,
                 highlight: str | None = None, label_column: str = "unit", note: str = "", method: str = "wilson"):
     """Funnel plot: points shown, overall line, 95% and 99.8% limits, one unit highlighted."""

@@ -48,6 +48,44 @@ class ReportContext:
     data_path: Path
     synthetic: bool = False
     records: dict = field(default_factory=dict)
+    tables: dict = field(default_factory=dict)    # name -> table as published (suppressed, rounded)
+    scope: str = "all"
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A table of this report as the run publishes it: every number shown comes from here."""
+        return self.tables[name].copy()
+
+    def figures(self) -> dict:
+        """The replication figures and population sizes as published, in the form ``compute_figures`` returns."""
+        from .figures import FIGURES
+
+        from .stats import proportion
+
+        figs = {}
+        for row in self.table("replicated_figures").to_dict("records"):
+            fig = FIGURES[row["id"]]
+            count, den = _plain(row["count"]), _plain(row["denominator"])
+            record = {"unit": fig.unit, "population": fig.population, "label": fig.label, "kind": fig.kind,
+                      "count": count, "denominator": den, "pct": None, "ci_low": None, "ci_high": None}
+            if "c" in (count, den):   # a percentage built on a suppressed count is suppressed with it
+                record.update(pct="c", ci_low="c", ci_high="c", suppressed=True)
+            elif fig.kind != "count" and den:   # from the published count and denominator: nothing new
+                p = proportion(count, den)
+                record.update(pct=p.pct, ci_low=p.ci_low, ci_high=p.ci_high)
+            figs[row["id"]] = record
+        pops = {}
+        for row in self.table("population_sizes").to_dict("records"):
+            pops[row["population"]] = {"unit": row["unit"], "n": _plain(row["n"])}
+            if _plain(row["children"]) is not None:
+                pops[row["population"]]["children"] = _plain(row["children"])
+        p = self.params
+        return {"params": {"period_start": None if p.period_start is None else f"{p.period_start:%Y-%m-%d}",
+                           "period_end": None if p.period_end is None else f"{p.period_end:%Y-%m-%d}",
+                           "risk_levels": list(p.risk_levels), "la_code": p.la_code},
+                "interval": "Wilson score interval, 95%",
+                "disclosure_control": {"suppressed": self.control.suppress, "min_cell": self.control.min_cell,
+                                       "statement": self.control.statement},
+                "populations": pops, "figures": figs}
 
     @property
     def title_suffix(self) -> str:
@@ -106,6 +144,15 @@ class ReportContext:
         existing.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
 
 
+def _plain(value):
+    """A published value as Python: int, float, 'c' or None."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
 _CACHE: dict = {}
 
 
@@ -132,7 +179,8 @@ def cached_dataset(path: Path, la_code: str | None = None) -> Dataset:
 
 def setup(data_path=None, la_code=None, period_start=None, period_end=None,
           risk_levels=("medium", "low"), min_cell: int = 5, suppress: bool = True,
-          output_dir=None, dataset: Dataset | None = None) -> ReportContext:
+          output_dir=None, dataset: Dataset | None = None, publication_dir=None,
+          scope: str | None = None) -> ReportContext:
     """Load and validate the dataset and fix the parameters of a notebook run."""
     path = resolve_data_path(data_path)
     if dataset is None:
@@ -159,4 +207,28 @@ def setup(data_path=None, la_code=None, period_start=None, period_end=None,
     out = Path(output_dir) if output_dir else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-    return ReportContext(dataset, params, Disclosure(bool(suppress), int(min_cell)), out, path, synthetic=synthetic)
+    control = Disclosure(bool(suppress), int(min_cell))
+    scope = scope or params.la_code or "all"
+    if publication_dir:   # a batch: the run's tables, suppressed once for every report of the run
+        tables = published_tables(publication_dir, scope)
+    else:                 # on its own: a publication of this report's tables alone
+        tables = _own_publication(dataset, params, scope, control)
+    return ReportContext(dataset, params, control, out, path, synthetic=synthetic, tables=tables, scope=scope)
+
+
+def published_tables(folder, scope: str) -> dict:
+    """The tables of one scope as a batch published them (written by ``batch`` before the notebooks run)."""
+    import pickle
+
+    file = Path(folder) / f"{scope}.pkl"
+    with open(file, "rb") as handle:
+        return pickle.load(handle)
+
+
+def _own_publication(dataset, params: Params, scope: str, control: Disclosure) -> dict:
+    """A notebook run outside a batch publishes its own scope (the comparison: every authority and all)."""
+    from .publish.build import build_publication, tables_of
+
+    scopes = ["all"] + list(dataset.la_codes) if scope == "compare" else [scope]
+    pub = build_publication(dataset, params, scopes, control, compare=scope == "compare")
+    return tables_of(pub, scope)

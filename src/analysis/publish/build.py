@@ -7,11 +7,17 @@ from dataclasses import replace
 from ..disclosure import Disclosure
 from .cells import ALL_SCOPE
 from .publication import Publication
-from .tables import register_scope
+from .tables import register_compare, register_scope
 
 
-def build_publication(ds, params, scopes, control: Disclosure, progress: bool = False) -> Publication:
-    """The publication of a run over ``scopes`` (authority codes and/or ``all``), suppressed once."""
+def build_publication(ds, params, scopes, control: Disclosure, progress: bool = False,
+                      compare: bool = False) -> Publication:
+    """The publication of a run over ``scopes`` (authority codes and/or ``all``), suppressed once.
+
+    With ``compare``, the comparison across authorities (scope ``compare``) is
+    registered too: it shows the authorities' own cells, so it can never
+    disagree with their reports.
+    """
     from tqdm import tqdm
 
     pub = Publication(control, (params.period_start, params.period_end))
@@ -20,9 +26,16 @@ def build_publication(ds, params, scopes, control: Disclosure, progress: bool = 
             register_scope(pub, scope, ds, replace(params, la_code=None))
         else:
             register_scope(pub, scope, ds.subset_la(scope), replace(params, la_code=scope))
+    if compare:
+        register_compare(pub, ds, params, [s for s in scopes if s != ALL_SCOPE])
     _zero_fill(pub, scopes)
     pub.finish()
     return pub
+
+
+def tables_of(pub: Publication, scope: str) -> dict:
+    """Every table of one scope as published."""
+    return {name: pub.table(s, name) for s, name in sorted(pub.tables) if s == scope}
 
 
 def _zero_fill(pub: Publication, scopes) -> None:

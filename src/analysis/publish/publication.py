@@ -74,7 +74,8 @@ class Publication:
         self.relations = self.store.relations()
         if self.control.suppress:
             self.protection = protect(self.store.values, self.relations, self.store.together,
-                                      self.control.min_cell, progress=progress)
+                                      self.control.min_cell, progress=progress,
+                                      shown={k for k, w in self.store.shown_in.items() if w})
         else:
             self.protection = Protection(set(), set(), 0, 0)
         return self.protection

@@ -48,11 +48,17 @@ class Protection:
 
 
 def protect(values: dict, relations: list[Relation], together=(), min_cell: int = 5,
-            progress=None) -> Protection:
-    """Choose the cells to hide. ``values``: Key -> true count."""
+            progress=None, shown=None) -> Protection:
+    """Choose the cells to hide. ``values``: Key -> true count; ``shown``: keys that outputs display.
+
+    Cells no output displays (complements, margins) are hidden first: hiding
+    them costs readers nothing.
+    """
     keys = sorted(values)
     index = {k: i for i, k in enumerate(keys)}
     v = np.array([values[k] for k in keys], dtype=np.int64)
+    global _SHOWN
+    _SHOWN = np.array([shown is None or k in shown for k in keys], dtype=bool)
     rels = [(r.kind, index[r.total], [index[p] for p in r.parts]) for r in relations]
     member_of: list[list[int]] = [[] for _ in keys]
     for n, (_, total, parts) in enumerate(rels):
@@ -102,18 +108,27 @@ def _close(v, hidden, rels, groups, min_cell) -> None:
                     hidden[pick] = changed = True
 
 
+_SHOWN = np.zeros(0, dtype=bool)
+
+
 def _candidate(h, total, parts, v, hidden, min_cell):
-    """The published non-zero cell of a relation to hide beside hidden cell ``h``."""
+    """The published non-zero cell of a relation to hide beside hidden cell ``h``.
+
+    Preference: a cell no output displays, then one that gives ``h`` room to
+    reach ``min_cell`` (the smallest such), then the largest part, then the total.
+    """
     need = max(min_cell + 1 - int(v[h]), 1)
-    open_parts = sorted((m for m in parts if m != h and not hidden[m] and v[m] > 0), key=lambda m: (v[m], m))
-    enough = [m for m in open_parts if v[m] >= need]
-    if enough:
-        return enough[0]
-    if open_parts:
-        return open_parts[-1]
+    open_parts = [m for m in parts if m != h and not hidden[m] and v[m] > 0]
     if total != h and not hidden[total] and v[total] > 0:
-        return total
-    return None
+        open_parts.append(total)
+    if not open_parts:
+        return None
+
+    def cost(m):
+        short = v[m] < need
+        return (bool(_SHOWN[m]), m == total, short, -v[m] if short else v[m], m)
+
+    return min(open_parts, key=cost)
 
 
 def _widen(p, v, hidden, rels, member_of, min_cell) -> None:
@@ -135,13 +150,14 @@ def _widen(p, v, hidden, rels, member_of, min_cell) -> None:
                 members = [total, *parts]
                 pick = _candidate(p, total, parts, v, hidden, min_cell) if p in parts else None
                 if pick is None:
-                    open_ = sorted((m for m in members if not hidden[m] and v[m] > 0), key=lambda m: (v[m], m))
+                    open_ = sorted((m for m in members if not hidden[m] and v[m] > 0),
+                                   key=lambda m: (bool(_SHOWN[m]), v[m], m))
                     pick = open_[0] if open_ else None
                 if pick is not None:
-                    options.append((sum(hidden[m] for m in members), kind != "sum", n, pick))
+                    options.append((bool(_SHOWN[pick]), sum(hidden[m] for m in members), kind != "sum", n, pick))
                 reached += [m for m in members if hidden[m] and m not in seen_cells]
         if options:
-            hidden[min(options)[3]] = True
+            hidden[min(options)[-1]] = True
             return
         seen_cells.update(reached)
         frontier = reached

@@ -275,3 +275,29 @@ def _off():
     from ..disclosure import Disclosure
 
     return Disclosure(suppress=False)
+
+
+# --- the comparison across authorities (notebook 03) ---------------------------------------------
+
+FUNNEL_MEASURES = {  # measure: (unit, population, counted measure)
+    "rhi_completion": ("episodes", "notified_episodes", "with_completed_rhi"),
+    "cse_victim": ("children", "rhi_children", "cse_victim"),
+    "cse_red_flag_any": ("children", "rhi_children", "cse_red_flag_any"),
+    "cce_victim": ("children", "rhi_children", "cce_victim"),
+    "mental_health": ("children", "rhi_children", "mental_health"),
+}
+
+
+def register_compare(pub: Publication, ds, params, la_codes) -> None:
+    """Funnel tables: each authority's own cells and the all-authorities cell, nothing else."""
+    values = pub.store.values
+    for measure, (unit, population, counted) in FUNNEL_MEASURES.items():
+        rows, counts, dens = [], [], []
+        for scope in list(la_codes) + ["all"]:
+            c, d = key(scope, unit, population, counted), key(scope, unit, population)
+            if c not in values or d not in values:
+                continue
+            rows.append({"unit": scope, "count": values[c], "denominator": values[d]})
+            counts.append(c), dens.append(d)
+        table = pd.DataFrame(rows, columns=["unit", "count", "denominator"])
+        pub.add_table("compare", f"funnel_{measure}", table, {"count": counts, "denominator": dens})
