@@ -201,6 +201,15 @@ def sheet_cell(sheet, column, row, value, data_type=None):
     return edit
 
 
+def metadata_sheet(extracted_on):
+    """A workbook's metadata sheet (key, value rows) giving the day the extract was made."""
+    def edit(book):
+        sheet = book.create_sheet("metadata")
+        sheet.append(["key", "value"])
+        sheet.append(["extracted_on", extracted_on])
+    return edit
+
+
 def sheet_state(sheet, state):
     def edit(book):
         book[sheet].sheet_state = state
@@ -396,6 +405,10 @@ CASES = [
     data("workbook date cell in 2099", xlsx_data(book_edit=sheet_cell("episodes", "missing_start", 5, pd.Timestamp("2099-10-05 20:00")
                                                                       .to_pydatetime())),
          "study.xlsx, sheet episodes", 5, "missing_start", "1990-01-01"),
+    data("workbook episode after its extract date", xlsx_data(book_edit=metadata_sheet("2017-09-30")),
+         "study.xlsx, sheet episodes", 4, "missing_start", "extracted_on"),
+    data("workbook extract date not a date", xlsx_data(book_edit=metadata_sheet("last week")),
+         "study.xlsx, sheet metadata", None, None, "extracted_on"),
     # Parquet.
     data("parquet column twice", parquet_data(files_edit=parquet_table(
         "episodes", episodes_with(renamed(EPISODE_COLUMNS, "found_location", "police_risk")))),
@@ -538,9 +551,16 @@ def test_a_formula_with_a_saved_result_is_read_as_its_result(tmp_path):
     assert json.loads(result.output)["figures"]["high_share_of_coded"]["count"] == 2  # e2, and e4 by its formula
 
 
-def test_empty_rhi_tables_are_allowed_and_said(tmp_path):
-    """A dataset without RHIs (an SSDA903 import) is valid; only children and episodes need rows."""
+def test_empty_tables_nothing_refers_to_are_allowed_and_said(tmp_path):
+    """A dataset without RHIs (an SSDA903 import) is valid, and so is one without episodes (a provider
+    export without them); `rhi validate` names each empty table."""
     folder = csv_data(both(empty("rhis"), empty("rhi_episodes"), empty("disclosures")))(tmp_path)
     result = runner.invoke(app, ["validate", str(folder)])
     assert result.exit_code == 0, result.output
     assert "RHIs: 0" in result.output
+    assert "Note: rhis.csv has a header but no rows" in result.output
+    assert "Note: episodes.csv" not in result.output
+    folder = csv_data(both(empty("episodes"), empty("rhi_episodes")))(tmp_path / "no_episodes")
+    result = runner.invoke(app, ["validate", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "Note: episodes.csv has a header but no rows: no episodes to analyse" in result.output

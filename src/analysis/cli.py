@@ -15,6 +15,7 @@ from typing import Optional
 import typer
 
 from .errors import DatasetError
+from .vocab import TABLES as TABLE_NAMES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Return home interview (RHI) analysis: validate, replicate 'A Safer Return', report.")
@@ -67,6 +68,8 @@ def with_la(params, ds, path: Path):
         fail(str(exc), 2)
 
 
+EMPTY_NOUNS = {"children": "children", "episodes": "episodes", "rhis": "RHIs",
+               "rhi_episodes": "links between RHIs and episodes", "disclosures": "disclosures"}
 LA = typer.Option(None, "--la", help="One local authority (GSS code); default all.")
 START = typer.Option(None, "--period-start", help="First day of the period (YYYY-MM-DD), on missing_start.")
 END = typer.Option(None, "--period-end", help="Last day of the period (YYYY-MM-DD), inclusive.")
@@ -89,6 +92,9 @@ def validate(
     ds = load_or_exit(path, max_problems)
     params = with_la(params, ds, path)
     typer.echo(f"{path}: valid.")
+    for name in TABLE_NAMES:
+        if name in ds.sources and len(getattr(ds, name)) == 0:
+            typer.echo(f"Note: {ds.sources[name]} has a header but no rows: no {EMPTY_NOUNS[name]} to analyse.")
     typer.echo(dataset_summary(ds))
     flow = record_flow(Populations(ds, params))
     typer.echo(f"\nRow accounting ({params.describe()}):")

@@ -7,8 +7,9 @@ person who made the file sees, and records where each row came from.
 
 Reading is strict: the structure of each file is checked before any cell is
 (header names, see :mod:`analysis.headers`; a CSV row with more or fewer
-fields than its header; a table with a header and no rows where rows are
-needed; a folder where a file should be). Every problem names the file, the
+fields than its header; a folder where a file should be). A table with a
+header and no rows is read as empty: the validator decides whether that is
+a problem. Every problem names the file, the
 row as a person sees it, and the column; nothing is read from a dataset with
 any of them. Workbooks are read by :mod:`analysis.workbook`.
 """
@@ -29,9 +30,6 @@ from .errors import DatasetError, Problems
 from .headers import check_header, is_unnamed
 from .vocab import OPTIONAL_TABLES, TABLES
 
-# Tables that must hold at least one row: a dataset without children or episodes has nothing to
-# analyse. rhis, rhi_episodes and disclosures may be empty (an SSDA903 import has no RHIs).
-NEED_ROWS = ("children", "episodes")
 METADATA = "metadata.json"
 
 
@@ -85,46 +83,47 @@ def read_raw(path: str | Path) -> dict[str, RawTable]:
             problems.add(name, f"{name} table", None, None, None,
                          f"a table named {name} ({name}.csv, {name}.parquet or a sheet {name}) in {where}"
                          + _lookalike(name, path))
-    for name in NEED_ROWS:
-        if name in tables and tables[name].frame.empty:
-            header_row = 1 if tables[name].first_row > 1 else None  # Parquet has no header row
-            problems.add(name, tables[name].source, header_row, None, None,
-                         f"at least one row of data below the header: the {name} table is empty "
-                         "(a dataset needs its children and their episodes)")
     if problems:
         raise DatasetError(problems.items, str(path))
     return tables
 
 
 def extract_date(path: str | Path) -> tuple[date, str]:
-    """The day the extract was made and where that came from: metadata.json ``extracted_on``, else today.
+    """The day the extract was made and where that came from: the metadata's ``extracted_on``, else today.
 
-    metadata.json is in the dataset folder, or beside the workbook. Raises
-    DatasetError when the file or its date cannot be read, or the date is in the future.
+    The metadata is ``metadata.json`` in a dataset folder, else where
+    :func:`analysis.metadata.dataset_metadata` finds it (a workbook's
+    ``metadata`` sheet, Parquet file metadata). Raises DatasetError when
+    metadata.json cannot be read, or the date is not a date or is in the future.
     """
+    from .metadata import dataset_metadata
+
     path = Path(path)
-    meta = (path if path.is_dir() else path.parent) / METADATA
     today = date.today()
-    if not meta.is_file():
-        return today, "today; no extracted_on in metadata.json"
+    meta = path / METADATA
     problems = Problems()
-    try:
-        record = json.loads(meta.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        problems.add("metadata", METADATA, None, None, None, f"a readable JSON file ({exc})")
-        raise DatasetError(problems.items, str(path)) from None
-    value = record.get("extracted_on") if isinstance(record, dict) else None
+    if path.is_dir() and meta.is_file():
+        where = METADATA
+        try:
+            record = json.loads(meta.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            problems.add("metadata", METADATA, None, None, None, f"a readable JSON file ({exc})")
+            raise DatasetError(problems.items, str(path)) from None
+        value = record.get("extracted_on") if isinstance(record, dict) else None
+    else:
+        where = f"{path.name}, sheet metadata" if path.is_file() else "the Parquet files' metadata"
+        value = dataset_metadata(path).get("extracted_on")
     if value in (None, ""):
-        return today, "today; no extracted_on in metadata.json"
+        return today, "today; the metadata gives no extracted_on"
     try:
-        day = date.fromisoformat(str(value)[:10])
+        day = value.date() if hasattr(value, "date") else date.fromisoformat(str(value).strip()[:10])
     except ValueError:
         day = None
     if day is None or day > today:
-        problems.add("metadata", METADATA, None, None, str(value),
+        problems.add("metadata", where, None, None, str(value),
                      f"extracted_on to be the day the extract was made, as YYYY-MM-DD and not after today ({today})")
         raise DatasetError(problems.items, str(path))
-    return day, "the extract date, metadata.json extracted_on"
+    return day, f"the extract date, extracted_on in {where}"
 
 
 def _whole(problems: Problems, table: str, source: str, expected: str):

@@ -87,6 +87,7 @@ def validate_tables(raw: dict[str, RawTable], path: str = "", latest=None, lates
     if latest is None:
         latest, latest_origin = date.today(), "today; no extract date given"
     problems = Problems()
+    problems.extend(_empty_problems(raw))
     for name, table in raw.items():
         problems.extend(_column_problems(table))
         problems.extend(_date_problems(table, latest, latest_origin))
@@ -143,6 +144,26 @@ def _column_problems(table: RawTable) -> list[Problem]:
     return out
 
 
+# An empty table (header only) is valid on its own (a provider export may have no episodes, an
+# SSDA903 return no RHIs), but not when another table refers to its rows: one problem names it.
+REFERENCED_BY = {"children": ("episodes", "rhis"), "episodes": ("rhi_episodes",), "rhis": ("rhi_episodes", "disclosures")}
+
+
+def _empty_problems(raw: dict[str, RawTable]) -> list[Problem]:
+    """A table with no rows that other tables point into."""
+    out = []
+    for name, users in REFERENCED_BY.items():
+        table = raw.get(name)
+        if table is None or len(table.frame):
+            continue
+        pointing = [f"{raw[u].source} ({len(raw[u].frame)} rows)" for u in users if u in raw and len(raw[u].frame)]
+        if pointing:
+            out.append(Problem(name, table.source, table.first_row - 1 if table.first_row > 1 else None, None, None,
+                               f"rows of data below the header: the {name} table is empty, but "
+                               f"{' and '.join(pointing)} refer to its rows"))
+    return out
+
+
 def _date_problems(table: RawTable, latest: date, origin: str) -> list[Problem]:
     """Dates that parse but are implausible: before 1990-01-01 or after the extract date."""
     out = []
@@ -192,7 +213,7 @@ def _relational_problems(t: dict[str, pd.DataFrame], raw: dict[str, RawTable], i
     # Dates in order.
     add("episodes", episodes, episodes["missing_end"] < episodes["missing_start"], "missing_end",
         lambda r: f"a missing_end on or after missing_start ({r.missing_start:%Y-%m-%d %H:%M})")
-    dob = episodes["child_id"].map(children.drop_duplicates("child_id").set_index("child_id")["date_of_birth"])
+    dob = lookup(episodes["child_id"], children, "child_id", "date_of_birth")
     add("episodes", episodes.assign(dob=dob), dob > episodes["missing_start"], "missing_start",
         lambda r: f"a missing_start after the child's date_of_birth ({r.dob:%Y-%m-%d})")
 
@@ -243,7 +264,7 @@ def _relational_problems(t: dict[str, pd.DataFrame], raw: dict[str, RawTable], i
 def _set_aside_soft(ds: Dataset) -> None:
     """Mark soft problems: the rows stay, with a reason, and leave the populations."""
     eps = ds.episodes
-    dob = eps["child_id"].map(ds.children.set_index("child_id")["date_of_birth"])
+    dob = lookup(eps["child_id"], ds.children, "child_id", "date_of_birth")
     eps["age"] = age_in_years(dob, eps["missing_start"])
     eps["set_aside"] = pd.Series(None, index=eps.index, dtype=object)
     eps.loc[eps["age"] >= vocab.ADULT_AGE, "set_aside"] = SET_ASIDE_ADULT
@@ -259,6 +280,17 @@ def _set_aside_soft(ds: Dataset) -> None:
     disc = ds.disclosures
     disc["set_aside"] = pd.Series(None, index=disc.index, dtype=object)
     disc.loc[disc.duplicated(["rhi_id", "indicator"], keep="first"), "set_aside"] = SET_ASIDE_DUPLICATE_DISCLOSURE
+
+
+def lookup(keys: pd.Series, frame: pd.DataFrame, key: str, value: str) -> pd.Series:
+    """frame[value] of the row whose ``key`` is each of ``keys`` (first such row; missing if none).
+
+    Unlike ``Series.map`` this keeps the value's type when either side is empty.
+    """
+    table = frame.drop_duplicates(key).set_index(key)[value]
+    out = table.reindex(keys.to_numpy())
+    out.index = keys.index
+    return out
 
 
 def age_in_years(date_of_birth: pd.Series, when: pd.Series) -> pd.Series:
