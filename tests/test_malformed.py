@@ -564,3 +564,25 @@ def test_empty_tables_nothing_refers_to_are_allowed_and_said(tmp_path):
     result = runner.invoke(app, ["validate", str(folder)])
     assert result.exit_code == 0, result.output
     assert "Note: episodes.csv has a header but no rows: no episodes to analyse" in result.output
+
+
+@pytest.mark.parametrize("table,name,meant", [
+    ("episodes", "police risk", "police_risk"), ("episodes", "policerisk", "police_risk"),
+    ("episodes", "polce_risk", "police_risk"), ("children", "date-of-birth", "date_of_birth"),
+    ("rhis", "completed_on", None),         # a different word, not a misspelling
+    ("children", "child_age", None), ("episodes", "la_name", None), ("episodes", "notes", None),
+    ("rhis", "worker", None), ("disclosures", "notes", "note"),
+])
+def test_near_misses_are_close_spellings_only(table, name, meant):
+    from analysis.headers import near_miss
+
+    assert near_miss(name, table, present=set()) == meant
+
+
+def test_a_close_name_beside_the_real_column_is_an_ordinary_extra(tmp_path):
+    """`police_risk_2` next to `police_risk` is kept and ignored; `Police Risk` next to it is the same column twice."""
+    folder = csv_data(files_edit=header("episodes", "found_location", "police_risk_2"))(tmp_path)
+    assert runner.invoke(app, ["validate", str(folder)]).exit_code == 0
+    folder = csv_data(files_edit=header("episodes", "found_location", "Police Risk"))(tmp_path / "twice")
+    result = runner.invoke(app, ["validate", str(folder)])
+    assert result.exit_code == 1 and "column Police Risk" in result.output
