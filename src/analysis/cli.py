@@ -210,7 +210,7 @@ def import_(
 @app.command()
 def batch(
     path: Path = typer.Argument(..., help="Dataset to report on."),
-    out: Path = typer.Option(..., "--out", help="Run folder, e.g. reports/RUN."),
+    out: Path = typer.Option(..., "--out", help="Run folder, e.g. reports/RUN: new, empty or a previous run (replaced); never a folder holding other files."),
     la: Optional[list[str]] = typer.Option(None, "--la", help="Only these authorities (repeatable)."),
     jobs: int = typer.Option(0, "--jobs", help="Parallel jobs (default: one per core)."),
     resume: bool = typer.Option(False, "--resume", help="Skip authorities already done for the same inputs."),
