@@ -181,6 +181,16 @@ def test_a_run_folder_with_a_file_added_by_the_user_is_refused(tmp_path):
         runfolder.check_target(out, tmp_path / "data")
 
 
+def test_a_probe_file_left_by_a_killed_batch_is_not_a_foreign_file(tmp_path):
+    out = tmp_path / "RUN"
+    out.mkdir()
+    (out / f"{runfolder.PROBE_PREFIX}12345").write_bytes(b"\0")
+    runfolder.check_target(out, tmp_path / "data")
+    (out / "probe-like.txt").write_text("mine")
+    with pytest.raises(runfolder.RunFolderError, match=r"did not write \(probe-like.txt\)"):
+        runfolder.check_target(out, tmp_path / "data")
+
+
 def test_a_run_made_before_markers_is_recognised_by_its_manifest_and_nothing_else(tmp_path):
     out = tmp_path / "RUN"
     out.mkdir()

@@ -32,6 +32,7 @@ from pathlib import Path
 
 MARKER = ".rhi-run"
 TOOL = "rhi batch"
+PROBE_PREFIX = ".rhi-probe-"
 PROBE_BYTES = 64 * 1024
 REASONS = {errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
            errno.EPERM: "the folder may not be changed (permission denied)", errno.ENOSPC: "no space left on the device",
@@ -88,7 +89,7 @@ def check_target(out: Path, dataset: Path) -> None:
 
 def foreign_entries(folder: Path) -> list[str]:
     """Top-level entries of ``folder`` that no run wrote (all of them if it is not a run folder)."""
-    names = sorted(os.listdir(folder))
+    names = sorted(n for n in os.listdir(folder) if not n.startswith(PROBE_PREFIX))  # a probe a kill left behind
     if not names:
         return []
     allowed = run_entries(folder)
@@ -131,7 +132,7 @@ def _read_json(path: Path) -> dict | None:
 
 def probe(folder: Path) -> None:
     """Write, sync and remove a small file in ``folder``; RunFolderError if the folder cannot take it."""
-    path = folder / f".rhi-probe-{os.getpid()}"
+    path = folder / f"{PROBE_PREFIX}{os.getpid()}"
     try:
         _write_probe(path)
     except OSError as exc:
