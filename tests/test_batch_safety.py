@@ -409,6 +409,36 @@ def test_a_probe_that_fails_stops_the_batch_before_work_starts(setup, tmp_path, 
 
 # --- no process outlives the batch -----------------------------------------------------------------
 
+PARENT = """
+import subprocess, sys, time
+from analysis import lifeline
+command = [sys.executable, "-c", "import time; time.sleep(60)"]
+child = subprocess.Popen(lifeline.tethered(command) if sys.argv[1] == "tethered" else command)
+print(child.pid, flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("how", ["tethered", "plain"])
+def test_a_tethered_child_dies_when_its_parent_is_killed_and_a_plain_one_does_not(how):
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, how], stdout=subprocess.PIPE, text=True)
+    child = psutil.Process(int(parent.stdout.readline()))
+    try:
+        if how == "tethered":       # the launcher has exec'd the command: same pid, the command's own line
+            wait_for(lambda: "time.sleep(60)" in " ".join(child.cmdline()) and "lifeline" not in child.cmdline()[2],
+                     10, "the launcher to exec the command")
+        parent.kill()
+        parent.wait()
+        if how == "tethered":
+            wait_for(lambda: not still_running([child]), 5, "the tethered child to die with its parent")
+        else:                       # the control: what happened to the batch's workers and kernels before
+            time.sleep(1)
+            assert still_running([child])
+    finally:
+        if still_running([child]):
+            child.kill()
+
+
 def comparable(folder: Path, texts: dict | None = None) -> dict:
     """The run's files, with what legitimately differs between two runs masked: times, durations, reuse."""
     files = {}
