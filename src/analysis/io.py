@@ -16,6 +16,7 @@ any of them. Workbooks are read by :mod:`analysis.workbook`.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import io
@@ -194,46 +195,107 @@ def _read_csv(name: str, path: Path, problems: Problems) -> RawTable | None:
     if not text.strip():
         problems.add(name, path.name, 1, None, None, "a header row naming the columns (the file is empty)")
         return None
-    records: list[list[str]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        for record in csv.reader(io.StringIO(text, newline=""), strict=True):
-            records.append(record)
+        header = next(reader)
     except csv.Error as exc:
-        problems.add(name, path.name, len(records) + 1, None, None,
-                     f"well-formed CSV: fields separated by commas, quotes closed ({exc})")
+        problems.add(name, path.name, 1, None, None, f"a well-formed header row ({exc})")
         return None
-    header = records[0]
     if not any(cell.strip() for cell in header):
         problems.add(name, path.name, 1, None, None, "a header row naming the columns in row 1")
         return None
-    return table_from_records(name, path.name, path, header, records[1:], problems,
-                              labels=[f"field {i + 1}" for i in range(len(header))])
+    labels = [f"field {i + 1}" for i in range(len(header))]
+    if b'"' not in data:  # no quoting at all: read fast; otherwise the csv module reads it exactly
+        fast = _arrow_rows(data[3:] if data.startswith(codecs.BOM_UTF8) else data, len(header))
+        if fast is not None:
+            frame, bad = fast
+            return table_from_records(name, path.name, path, header, frame, problems, labels, bad)
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as exc:
+        problems.add(name, path.name, _bad_record(text), None, None,
+                     f"well-formed CSV: fields separated by commas, quotes closed ({exc})")
+        return None
+    return table_from_records(name, path.name, path, header, records[1:], problems, labels)
 
 
-def table_from_records(name: str, source: str, path: Path, header: list, body: list[list[str]],
-                       problems: Problems, labels: list[str]) -> RawTable | None:
-    """A table from a header and its rows of text (header = file row 1); None if its structure is wrong."""
+def _arrow_rows(data: bytes, width: int):
+    """Data rows of a CSV file without quote characters (so one line is one row), read by pyarrow.
+
+    Returns (frame of text indexed by data position, {position: (fields, text)} of the rows of the
+    wrong length), or None if pyarrow cannot read it (the csv module then reports the problem).
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    bad: dict[int, tuple[int, str]] = {}
+
+    def invalid(row):  # pyarrow numbers lines from 1 (single-threaded), the header being line 1
+        if row.number is None:
+            raise ValueError("row number unknown")
+        bad[row.number - 2] = (row.actual_columns, row.text)
+        return "skip"
+
+    names = [f"c{i}" for i in range(width)]
+    try:
+        table = pcsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pcsv.ReadOptions(column_names=names, skip_rows=1, use_threads=False),
+            parse_options=pcsv.ParseOptions(quote_char=False, invalid_row_handler=invalid, ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, ValueError):
+        return None
+    positions = [p for p in range(table.num_rows + len(bad)) if p not in bad]
+    frame = table.to_pandas()
+    frame.index = pd.Index(positions, dtype="int64")
+    return frame, bad
+
+
+def _bad_record(text: str) -> int:
+    """The row number (header = 1) of the record the csv module cannot read."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    count = 0
+    try:
+        for count, _ in enumerate(reader, start=1):
+            pass
+    except csv.Error:
+        return count + 1
+    return count
+
+
+def table_from_records(name: str, source: str, path: Path, header: list, body, problems: Problems,
+                       labels: list[str], bad: dict | None = None) -> RawTable | None:
+    """A table from a header and its rows of text (header = file row 1); None if its structure is wrong.
+
+    ``body`` is a list of rows, or a frame of the rows of the right length already read, with
+    ``bad`` giving the others as {position: (number of fields, text)}.
+    """
     before = len(problems)
     columns = check_header(name, source, 1, header, problems, labels)
     width = len(header)
-    rows, positions = [], []
-    for position, record in enumerate(body):
-        if not any(cell.strip() for cell in record):
+    if bad is None:
+        bad = {p: (len(r), ",".join(r)) for p, r in enumerate(body) if len(r) != width}
+    for position, (fields, text) in sorted(bad.items()):
+        if not text.replace(",", "").replace('"', "").strip():
             continue  # blank lines (trailing lines in spreadsheets) are not data
-        if len(record) != width:
-            short = len(record) < width
-            column = columns[len(record)] if short else f"field {width + 1} (beyond the header)"
-            problems.add(name, source, position + 2, column, None,
-                         f"{width} fields like the header row; this row has {len(record)}"
-                         + (" (it ends before this column)" if short else ""))
-            continue
-        rows.append(record)
-        positions.append(position)
+        short = fields < width
+        column = columns[fields] if short else f"field {width + 1} (beyond the header)"
+        problems.add(name, source, position + 2, column, None,
+                     f"{width} fields like the header row; this row has {fields}"
+                     + (" (it ends before this column)" if short else ""))
     if len(problems) > before:
         return None
-    frame = pd.DataFrame(rows, columns=columns, index=positions, dtype=str)
-    if not rows:
-        frame = pd.DataFrame({c: pd.Series([], dtype=str) for c in columns})
+    if isinstance(body, pd.DataFrame):
+        frame = body
+    else:
+        positions = [p for p in range(len(body)) if p not in bad]
+        rows = body if not bad else [body[p] for p in positions]
+        cells = list(zip(*rows)) if rows else [()] * width
+        frame = pd.DataFrame({i: pd.Series(column, dtype=object) for i, column in enumerate(cells)})
+        frame.index = pd.Index(positions, dtype="int64")
+    frame.columns = columns
     return _finish(name, source, path, frame, first_row=2, problems=problems)
 
 
