@@ -220,50 +220,52 @@ def read_relations(path: Path, index: dict[str, int], problems: list[Problem]) -
     df = frame(header, body)
     if not require_columns(df, ("relation_id", "kind", "cell_id", "role"), path.name, "relations", problems):
         return []
-    relations = []
-    for rid, group in df.groupby("relation_id", sort=False):
-        rows = group["_row"].tolist()
-        where = f"{path.name}, row{'s' if len(rows) > 1 else ''} {_ranges(rows)}"
-        first = group.iloc[0]
-        if rid == "":
-            problems.append(Problem("relations", path.name, int(first["_row"]), "relation_id", "", "a relation id"))
-            continue
-        kinds = set(group["kind"])
-        if len(kinds) > 1:
-            problems.append(Problem("relations", path.name, int(first["_row"]), "kind", ", ".join(sorted(kinds)),
-                                    f"one kind for every row of relation {rid!r}"))
-            continue
-        kind = first["kind"]
-        if kind not in RELATION_KINDS:
-            problems.append(Problem("relations", path.name, int(first["_row"]), "kind", kind,
-                                    "one of " + ", ".join(RELATION_KINDS)))
-            continue
-        total, parts, ok, seen = [], [], True, set()
-        for _, row in group.iterrows():
-            cell = index.get(row["cell_id"])
-            if cell is None:
-                problems.append(Problem("relations", path.name, int(row["_row"]), "cell_id", row["cell_id"],
-                                        "a cell_id of cells.csv"))
-                ok = False
-            elif row["role"] not in ("total", "part"):
-                problems.append(Problem("relations", path.name, int(row["_row"]), "role", row["role"],
-                                        "total or part"))
-                ok = False
-            elif cell in seen:
-                problems.append(Problem("relations", path.name, int(row["_row"]), "cell_id", row["cell_id"],
-                                        f"each cell once in relation {rid!r}"))
-                ok = False
-            else:
-                seen.add(cell)
-                (total if row["role"] == "total" else parts).append(cell)
-        if ok and (len(total) != 1 or not parts):
-            problems.append(Problem("relations", path.name, int(first["_row"]), "role", None,
-                                    f"exactly one total and at least one part in relation {rid!r} "
-                                    f"(found {len(total)} total(s), {len(parts)} part(s))"))
+    groups: dict[str, list[dict]] = {}
+    for row in df.to_dict("records"):       # plain dicts: a run has tens of thousands of rows
+        groups.setdefault(row["relation_id"], []).append(row)
+    return [rel for rid, group in groups.items()
+            if (rel := _relation(rid, group, path.name, index, problems)) is not None]
+
+
+def _relation(rid: str, group: list[dict], name: str, index: dict[str, int], problems: list[Problem]):
+    first = group[0]
+    if rid == "":
+        problems.append(Problem("relations", name, first["_row"], "relation_id", "", "a relation id"))
+        return None
+    kinds = {row["kind"] for row in group}
+    if len(kinds) > 1:
+        problems.append(Problem("relations", name, first["_row"], "kind", ", ".join(sorted(kinds)),
+                                f"one kind for every row of relation {rid!r}"))
+        return None
+    kind = first["kind"]
+    if kind not in RELATION_KINDS:
+        problems.append(Problem("relations", name, first["_row"], "kind", kind, "one of " + ", ".join(RELATION_KINDS)))
+        return None
+    total, parts, ok, seen = [], [], True, set()
+    for row in group:
+        cell = index.get(row["cell_id"])
+        if cell is None:
+            problems.append(Problem("relations", name, row["_row"], "cell_id", row["cell_id"], "a cell_id of cells.csv"))
             ok = False
-        if ok:
-            relations.append(Relation(str(rid), kind, total[0], parts, where))
-    return relations
+        elif row["role"] not in ("total", "part"):
+            problems.append(Problem("relations", name, row["_row"], "role", row["role"], "total or part"))
+            ok = False
+        elif cell in seen:
+            problems.append(Problem("relations", name, row["_row"], "cell_id", row["cell_id"],
+                                    f"each cell once in relation {rid!r}"))
+            ok = False
+        else:
+            seen.add(cell)
+            (total if row["role"] == "total" else parts).append(cell)
+    if ok and (len(total) != 1 or not parts):
+        problems.append(Problem("relations", name, first["_row"], "role", None,
+                                f"exactly one total and at least one part in relation {rid!r} "
+                                f"(found {len(total)} total(s), {len(parts)} part(s))"))
+        ok = False
+    if not ok:
+        return None
+    rows = [row["_row"] for row in group]
+    return Relation(str(rid), kind, total[0], parts, f"{name}, row{'s' if len(rows) > 1 else ''} {_ranges(rows)}")
 
 
 def read_statistics(path: Path, index: dict[str, int], problems: list[Problem]) -> tuple[list[Statistic], Counter]:
@@ -277,7 +279,7 @@ def read_statistics(path: Path, index: dict[str, int], problems: list[Problem]) 
         return [], Counter()
     factor_column = next((c for c in ("multiplier", "per") if c in df.columns), None)
     stats, not_modelled = [], Counter()
-    for _, row in df.iterrows():
+    for row in df.to_dict("records"):
         n, value = int(row["_row"]), row["value"]
         if value in SYMBOLS:
             number = None

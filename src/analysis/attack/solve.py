@@ -40,10 +40,13 @@ from scipy.optimize import Bounds as VariableBounds
 from scipy.optimize import LinearConstraint, linprog, milp
 from scipy.sparse import csr_matrix
 
-from .system import Component, LinearSystem
+from .system import Component, LinearSystem, Row, connected_components
 
 TOLERANCE = 1e-6
 MILP_SECONDS = 120
+LARGE = 150            # components with more unknowns than this get the screens below before any per-cell solve
+WITNESS_ROUNDS = 40    # at most this many witness-seeking MILPs per large component
+LOCAL_ROWS = 400       # largest neighbourhood solved on its own
 
 SAFE, PINNED, SMALL, PINNED_LARGE, INCONSISTENT, UNRESOLVED = (
     "safe", "pinned", "proven small", "pinned (not small)", "inconsistent", "unresolved")
@@ -88,6 +91,12 @@ class ComponentSolver:
         self.A_eq, self.b_eq = _matrix(system, eq, local, n)
         self.A_ub, self.b_ub = _matrix(system, ub, local, n)
         self.eq_float, self.ub_float = self.A_eq.astype(float), self.A_ub.astype(float)
+        both = self.A_eq.shape[0] and self.A_ub.shape[0]
+        stacked = _vstack(self.A_eq, self.A_ub) if both else (self.A_eq if self.A_eq.shape[0] else self.A_ub)
+        self.rows_of = stacked.tocsc()            # column j: the rows holding variable j
+        self.stacked = stacked.tocsr()
+        self.cap = max(1000, 10 * int(np.abs(np.concatenate([self.b_eq, self.b_ub])).max(initial=0)))
+        self.rng = np.random.default_rng(len(comp.variables))
         self.origin_of = [system.rows[r].origin for r in eq] + [system.rows[r].origin for r in ub]
         self.all_origins = sorted(set(self.origin_of))
         self.wmin = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
@@ -95,14 +104,14 @@ class ComponentSolver:
         self.n = n
 
     # --- solver calls -------------------------------------------------------------------------
-    def lp(self, objective: np.ndarray):
+    def lp(self, objective: np.ndarray, cap: float = np.inf):
         self.stats.lp += 1
         res = linprog(objective,
                       A_ub=self.ub_float if self.A_ub.shape[0] else None,
                       b_ub=self.b_ub.astype(float) if self.A_ub.shape[0] else None,
                       A_eq=self.eq_float if self.A_eq.shape[0] else None,
                       b_eq=self.b_eq.astype(float) if self.A_eq.shape[0] else None,
-                      bounds=np.column_stack([self.lb, np.full(self.n, np.inf)]), method="highs-ds")
+                      bounds=np.column_stack([self.lb, np.full(self.n, cap)]), method="highs-ds")
         if res.status == 0:
             self.take(res.x)
         return res
@@ -193,6 +202,221 @@ class ComponentSolver:
                 return bound, self.binding(res)
         return int(round(self.milp(self.unit(i, 1.0)).fun)), self.all_origins
 
+    def safe(self, i: int) -> bool:
+        return self.wmax[i] >= self.min_cell and self.wmin[i] < self.wmax[i]
+
+    def witness_rounds(self, audited: list[int], lo: np.ndarray, hi: np.ndarray) -> None:
+        """Objectives pushing each undecided cell away from the values seen so far (up if none reached
+        min_cell; else towards whichever of its propagated bounds is further), with random weights and values
+        capped at a large number so that every problem is bounded, solved as MILPs stopped at a loose gap:
+        any whole-number solution found is a witness for every cell at once, optimal or not."""
+        stalls = 0
+        constraints = []
+        if self.A_eq.shape[0]:
+            constraints.append(LinearConstraint(self.eq_float, self.b_eq, self.b_eq))
+        if self.A_ub.shape[0]:
+            constraints.append(LinearConstraint(self.ub_float, -np.inf, self.b_ub))
+        for _ in range(WITNESS_ROUNDS):
+            undecided = np.array([i for i in audited if not self.safe(i)], dtype=int)
+            if not len(undecided) or stalls >= 3:
+                return
+            seen = self.wmax[undecided]
+            room_up = np.minimum(hi[undecided], self.cap) - seen
+            room_down = self.wmin[undecided] - lo[undecided]
+            up = (seen < self.min_cell) | (room_up > room_down) | ((room_up == room_down) & (self.rng.random(len(undecided)) < 0.5))
+            objective = self.rng.uniform(-0.05, 0.05, self.n)
+            objective[undecided] = np.where(up, -1.0, 1.0) * self.rng.uniform(0.5, 1.5, len(undecided))
+            self.stats.milp += 1
+            res = milp(objective, integrality=np.ones(self.n), bounds=VariableBounds(self.lb, self.cap),
+                       constraints=constraints, options={"time_limit": 20, "mip_rel_gap": 0.2})
+            if res.x is not None:
+                self.take(res.x)
+            left = sum(not self.safe(i) for i in undecided)
+            stalls = stalls + 1 if len(undecided) - left < max(1, len(undecided) // 100) else 0
+
+    def propagate(self, lo: np.ndarray | None = None, hi: np.ndarray | None = None,
+                  rounds: int = 60) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds of every variable by propagation through the rows (each row bounds each of its variables
+        given the others' bounds), rounded to whole numbers, repeated until nothing changes. A relaxation of
+        the whole system: every whole-number solution lies within them."""
+        from scipy.sparse import vstack
+
+        blocks = [m for m in (self.A_eq, -self.A_eq, self.A_ub) if m.shape[0]]
+        rows = vstack(blocks, format="csr").astype(float)
+        rhs = np.concatenate([self.b_eq, -self.b_eq, self.b_ub]).astype(float)
+        a, j = rows.data, rows.indices
+        r = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+        lo = self.lb.astype(float).copy() if lo is None else lo.astype(float).copy()
+        hi = np.full(self.n, np.inf) if hi is None else hi.astype(float).copy()
+        positive = a > 0
+        for _ in range(rounds):
+            with np.errstate(invalid="ignore"):
+                least = np.where(positive, a * lo[j], a * hi[j])       # each term's smallest value
+            infinite = ~np.isfinite(least)
+            finite = np.where(infinite, 0.0, least)
+            total = np.bincount(r, weights=finite, minlength=rows.shape[0])
+            n_inf = np.bincount(r, weights=infinite, minlength=rows.shape[0])
+            usable = (n_inf[r] - infinite) == 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                bound = (rhs[r] - (total[r] - finite)) / a
+            new_hi, new_lo = hi.copy(), lo.copy()
+            up = usable & positive
+            np.minimum.at(new_hi, j[up], np.floor(bound[up] + TOLERANCE))
+            down = usable & ~positive
+            np.maximum.at(new_lo, j[down], np.ceil(bound[down] - TOLERANCE))
+            if np.array_equal(new_hi, hi) and np.array_equal(new_lo, lo):
+                break
+            lo, hi = new_lo, new_hi
+            if (lo > hi).any():
+                break
+        return lo, hi
+
+    def impossible(self, i: int, lo: np.ndarray, hi: np.ndarray, low: float, high: float) -> bool:
+        """True if propagation proves that no whole-number solution has low <= x_i <= high (probing)."""
+        lo, hi = lo.copy(), hi.copy()
+        lo[i], hi[i] = max(lo[i], low), min(hi[i], high)
+        if lo[i] > hi[i]:
+            return True
+        lo, hi = self.propagate(lo, hi, rounds=30)
+        return bool((lo > hi).any())
+
+    def probe(self, i: int, lo: np.ndarray, hi: np.ndarray) -> CellBounds | None:
+        """Exact bounds of x_i when the witnesses reach both ends: no solution beyond them (by probing)."""
+        low, high = int(self.wmin[i]), int(self.wmax[i])
+        if high < 0:
+            return None
+        if not (high >= hi[i] or self.impossible(i, lo, hi, high + 1, np.inf)):
+            return None
+        if not (low <= lo[i] or self.impossible(i, lo, hi, -np.inf, low - 1)):
+            return None
+        if high >= self.min_cell and low < high:
+            return CellBounds(low, high, True, SAFE)
+        status = (PINNED if low == high else SMALL) if high < self.min_cell else PINNED_LARGE
+        return CellBounds(low, high, True, status, self.near(i))
+
+    def near(self, i: int) -> list[int]:
+        """Origins of the rows holding variable i."""
+        return sorted({self.origin_of[k] for k in self.rows_of[:, [i]].indices})
+
+    def local_bounds(self, i: int, radius: int):
+        """Bounds of variable i from the rows within ``radius`` steps of it only: a relaxation, so the
+        whole-number range of i lies within [lower, upper]. None if the neighbourhood is too large."""
+        rows = set(self.rows_of[:, [i]].indices)
+        for _ in range(radius - 1):
+            near = np.unique(self.stacked[sorted(rows)].indices)
+            rows = set(self.rows_of[:, near].indices)
+            if len(rows) > LOCAL_ROWS:
+                return None
+        rows = np.array(sorted(rows))
+        sub = self.stacked[rows]
+        variables = np.unique(sub.indices)
+        sub = sub[:, variables]
+        n_eq = self.A_eq.shape[0]
+        eq, ub = rows < n_eq, rows >= n_eq
+        rhs = np.concatenate([self.b_eq, self.b_ub])[rows]
+        target = int(np.flatnonzero(variables == i)[0])
+        bounds, origins = {}, set()
+        for sign in (-1.0, 1.0):
+            objective = np.zeros(len(variables))
+            objective[target] = sign
+            self.stats.lp += 1
+            res = linprog(objective, A_ub=sub[ub].astype(float) if ub.any() else None,
+                          b_ub=rhs[ub].astype(float) if ub.any() else None,
+                          A_eq=sub[eq].astype(float) if eq.any() else None,
+                          b_eq=rhs[eq].astype(float) if eq.any() else None,
+                          bounds=np.column_stack([self.lb[variables], np.full(len(variables), np.inf)]),
+                          method="highs-ds")
+            if res.status == 3 and sign < 0:
+                bounds[sign] = None
+                continue
+            if res.status != 0:
+                return None
+            bounds[sign] = math.floor(-res.fun + TOLERANCE) if sign < 0 else math.ceil(res.fun - TOLERANCE)
+            duals = [np.asarray(res.eqlin.marginals)] if eq.any() else []
+            duals += [np.asarray(res.ineqlin.marginals)] if ub.any() else []
+            order = np.concatenate([rows[eq], rows[ub]])
+            origins.update(self.origin_of[k] for k in order[np.flatnonzero(np.abs(np.concatenate(duals)) > 1e-9)])
+        return bounds[1.0], bounds[-1.0], sorted(origins)
+
+    def local_leak(self, i: int) -> CellBounds | None:
+        """A leak (or a useless pinned cell) already proved by the cell's neighbourhood, else None."""
+        for radius in (1, 2, 3):
+            local = self.local_bounds(i, radius)
+            if local is None:
+                return None
+            low, high, origins = local
+            if high is not None and high < self.min_cell:      # the component is feasible: a leak
+                return CellBounds(low, high, low == high, PINNED if low == high else SMALL, origins)
+            if low == high:
+                return CellBounds(low, high, True, PINNED_LARGE, origins)
+        return None
+
+    def run(self, audited: list[int], exact: bool, split: bool = True) -> dict[int, CellBounds]:
+        """Bounds of the audited variables (local numbers). Large components, unless ``exact``: propagation
+        (cells it pins are leaks or warnings, and are then treated as published, which splits the component),
+        witnesses, probing, neighbourhoods, and only then a solve per cell."""
+        found: dict[int, CellBounds] = {}
+        pending = audited
+        if self.n > LARGE and not exact:
+            lo, hi = self.propagate()
+            for i in pending:
+                if hi[i] < self.min_cell or lo[i] == hi[i]:
+                    status = (PINNED if lo[i] == hi[i] else SMALL) if hi[i] < self.min_cell else PINNED_LARGE
+                    found[i] = CellBounds(int(lo[i]), int(hi[i]), lo[i] == hi[i], status, self.near(i))
+            pending = [i for i in pending if i not in found]
+            fixed = lo == hi
+            if split and fixed.any() and not fixed.all():
+                found.update(self.split(lo, fixed, pending, exact))
+                return found
+            self.witness_rounds(pending, lo, hi)
+            pending = [i for i in pending if not self.safe(i)]
+            for i in pending:
+                if (probed := self.probe(i, lo, hi)) is not None:
+                    found[i] = probed
+                elif (local := self.local_leak(i)) is not None:
+                    found[i] = local
+        for i in audited:
+            if i in found:
+                continue
+            try:
+                found[i] = self.classify(i, exact)
+            except Unresolved:
+                found[i] = CellBounds(None, None, False, UNRESOLVED, self.all_origins)
+        return found
+
+    def split(self, lo: np.ndarray, fixed: np.ndarray, audited: list[int], exact: bool) -> dict[int, CellBounds]:
+        """Solve again with the variables that propagation fixed moved to the right-hand side (every
+        whole-number solution has those values); the rest falls apart into smaller components."""
+        rows = []
+        rhs = np.concatenate([self.b_eq, self.b_ub])
+        n_eq = self.A_eq.shape[0]
+        for k in range(self.stacked.shape[0]):
+            start, end = self.stacked.indptr[k], self.stacked.indptr[k + 1]
+            cols, coefs = self.stacked.indices[start:end], self.stacked.data[start:end]
+            free = ~fixed[cols]
+            if not free.any():
+                continue
+            b = int(rhs[k] - (coefs[~free] * lo[cols[~free]].astype(np.int64)).sum())
+            rows.append(Row(cols[free].tolist(), coefs[free].tolist(), k < n_eq, b, self.origin_of[k]))
+        want = np.zeros(self.n, dtype=bool)
+        want[audited] = True
+        reduced = LinearSystem(np.arange(self.n), lo.astype(np.int64), want, rows, [], [],
+                               connected_components(self.n, rows))
+        found = {}
+        for comp in reduced.components:
+            inner = [i for i, v in enumerate(comp.variables) if want[v]]
+            if not inner:
+                continue
+            if not comp.rows:
+                for i in inner:
+                    found[comp.variables[i]] = CellBounds(int(lo[comp.variables[i]]), None, True, SAFE)
+                continue
+            solver = ComponentSolver(reduced, comp, self.min_cell, self.stats)
+            solver.feasible()
+            for i, cell_bounds in solver.run(inner, exact, split=False).items():
+                found[comp.variables[i]] = cell_bounds
+        return found
+
     def classify(self, i: int, exact: bool) -> CellBounds:
         proved_safe = self.wmax[i] >= self.min_cell and self.wmin[i] < self.wmax[i]
         if proved_safe and not exact:
@@ -231,16 +455,19 @@ def solve_system(system: LinearSystem, min_cell: int, exact: bool = False) -> tu
         solver = ComponentSolver(system, comp, min_cell, stats)
         try:
             solver.feasible()
-            for i in audited:
-                try:
-                    bounds[comp.variables[i]] = solver.classify(i, exact)
-                except Unresolved:
-                    bounds[comp.variables[i]] = CellBounds(None, None, False, UNRESOLVED, solver.all_origins)
+            for i, cell_bounds in solver.run(audited, exact).items():
+                bounds[comp.variables[i]] = cell_bounds
         except Infeasible:
             inconsistent.append(comp)
             for i in audited:
                 bounds[comp.variables[i]] = CellBounds(None, None, False, INCONSISTENT, solver.all_origins)
     return bounds, inconsistent, stats
+
+
+def _vstack(a, b):
+    from scipy.sparse import vstack
+
+    return vstack([a, b], format="csr")
 
 
 def _matrix(system: LinearSystem, rows: list[int], local: dict[int, int], n: int):
