@@ -164,13 +164,13 @@ def _bounds_text(f: dict) -> str:
     if f["lower"] == f["upper"]:
         return f"pinned at {f['lower']}"
     upper = "no upper bound" if f["upper"] is None else f["upper"]
-    return f"between {f['lower']} and {upper}"
+    return f"{f['kind']}: between {f['lower']} and {upper}"
 
 
 def _finding_lines(f: dict) -> list[str]:
-    breakdown = ", ".join(f"{k}={v}" for k, v in f["breakdown"].items()) or "Total"
-    lines = [f"  {f['cell_id']}  [{f['scope']}] {f['measure']} ({f['unit']}; {breakdown}): "
-             f"{f['kind']}, {_bounds_text(f)}"]
+    what = [f["unit"]] if f["unit"] else []
+    what += [", ".join(f"{k}={v}" for k, v in f["breakdown"].items()) or "Total"]
+    lines = [f"  {f['cell_id']}  [{f['scope']}] {f['measure']} ({'; '.join(what)}): {_bounds_text(f)}"]
     if f["outputs"]:
         lines.append(f"      outputs: {_listing(f['outputs'])}")
     if f["through"]:
@@ -186,7 +186,7 @@ def format_result(r: AuditResult) -> str:
              f"  {r.relations} relations, {r.statistics_used} statistics linked to their cells"]
     if r.not_modelled:
         lines.append("  not modelled (non-linear): " + ", ".join(f"{n} {k}" for k, n in sorted(r.not_modelled.items())))
-    lines.append(f"  {r.components} components of unknown cells (largest {r.largest_component} cells); "
+    lines.append(f"  {r.components} component(s) of unknown cells (largest {r.largest_component} cells); "
                  f"{r.lp_solves} LP and {r.milp_solves} MILP solves; {r.seconds:.1f} s")
     for title, items in (("LEAKS", r.leaks), ("CELLS NOT DECIDED", r.unresolved),
                          ("WARNINGS (pinned, but not a small count)", r.warnings)):

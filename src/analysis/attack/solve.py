@@ -26,8 +26,30 @@ coefficients, so a whole-number point can be checked exactly):
 - An infeasible LP or MILP means the published numbers contradict each other:
   the component is reported as inconsistent, and its cells as not audited.
 
-Unless every bound is asked for (``exact``), a cell stops as soon as it is
-proved safe, so its reported range is then only "at least this wide".
+Large components (more than ``LARGE`` unknowns), unless every bound is asked
+for (``exact``), are screened before any per-cell solve; every screen is a
+proof, never a guess:
+
+- **Propagation** (bound tightening): each row bounds each of its variables
+  given the others' bounds, rounded to whole numbers, repeated to a fixed
+  point. It relaxes the system, so every whole-number solution lies within its
+  bounds: an upper bound below ``min_cell`` proves a leak, equal bounds pin the
+  cell (the component has a witness, so the value is attained). Cells it pins
+  are then moved to the right-hand side like published numbers, which splits
+  the component.
+- **Witness MILPs**: objectives pushing the undecided cells away from the
+  values seen so far, values capped at a large number so every problem is
+  bounded, stopped at a loose gap: any whole-number solution is a witness.
+- **Probing**: if propagation with ``x_i >= max seen + 1`` (or ``<= min seen -
+  1``) added finds no solution, the witnesses' extreme is the exact bound.
+- **Neighbourhoods**: the LP of the rows within one to three steps of the cell
+  is a relaxation too: a maximum below ``min_cell`` (or equal bounds) there is
+  a leak (or a pinned cell) in the whole system.
+
+What no screen decides gets the exact LP/MILP treatment above. The range
+printed for a leak found by a screen is one proved to contain the cell's
+values (the exact range with ``exact``); a cell proved safe stops at once, so
+its range is only "at least this wide".
 """
 
 from __future__ import annotations
@@ -359,6 +381,8 @@ class ComponentSolver:
         pending = audited
         if self.n > LARGE and not exact:
             lo, hi = self.propagate()
+            if (lo > hi).any():           # impossible with a witness in hand: numerical trouble, so no screens
+                lo, hi = self.lb.astype(float), np.full(self.n, np.inf)
             for i in pending:
                 if hi[i] < self.min_cell or lo[i] == hi[i]:
                     status = (PINNED if lo[i] == hi[i] else SMALL) if hi[i] < self.min_cell else PINNED_LARGE
