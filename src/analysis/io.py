@@ -7,11 +7,12 @@ person who made the file sees, and records where each row came from.
 
 Reading is strict: the structure of each file is checked before any cell is
 (header names, see :mod:`analysis.headers`; a CSV row with more or fewer
-fields than its header; a folder where a file should be). A table with a
-header and no rows is read as empty: the validator decides whether that is
-a problem. Every problem names the file, the
-row as a person sees it, and the column; nothing is read from a dataset with
-any of them. Workbooks are read by :mod:`analysis.workbook`.
+fields than its header, never padded; a folder where a file should be).
+Every problem names the file, the row as a person sees it, and the column;
+nothing is read from a dataset with any of them. A table with a header and
+no rows is read as empty, and the validator decides whether that matters.
+CSV files without quote characters are split by pyarrow (fast); files with
+quotes by the csv module (exact). Workbooks are read by :mod:`analysis.workbook`.
 """
 
 from __future__ import annotations
