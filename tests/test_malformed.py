@@ -598,3 +598,11 @@ def test_a_close_name_beside_the_real_column_is_an_ordinary_extra(tmp_path):
     folder = csv_data(files_edit=header("episodes", "found_location", "Police Risk"))(tmp_path / "twice")
     result = runner.invoke(app, ["validate", str(folder)])
     assert result.exit_code == 1 and "column Police Risk" in result.output
+
+
+def test_risk_levels_in_any_case_are_the_same_levels(tmp_path):
+    folder = csv_data()(tmp_path)
+    default = runner.invoke(app, ["figures", str(folder), "--json", "--no-suppress"])
+    spelled = runner.invoke(app, ["figures", str(folder), "--json", "--no-suppress", "--risk-levels", " Low, MEDIUM "])
+    assert spelled.exit_code == 0, spelled.output
+    assert json.loads(spelled.output)["figures"] == json.loads(default.output)["figures"]
