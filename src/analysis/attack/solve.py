@@ -119,6 +119,7 @@ class ComponentSolver:
         self.stacked = stacked.tocsr()
         self.cap = max(1000, 10 * int(np.abs(np.concatenate([self.b_eq, self.b_ub])).max(initial=0)))
         self.rng = np.random.default_rng(len(comp.variables))
+        self.low_bound, self.high_bound = self.lb.copy(), np.full(n, np.inf)   # tightened by propagation
         self.origin_of = [system.rows[r].origin for r in eq] + [system.rows[r].origin for r in ub]
         self.all_origins = sorted(set(self.origin_of))
         self.wmin = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
@@ -133,7 +134,7 @@ class ComponentSolver:
                       b_ub=self.b_ub.astype(float) if self.A_ub.shape[0] else None,
                       A_eq=self.eq_float if self.A_eq.shape[0] else None,
                       b_eq=self.b_eq.astype(float) if self.A_eq.shape[0] else None,
-                      bounds=np.column_stack([self.lb, np.full(self.n, cap)]), method="highs-ds")
+                      bounds=np.column_stack([self.low_bound, np.minimum(self.high_bound, cap)]), method="highs-ds")
         if res.status == 0:
             self.take(res.x)
         return res
@@ -145,7 +146,7 @@ class ComponentSolver:
             constraints.append(LinearConstraint(self.eq_float, self.b_eq, self.b_eq))
         if self.A_ub.shape[0]:
             constraints.append(LinearConstraint(self.ub_float, -np.inf, self.b_ub))
-        res = milp(objective, integrality=np.ones(self.n), bounds=VariableBounds(self.lb, np.inf),
+        res = milp(objective, integrality=np.ones(self.n), bounds=VariableBounds(self.low_bound, self.high_bound),
                    constraints=constraints, options={"time_limit": MILP_SECONDS})
         if res.status == 2:
             raise Infeasible
@@ -249,7 +250,8 @@ class ComponentSolver:
             objective = self.rng.uniform(-0.05, 0.05, self.n)
             objective[undecided] = np.where(up, -1.0, 1.0) * self.rng.uniform(0.5, 1.5, len(undecided))
             self.stats.milp += 1
-            res = milp(objective, integrality=np.ones(self.n), bounds=VariableBounds(self.lb, self.cap),
+            res = milp(objective, integrality=np.ones(self.n),
+                       bounds=VariableBounds(self.low_bound, np.minimum(self.high_bound, self.cap)),
                        constraints=constraints, options={"time_limit": 20, "mip_rel_gap": 0.2})
             if res.x is not None:
                 self.take(res.x)
@@ -320,9 +322,10 @@ class ComponentSolver:
         """Origins of the rows holding variable i."""
         return sorted({self.origin_of[k] for k in self.rows_of[:, [i]].indices})
 
-    def local_bounds(self, i: int, radius: int):
-        """Bounds of variable i from the rows within ``radius`` steps of it only: a relaxation, so the
-        whole-number range of i lies within [lower, upper]. None if the neighbourhood is too large."""
+    def local_bounds(self, i: int, radius: int, whole: bool = False):
+        """Bounds of variable i from the rows within ``radius`` steps of it only (as an LP, or as a MILP if
+        ``whole``): a relaxation, so the whole-number range of i lies within [lower, upper]. None if the
+        neighbourhood is too large or the solver gives no answer."""
         rows = set(self.rows_of[:, [i]].indices)
         for _ in range(radius - 1):
             near = np.unique(self.stacked[sorted(rows)].indices)
@@ -338,6 +341,9 @@ class ComponentSolver:
         rhs = np.concatenate([self.b_eq, self.b_ub])[rows]
         target = int(np.flatnonzero(variables == i)[0])
         bounds, origins = {}, set()
+        box = np.column_stack([self.low_bound[variables], self.high_bound[variables]])
+        if whole:
+            return self._local_milp(sub, eq, ub, rhs, box, target, rows)
         for sign in (-1.0, 1.0):
             objective = np.zeros(len(variables))
             objective[target] = sign
@@ -346,8 +352,7 @@ class ComponentSolver:
                           b_ub=rhs[ub].astype(float) if ub.any() else None,
                           A_eq=sub[eq].astype(float) if eq.any() else None,
                           b_eq=rhs[eq].astype(float) if eq.any() else None,
-                          bounds=np.column_stack([self.lb[variables], np.full(len(variables), np.inf)]),
-                          method="highs-ds")
+                          bounds=box, method="highs-ds")
             if res.status == 3 and sign < 0:
                 bounds[sign] = None
                 continue
@@ -360,10 +365,32 @@ class ComponentSolver:
             origins.update(self.origin_of[k] for k in order[np.flatnonzero(np.abs(np.concatenate(duals)) > 1e-9)])
         return bounds[1.0], bounds[-1.0], sorted(origins)
 
-    def local_leak(self, i: int) -> CellBounds | None:
-        """A leak (or a useless pinned cell) already proved by the cell's neighbourhood, else None."""
-        for radius in (1, 2, 3):
-            local = self.local_bounds(i, radius)
+    def _local_milp(self, sub, eq, ub, rhs, box, target, rows):
+        constraints = []
+        if eq.any():
+            constraints.append(LinearConstraint(sub[eq].astype(float), rhs[eq], rhs[eq]))
+        if ub.any():
+            constraints.append(LinearConstraint(sub[ub].astype(float), -np.inf, rhs[ub]))
+        found = {}
+        for sign in (-1.0, 1.0):
+            objective = np.zeros(sub.shape[1])
+            objective[target] = sign
+            self.stats.milp += 1
+            res = milp(objective, integrality=np.ones(sub.shape[1]), bounds=VariableBounds(box[:, 0], box[:, 1]),
+                       constraints=constraints, options={"time_limit": 10})
+            if res.status == 3 and sign < 0:
+                found[sign] = None
+            elif res.status != 0:
+                return None
+            else:
+                found[sign] = int(round(-res.fun)) if sign < 0 else int(round(res.fun))
+        return found[1.0], found[-1.0], sorted({self.origin_of[k] for k in rows})
+
+    def local_decide(self, i: int) -> CellBounds | None:
+        """What the cell's neighbourhood (with the propagated bounds) proves: a leak, a pinned cell, or exact
+        bounds where the witnesses reach the neighbourhood's; else None."""
+        for radius, whole in ((1, False), (2, False), (2, True), (3, False), (3, True)):
+            local = self.local_bounds(i, radius, whole)
             if local is None:
                 return None
             low, high, origins = local
@@ -371,6 +398,8 @@ class ComponentSolver:
                 return CellBounds(low, high, low == high, PINNED if low == high else SMALL, origins)
             if low == high:
                 return CellBounds(low, high, True, PINNED_LARGE, origins)
+            if self.wmin[i] == low and self.wmax[i] == high:   # witnessed at both ends: exact
+                return CellBounds(low, high, True, SAFE if high >= self.min_cell else SMALL, [])
         return None
 
     def run(self, audited: list[int], exact: bool, split: bool = True) -> dict[int, CellBounds]:
@@ -383,6 +412,7 @@ class ComponentSolver:
             lo, hi = self.propagate()
             if (lo > hi).any():           # impossible with a witness in hand: numerical trouble, so no screens
                 lo, hi = self.lb.astype(float), np.full(self.n, np.inf)
+            self.low_bound, self.high_bound = lo, hi
             for i in pending:
                 if hi[i] < self.min_cell or lo[i] == hi[i]:
                     status = (PINNED if lo[i] == hi[i] else SMALL) if hi[i] < self.min_cell else PINNED_LARGE
@@ -397,7 +427,7 @@ class ComponentSolver:
             for i in pending:
                 if (probed := self.probe(i, lo, hi)) is not None:
                     found[i] = probed
-                elif (local := self.local_leak(i)) is not None:
+                elif (local := self.local_decide(i)) is not None:
                     found[i] = local
         for i in audited:
             if i in found:
