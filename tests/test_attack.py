@@ -134,6 +134,19 @@ def test_a_rounded_percentage_that_leaves_room_is_safe(tmp_path):
     assert result.ok and result.bounds["num"]["lower"] == 19 and result.bounds["num"]["upper"] == 21
 
 
+def test_a_wilson_interval_with_its_denominator_pins_the_count(tmp_path):
+    # 95% Wilson interval of 3/40 is 2.6% to 19.9%: only k = 3 prints that lower bound to one decimal
+    pub = publication(tmp_path / "a", {"den": 40, "num": "c", "rest": "c"}, [("sum", "den", ["num", "rest"])],
+                      statistics=[("ci_lower", "2.6", 1, "num", "den"), ("ci_upper", "19.9", 1, "num", "den")])
+    assert leak_bounds(audit_publication(pub)) == {"num": (3, 3)}
+    # an interval no Wilson count gives: a note, and only "the percentage lies inside the interval" is used
+    pub = publication(tmp_path / "b", {"den": 40, "num": "c", "rest": "c"}, [("sum", "den", ["num", "rest"])],
+                      statistics=[("ci_lower", "2.0", 1, "num", "den"), ("ci_upper", "30.0", 1, "num", "den")])
+    result = audit_publication(pub, exact=True)
+    assert any("not a 95% Wilson bound" in n for n in result.notes)
+    assert (result.bounds["num"]["lower"], result.bounds["num"]["upper"]) == (1, 12)    # 100 k / 40 <= 30.05
+
+
 def test_across_reports_all_authorities_minus_the_others(tmp_path):
     cells = {"all": (50, {}, "all"), "la1": ("c", {}, "E08000001"), "la2": (20, {}, "E08000002"),
              "la3": (27, {}, "E08000003")}
@@ -361,6 +374,15 @@ def test_handmade_malformed_tables(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     assert run(empty).exit_code == 2
+    dfe = tmp_path / "dfe"
+    dfe.mkdir()
+    write_csv(dfe / "m.csv", DFE_HEADER, dfe_rows({("Girls", "Total"): "10", ("Girls", "11 to 13"): "1O"}))
+    write_csv(dfe / "m.meta.csv", ["col_name", "col_type"],
+              [["sex", "Filter"], ["age_band", "Filtre"], ["children", "Indicator"]])
+    result = run(dfe)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "m.meta.csv, row 3, column col_type: value 'Filtre'" in result.output
+    assert "m.csv, row 3, column children: value '1O'" in result.output
 
 
 # --- against brute force -------------------------------------------------------------------------------
