@@ -32,7 +32,6 @@ import json
 import platform
 import sys
 import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 

@@ -40,8 +40,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import Problem
-from .read import (CELL_COLUMNS, Publication, PublicationError, Relation, UsageError, frame, read_csv_rows, read_settings,
-                   set_values)
+from .read import (CELL_COLUMNS, Publication, PublicationError, Relation, UsageError, frame, read_csv_rows,
+                   read_settings, set_values)
 
 TIME_AND_PLACE = ("time_period", "time_identifier", "geographic_level", "country_code", "country_name",
                   "region_code", "region_name", "old_la_code", "new_la_code", "la_name", "lad_code", "lad_name",

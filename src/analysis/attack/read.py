@@ -245,7 +245,8 @@ def _relation(rid: str, group: list[dict], name: str, index: dict[str, int], pro
     for row in group:
         cell = index.get(row["cell_id"])
         if cell is None:
-            problems.append(Problem("relations", name, row["_row"], "cell_id", row["cell_id"], "a cell_id of cells.csv"))
+            problems.append(Problem("relations", name, row["_row"], "cell_id", row["cell_id"],
+                                    "a cell_id of cells.csv"))
             ok = False
         elif row["role"] not in ("total", "part"):
             problems.append(Problem("relations", name, row["_row"], "role", row["role"], "total or part"))

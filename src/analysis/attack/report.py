@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .handmade import load_handmade
 from .read import Publication, PublicationError, UsageError, load_publication
-from .solve import INCONSISTENT, PINNED, PINNED_LARGE, SMALL, UNRESOLVED, solve_system
+from .solve import PINNED, PINNED_LARGE, SMALL, UNRESOLVED, solve_system
 from .system import build_system
 
 DIRECT = "published small count"

@@ -246,7 +246,8 @@ class ComponentSolver:
             seen = self.wmax[undecided]
             room_up = np.minimum(hi[undecided], self.cap) - seen
             room_down = self.wmin[undecided] - lo[undecided]
-            up = (seen < self.min_cell) | (room_up > room_down) | ((room_up == room_down) & (self.rng.random(len(undecided)) < 0.5))
+            coin = self.rng.random(len(undecided)) < 0.5
+            up = (seen < self.min_cell) | (room_up > room_down) | ((room_up == room_down) & coin)
             objective = self.rng.uniform(-0.05, 0.05, self.n)
             objective[undecided] = np.where(up, -1.0, 1.0) * self.rng.uniform(0.5, 1.5, len(undecided))
             self.stats.milp += 1
