@@ -256,6 +256,8 @@ def test_command_exit_codes_and_summary(tmp_path):
     safe = publication(tmp_path / "safe", {"t": 40, "a": "c", "b": "c", "d": 30}, [("sum", "t", ["a", "b", "d"])])
     result = run(safe)
     assert result.exit_code == 0 and "No leak found" in result.output
+    data = json.loads(run(safe, "--json", "--exact").output)
+    assert data["ok"] is True and data["bounds"]["a"] == {"lower": 1, "upper": 9, "exact": True, "status": "safe"}
     assert run(safe, "--overlap", "sex").exit_code == 2
     assert run(tmp_path / "nowhere").exit_code == 2
     assert run(safe, "--min-cell", "0").exit_code == 2
