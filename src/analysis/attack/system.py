@@ -158,9 +158,9 @@ class _Builder:
         what = f"{stat.statistic} {stat.value} (to {stat.decimals} dp) of numerator/denominator"
         self.add({den: Fraction(-1)}, False, -1, origin, "a printed statistic needs a denominator >= 1")
         if high is not None:      # factor * num <= high * den
-            self.add({num: factor, den: -high}, False, 0, origin, what)
+            self.add(_terms((num, factor), (den, -high)), False, 0, origin, what)
         if low is not None and low > 0:    # low * den <= factor * num
-            self.add({den: low, num: -factor}, False, 0, origin, what)
+            self.add(_terms((den, low), (num, -factor)), False, 0, origin, what)
         if stat.statistic in ("ci_lower", "ci_upper") and num in self.variable_of and den not in self.variable_of:
             self.wilson(stat, int(self.known[den]), origin)
 
@@ -180,6 +180,14 @@ class _Builder:
             return
         self.add({stat.numerator: Fraction(-1)}, False, -int(fits.min()), origin, "the Wilson interval")
         self.add({stat.numerator: Fraction(1)}, False, int(fits.max()), origin, "the Wilson interval")
+
+
+def _terms(*pairs) -> dict[int, Fraction]:
+    """Coefficients by cell, added up (a numerator may be its own denominator)."""
+    terms: dict[int, Fraction] = {}
+    for cell, coef in pairs:
+        terms[cell] = terms.get(cell, Fraction(0)) + coef
+    return terms
 
 
 def connected_components(n_variables: int, rows: list[Row]) -> list[Component]:
