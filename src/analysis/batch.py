@@ -255,7 +255,14 @@ def audit_run(staging: Path) -> dict:
     """The independent disclosure audit of everything the run publishes (``rhi audit-disclosure``)."""
     from .attack import audit_publication
 
-    r = audit_publication(staging / "publication")
+    from .attack.read import PublicationError as Unreadable
+
+    try:
+        r = audit_publication(staging / "publication")
+    except Unreadable as err:  # the run's own files: a bug, reported as a failed audit, never published
+        return {"ok": False, "cells": None, "suppressed": None, "leaks": 0, "inconsistencies": 0,
+                "unresolved": 0, "useless_suppressions": 0, "seconds": None,
+                "error": "; ".join(err.lines(5)), "checked_by": "rhi audit-disclosure (analysis.attack)"}
     return {"ok": r.ok, "cells": r.cells, "suppressed": r.suppressed, "leaks": len(r.leaks),
             "inconsistencies": len(r.inconsistencies), "unresolved": len(r.unresolved),
             "useless_suppressions": len(r.warnings), "seconds": round(r.seconds, 1),

@@ -79,6 +79,9 @@ def compare_sentence(table, outcome: str, unit: str, cohort: str = "all", a: str
 
 def describe_association(row) -> str:
     """The test used, why, and the p- and q-values, for one outcome row of an association table."""
+    if row["p_value"] == SUPPRESSED:
+        return (f"{row['outcome']}: the test of grade against disclosure is not published: it rests on a count "
+                "too small to publish.")
     if row["test"] == "not tested":
         text = f"{row['outcome']}: no test of grade against disclosure ({row['test_reason']})."
     else:
@@ -87,6 +90,8 @@ def describe_association(row) -> str:
     if row["trend_test"] == "not tested":
         return text + f" No trend test ({row['trend_reason']})."
     z = _num(row["trend_z"])
+    if z is None:
+        return text + " The trend test is not published."
     direction = "rises" if z > 0 else "falls"
     return text + (f" {row['trend_test']}: the proportion {direction} with the grade (z = {z:.2f}, "
                    f"p = {format_p(_num(row['trend_p_value']))}, q = {format_p(_num(row['trend_q_value_bh']))}).")
@@ -156,3 +161,40 @@ def describe_grades(table, many: int) -> str:
         parts = [f"{row['police_risk']}: {figure_text(row)}" for _, row in sub.iterrows()]
         out.append(f"Children with {label} ({children} children), episodes by grade - " + "; ".join(parts) + ".")
     return " ".join(out)
+
+
+def describe_model_rows(rows) -> str:
+    """What was fitted for one outcome and what it shows for the police grade, from the published table."""
+    first = rows.iloc[0]
+    if first["status"] == SUPPRESSED:
+        return (f"{first['outcome']}: the model is not published: its grade-by-outcome table has a count too "
+                "small to publish.")
+    events, n, kids = (("a suppressed number" if v == SUPPRESSED else f"{int(v):,}")
+                       for v in (first["events"], first["rhis"], first["children"]))
+    lines = [f"{first['outcome']}: {events} of {n} RHIs ({kids} children) had the outcome. Status: {first['status']}."]
+    if first["warnings"] not in (None, "", SUPPRESSED):
+        lines.append(f"Warnings: {first['warnings']}.")
+    for _, row in rows[rows["term"].astype(str).str.startswith("police_risk=")].iterrows():
+        level = row["term"].split("=", 1)[1]
+        if row["note"]:
+            lines.append(f"{level} vs reference: not reported as a finding ({row['note']}).")
+            continue
+        low, high = _num(row["ci_low"]), _num(row["ci_high"])
+        verdict = ("the interval excludes 1" if (low > 1 or high < 1)
+                   else "the interval includes 1 (no clear difference)")
+        lines.append(f"{level} vs reference grade: odds ratio {_num(row['odds_ratio']):.2f} "
+                     f"(95% CI {low:.2f} to {high:.2f}), adjusted for the other covariates; {verdict}.")
+    return " ".join(lines)
+
+
+def describe_hidden_risk_table(table, serious) -> str:
+    """The hidden-risk figure in words, from the published hidden-risk table."""
+    first, _, episodes = (table.iloc[i] for i in range(3))
+    if _num(first["denominator"]) == 0:
+        return ("No RHI child was graded medium or low on every notified episode in the period, "
+                "so there is no hidden-risk estimate.")
+    text = (f"Of the RHI children graded medium or low on every notified episode in the period, "
+            f"{figure_text(first)} disclosed at least one serious harm ({', '.join(serious)}).")
+    if episodes["count"] != SUPPRESSED and _num(episodes["count"]):
+        text += f" Those children had {int(episodes['count']):,} episodes between them, every one graded medium or low."
+    return text

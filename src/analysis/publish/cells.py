@@ -156,11 +156,15 @@ class CellStore:
                     levels = LEVELS_OF.get((dim, k.population), LEVELS[dim])
                     parts = [k.but(**{dim: lv}) for lv in levels]
                     if all(p in present for p in parts):
-                        out.append(Relation("sum" if k.unit in PARTITIONED[dim] else "overlap", k, tuple(parts)))
+                        if k.unit in PARTITIONED[dim]:
+                            out.append(Relation("sum", k, tuple(parts)))
+                        elif not k.measure.startswith("not_"):   # "has no X at any RHI" is not monotone
+                            out.append(Relation("overlap", k, tuple(parts)))
                 for name, members in SUBTOTALS.get(dim, {}).items():
                     if level == name:
                         parts = [k.but(**{dim: lv}) for lv in members]
-                        if all(p in present for p in parts):
+                        if all(p in present for p in parts) and (k.unit in PARTITIONED[dim]
+                                                                  or not k.measure.startswith("not_")):
                             out.append(Relation("sum" if k.unit in PARTITIONED[dim] else "overlap", k, tuple(parts)))
             if k.scope == ALL_SCOPE and scopes:
                 parts = tuple(k.but(scope=s) for s in scopes)

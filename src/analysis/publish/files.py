@@ -86,8 +86,8 @@ def statistics(pub: Publication, ids: dict) -> pd.DataFrame:
         for column, based in spec.derived.items():
             for i, keys in enumerate(based):
                 value = shown.at[i, column]
-                if value is None:
-                    continue
+                if value is None or (isinstance(value, str) and value != SUPPRESSED):
+                    continue   # words (a test's reason, a model's status) are not statistics
                 num = counts.get("count", [None] * len(based))[i] if column in ("pct", "ci_low", "ci_high") else None
                 den = counts.get("denominator", [None] * len(based))[i] if num is not None else None
                 rows.append({"stat_id": f"s{len(rows):06d}", "scope": scope, "statistic": column,

@@ -71,7 +71,7 @@ def protect(values: dict, relations: list[Relation], together=(), min_cell: int 
     verified: set[int] = set()   # hiding more cells only widens what a cell can be: once safe, safe
     while True:
         rounds += 1
-        _close(v, hidden, rels, groups, min_cell)
+        _close(v, hidden, rels, groups, min_cell, primary)
         unsafe, n = _unprotected(v, hidden, primary, rels, member_of, min_cell, verified)
         checked += n
         if progress:
@@ -87,7 +87,7 @@ def protect(values: dict, relations: list[Relation], together=(), min_cell: int 
                       rounds, checked)
 
 
-def _close(v, hidden, rels, groups, min_cell) -> None:
+def _close(v, hidden, rels, groups, min_cell, primary) -> None:
     """Steps 1 and 2 until stable."""
     changed = True
     while changed:
@@ -106,6 +106,16 @@ def _close(v, hidden, rels, groups, min_cell) -> None:
                 pick = _candidate(shown[0], total, parts, v, hidden, min_cell)
                 if pick is not None:
                     hidden[pick] = changed = True
+            elif len(shown) > 1 and not hidden[total]:
+                # The hidden parts add up to a known number R, each is at least 1: a part is at most
+                # R - (k - 1). Where that is below min_cell for a small part, hide one more part.
+                k = len(shown)
+                room = int(v[total]) - sum(int(v[m]) for m in parts if not hidden[m]) - (k - 1)
+                small = [m for m in shown if primary[m]]
+                if small and room < min_cell:
+                    pick = _candidate(small[0], total, parts, v, hidden, min_cell)
+                    if pick is not None:
+                        hidden[pick] = changed = True
 
 
 _SHOWN = np.zeros(0, dtype=bool)
@@ -186,20 +196,66 @@ def _components(hidden, rels):
 
 
 def _unprotected(v, hidden, primary, rels, member_of, min_cell, verified):
-    """Primary cells whose largest feasible whole value is below ``min_cell`` (not yet verified ones)."""
+    """Primary cells whose largest feasible whole value is below ``min_cell`` (not yet verified ones).
+
+    A whole-number solution of the component's constraints in which a cell is
+    at least ``min_cell`` proves that cell protected. One solve maximising the
+    sum of the unverified cells usually gives such a solution for many of them
+    at once; the cells it leaves are then checked one by one.
+    """
     unsafe, checked = [], 0
     for comp in _components(hidden, rels):
-        targets = [i for i in comp if primary[i] and i not in verified]
-        if not targets:
+        todo = [i for i in comp if primary[i] and i not in verified]
+        if not todo:
             continue
         system = _system(comp, v, hidden, rels, member_of)
-        for p in targets:
+        pos = system[0]
+        while todo:
+            checked += 1
+            point = _best_point(system, todo, min_cell)
+            reached = [] if point is None else [i for i in todo if point[pos[i]] >= min_cell - 1e-9]
+            if not reached:
+                break
+            verified.update(reached)
+            todo = [i for i in todo if i not in verified]
+        for p in todo:
+            if p in verified:
+                continue
             checked += 1
             if _can_reach(system, p, min_cell):
                 verified.add(p)
             else:
                 unsafe.append(p)
     return unsafe, checked
+
+
+def _best_point(system, cells, min_cell=5):
+    """A whole-number solution in which as many of ``cells`` as possible reach ``min_cell``.
+
+    Maximises the sum of min(x, min_cell) over ``cells`` (a linear programme
+    with one capped copy of each); None if the optimal vertex is fractional.
+    """
+    pos, a_eq, b_eq, a_ub, b_ub = system
+    n, m = len(pos), len(cells)
+    cols = [pos[i] for i in cells]
+    c = np.concatenate([np.zeros(n), -np.ones(m)])
+    link = csr_matrix((np.concatenate([np.ones(m), -np.ones(m)]),
+                       (np.concatenate([np.arange(m), np.arange(m)]), np.concatenate([n + np.arange(m), cols]))),
+                      shape=(m, n + m))   # t_j - x_j <= 0
+    from scipy.sparse import hstack, vstack
+
+    a_ub2 = vstack([hstack([a_ub, csr_matrix((a_ub.shape[0], m))]), link]) if a_ub.shape[0] else link
+    b_ub2 = np.concatenate([b_ub, np.zeros(m)]) if a_ub.shape[0] else np.zeros(m)
+    a_eq2 = hstack([a_eq, csr_matrix((a_eq.shape[0], m))]) if a_eq.shape[0] else None
+    res = linprog(c, A_ub=a_ub2, b_ub=b_ub2, A_eq=a_eq2, b_eq=b_eq if a_eq.shape[0] else None,
+                  bounds=[(1, 10 * _BIG)] * n + [(0, min_cell)] * m, method="highs-ds")
+    if res.status != 0 or res.x is None:
+        return None
+    x = res.x[:n]
+    return x if np.all(np.abs(x - np.round(x)) < 1e-9) else None
+
+
+_BIG = 10 ** 7   # a cap on hidden cells for the sum maximisation (counts of children are far below it)
 
 
 def _system(comp, v, hidden, rels, member_of):

@@ -38,6 +38,7 @@ def register_scope(pub: Publication, scope: str, ds, params) -> None:
     age_sex(pub, scope, K, pop)
     repeat_missing(pub, scope, K, pop)
     replication(pub, scope, K, ds, params)
+    linkage_tables(pub, scope, K, ds, params)
 
 
 def _pct_derived(frame, count_keys, den_keys) -> dict:
@@ -301,3 +302,155 @@ def register_compare(pub: Publication, ds, params, la_codes) -> None:
             counts.append(c), dens.append(d)
         table = pd.DataFrame(rows, columns=["unit", "count", "denominator"])
         pub.add_table("compare", f"funnel_{measure}", table, {"count": counts, "denominator": dens})
+
+
+# --- notebook 02: police grade and disclosures -----------------------------------------------------
+
+def linkage_tables(pub, scope, K, ds, params) -> None:
+    """Prevalence by grade (RHIs, children), screening, tests, models, hidden risk, episode bands, grades."""
+    from .. import association, linkage, models
+
+    pops = linkage.linkage_populations(ds, params)
+    rt = linkage.rhi_table(pops)
+    # The harm groups and serious harm only: by grade x cohort x unit, every indicator would make most
+    # cells of an authority too small to publish (the indicators by cohort are in prevalence_by_cohort).
+    headline = list(vocab.HARM_GROUPS) + [linkage.SERIOUS]
+    outcomes = headline
+    for unit in ("rhis", "children"):
+        t = linkage.prevalence_by(rt, outcomes, unit=unit)
+        counts, dens = [], []
+        for r in t.itertuples(index=False):
+            dims = {**({} if r.cohort == "all" else {"cohort": r.cohort}),
+                    **({} if r.police_risk == "all" else {"police_grade": r.police_risk})}
+            c, d = K(unit, f"graded_{unit}", r.outcome, **dims), K(unit, f"graded_{unit}", **dims)
+            pub.store.proportion(c, r.count, d, r.denominator)
+            counts.append(c), dens.append(d)
+        pub.add_table(scope, f"prevalence_by_risk_{unit}", t, {"count": counts, "denominator": dens},
+                      _pct_derived(t, counts, dens))
+    _screening(pub, scope, K, rt, linkage)
+    for unit, frame, population in (("rhis", rt, "graded_rhis"),
+                                    ("children", linkage.child_highest_grade(rt, outcomes), "graded_children_highest")):
+        table = association.association_table(frame, outcomes)
+        _association(pub, scope, K, table, unit, population, f"association_{unit}")
+        if unit == "children":
+            for o in outcomes:
+                for m in (TOTAL, o, "not_" + o):
+                    pub.store.relate("sum", K("children", "graded_children", m),
+                                     [K("children", population, m, police_grade=lv) for lv in linkage.LINKAGE_LEVELS])
+    bands = linkage.prevalence_by(rt, headline, unit="rhis", group="episode_band", levels=linkage.EPISODE_BANDS)
+    counts, dens = [], []
+    for r in bands.itertuples(index=False):
+        dims = {**({} if r.cohort == "all" else {"cohort": r.cohort}),
+                **({} if r.episode_band == "all" else {"episode_number": r.episode_band})}
+        c, d = K("rhis", "graded_rhis", r.outcome, **dims), K("rhis", "graded_rhis", **dims)
+        pub.store.proportion(c, r.count, d, r.denominator)
+        counts.append(c), dens.append(d)
+    pub.add_table(scope, "prevalence_by_episode_band", bands, {"count": counts, "denominator": dens},
+                  _pct_derived(bands, counts, dens))
+    band_tests = association.association_table(rt, headline, group="episode_band", levels=linkage.EPISODE_BANDS,
+                                               scores={b: i for i, b in enumerate(linkage.EPISODE_BANDS, 1)})
+    _association(pub, scope, K, band_tests, "rhis", "graded_rhis", "association_episode_band",
+                 dim="episode_number", levels=linkage.EPISODE_BANDS)
+    _models(pub, scope, K, models.odds_ratio_table(models.fit_harm_models(rt, headline)))
+    _hidden_risk(pub, scope, K, linkage.hidden_risk(pops, rt))
+    _grades(pub, scope, K, linkage.grades_by_episode_count(pops, rt), linkage.MANY_EPISODES)
+
+
+def _screening(pub, scope, K, rt, linkage) -> None:
+    """A 'high' grade as a test for serious harm, RHI level: every count is a cell of the grade x harm cube."""
+    s = linkage.SERIOUS
+    for cohort in ["all"] + list(vocab.COHORTS):
+        sub = rt if cohort == "all" else rt[rt["cohort"] == cohort]
+        ml = sub[sub["police_risk"].isin(["medium", "low"])]
+        dims = {} if cohort == "all" else {"cohort": cohort}
+        pub.store.proportion(K("rhis", "graded_rhis", s, police_grade="medium_or_low", **dims), int(ml[s].sum()),
+                             K("rhis", "graded_rhis", police_grade="medium_or_low", **dims), len(ml))
+    t = linkage.screening(rt, "rhis")
+    cells = {"sensitivity": ((s, "high"), (s, TOTAL)), "specificity": (("not_" + s, "medium_or_low"), ("not_" + s, TOTAL)),
+             "ppv": ((s, "high"), (TOTAL, "high")), "npv": (("not_" + s, "medium_or_low"), (TOTAL, "medium_or_low"))}
+    counts, dens = [], []
+    for r in t.itertuples(index=False):
+        dims = {} if r.cohort == "all" else {"cohort": r.cohort}
+        (cm, cg), (dm, dg) = cells[r.metric]
+        counts.append(K("rhis", "graded_rhis", cm, police_grade=cg, **dims))
+        dens.append(K("rhis", "graded_rhis", dm, police_grade=dg, **dims))
+    pub.add_table(scope, "screening", t, {"count": counts, "denominator": dens}, _pct_derived(t, counts, dens))
+
+
+def _association(pub, scope, K, table, unit, population, name, dim="police_grade", levels=("high", "medium", "low")):
+    """Counts of a group x disclosed table are cells; each test rests on its row, the q-values on every row."""
+    count_cols, keys, rows_based = {}, {}, []
+    for lv in levels:
+        count_cols[f"{lv}_count"] = [K(unit, population, o, **{dim: lv}) for o in table["outcome"]]
+        count_cols[f"{lv}_denominator"] = [K(unit, population, **{dim: lv}) for _ in table["outcome"]]
+    for i, o in enumerate(table["outcome"]):
+        for lv in levels:
+            c, d = count_cols[f"{lv}_count"][i], count_cols[f"{lv}_denominator"][i]
+            pub.store.proportion(c, table.at[i, f"{lv}_count"], d, table.at[i, f"{lv}_denominator"])
+        row = tuple(k for lv in levels for k in (count_cols[f"{lv}_count"][i], count_cols[f"{lv}_denominator"][i],
+                                                    count_cols[f"{lv}_count"][i].but(measure="not_" + o)))
+        rows_based.append(row)
+    family = tuple(k for row in rows_based for k in row)
+    derived = {c: rows_based for c in ("test_reason", "p_value", "trend_reason", "trend_z", "trend_p_value")
+               if c in table.columns}
+    derived.update({c: [family] * len(table) for c in ("q_value_bh", "trend_q_value_bh") if c in table.columns})
+    pub.add_table(scope, name, table, count_cols, derived)
+
+
+def _models(pub, scope, K, ors) -> None:
+    """Model sizes are cells; estimates rest on the grade x outcome cells of their outcome."""
+    if ors.empty:
+        return
+    rhis = [K("rhis", "graded_rhis")] * len(ors)
+    kids = [K("children", "graded_children")] * len(ors)
+    events = [K("rhis", "graded_rhis", o) for o in ors["outcome"]]
+    based = []
+    for o in ors["outcome"]:
+        based.append(tuple(K("rhis", "graded_rhis", m, police_grade=lv) for lv in ("high", "medium", "low")
+                           for m in (o, "not_" + o, TOTAL)) + (K("rhis", "graded_rhis", o), K("children", "graded_children")))
+    columns = ("status", "log_odds", "se", "odds_ratio", "ci_low", "ci_high", "p_value", "note", "warnings")
+    pub.add_table(scope, "models_odds_ratios", ors, {"rhis": rhis, "children": kids, "events": events},
+                  {c: based for c in columns if c in ors.columns})
+
+
+def _hidden_risk(pub, scope, K, h) -> None:
+    from ..stats import proportion
+
+    p = proportion(h.disclosed.count, h.disclosed.denominator)
+    rows = [{"figure": "children graded medium or low on every episode who disclosed serious harm",
+             "count": p.count, "denominator": p.denominator, "pct": p.pct, "ci_low": p.ci_low, "ci_high": p.ci_high},
+            {"figure": "RHI children with any episode not graded medium or low (excluded)",
+             "count": h.not_all_medium_low, "denominator": h.rhi_children, "pct": None, "ci_low": None, "ci_high": None},
+            {"figure": "episodes (all graded medium or low) of the children who disclosed serious harm",
+             "count": h.episodes_of_disclosers, "denominator": h.episodes, "pct": None, "ci_low": None, "ci_high": None}]
+    table = pd.DataFrame(rows)
+    ml, eps = "all_medium_low_children", "episodes_of_all_medium_low_children"
+    counts = [K("children", ml, "serious_harm_any"), K("children", "graded_children", "not_all_medium_low"),
+              K("episodes", eps, "of_disclosers")]
+    dens = [K("children", ml), K("children", "graded_children"), K("episodes", eps)]
+    pub.store.proportion(counts[0], rows[0]["count"], dens[0], rows[0]["denominator"])
+    pub.store.proportion(counts[2], rows[2]["count"], dens[2], rows[2]["denominator"])
+    pub.add_table(scope, "hidden_risk", table, {"count": counts, "denominator": dens}, _pct_derived(table, counts, dens))
+    pub.store.relate("sum", dens[1], [counts[1], dens[0]])
+    # Episodes of the disclosers are at least one per discloser: a small group is hidden with its episodes.
+    pub.store.hide_together([counts[0], counts[2]])
+    pub.store.hide_together([dens[0], dens[2]])
+
+
+def _grades(pub, scope, K, table, many) -> None:
+    counts, dens, kids = [], [], []
+    for r in table.itertuples(index=False):
+        group = "many" if r.children_group.startswith(str(many)) else "fewer"
+        population = f"episodes_of_graded_children_{group}"
+        c, d = K("episodes", population, f"graded {r.police_risk}"), K("episodes", population)
+        pub.store.proportion(c, r.count, d, r.denominator)
+        k = K("children", "graded_children", f"{group}_notified_episodes")
+        counts.append(c), dens.append(d), kids.append(k)
+    pub.add_table(scope, "grades_by_episode_count", table, {"count": counts, "denominator": dens, "children": kids},
+                  _pct_derived(table, counts, dens))
+    groups = sorted(set(kids))
+    pub.store.relate("sum", K("children", "graded_children"), groups)
+    for d in set(dens):
+        pub.store.relate("sum", d, [c for c, dd in zip(counts, dens) if dd == d])
+        # episodes of a group are at least (many or 1) per child: a small group of children is hidden with them
+        pub.store.hide_together([d, next(k for k, dd in zip(kids, dens) if dd == d)])
