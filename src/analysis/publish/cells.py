@@ -38,7 +38,7 @@ from .. import vocab
 TOTAL = "Total"
 ALL_SCOPE = "all"
 # Breakdown columns, in the order they are written.
-BREAKDOWNS = ("police_grade", "cohort", "age_band", "sex", "setting", "episode_number", "episodes_per_child")
+BREAKDOWNS = ("police_grade", "cohort", "age_band", "sex", "setting", "episode_number", "episodes_per_child", "month")
 # The levels of each breakdown that together make its Total.
 LEVELS = {
     "police_grade": ("high", "medium", "low"),
@@ -48,6 +48,7 @@ LEVELS = {
     "setting": tuple(vocab.MISSING_FROM) + ("not_recorded",),
     "episode_number": ("1", "2-4", "5-14", "15+"),
     "episodes_per_child": ("1", "2-4", "5-14", "15+"),
+    "month": (),   # months of the period vary: their relation to the total is declared by the table
 }
 # Where a population has other levels than the default (risk-coded episodes may be graded no apparent risk).
 LEVELS_OF = {("police_grade", "risk_coded_episodes"): ("high", "medium", "low", "no_apparent_risk")}
@@ -61,6 +62,7 @@ PARTITIONED = {
     "setting": {"episodes"},
     "episode_number": {"rhis"},
     "episodes_per_child": {"children", "episodes"},
+    "month": {"episodes"},
 }
 # Populations whose members need not belong to any authority (rows read): only each authority <= all.
 UNANCHORED = {"rows_read"}
@@ -152,19 +154,18 @@ class CellStore:
         for k in present:
             for i, dim in enumerate(BREAKDOWNS):
                 level = k.dims[i]
-                if level == TOTAL:
+                if level == TOTAL and LEVELS[dim]:
                     levels = LEVELS_OF.get((dim, k.population), LEVELS[dim])
                     parts = [k.but(**{dim: lv}) for lv in levels]
                     if all(p in present for p in parts):
                         if k.unit in PARTITIONED[dim]:
                             out.append(Relation("sum", k, tuple(parts)))
-                        elif not k.measure.startswith("not_"):   # "has no X at any RHI" is not monotone
+                        elif monotone(k.measure):   # "has no X at any RHI" is not: no overlap relation
                             out.append(Relation("overlap", k, tuple(parts)))
                 for name, members in SUBTOTALS.get(dim, {}).items():
                     if level == name:
                         parts = [k.but(**{dim: lv}) for lv in members]
-                        if all(p in present for p in parts) and (k.unit in PARTITIONED[dim]
-                                                                  or not k.measure.startswith("not_")):
+                        if all(p in present for p in parts) and (k.unit in PARTITIONED[dim] or monotone(k.measure)):
                             out.append(Relation("sum" if k.unit in PARTITIONED[dim] else "overlap", k, tuple(parts)))
             if k.scope == ALL_SCOPE and scopes:
                 parts = tuple(k.but(scope=s) for s in scopes)
@@ -196,6 +197,17 @@ class CellStore:
                     out.append(r)
                     break
         return out
+
+
+# Counts of a member's own pattern within a group (3 episodes in 90 days, 2 or more episodes): a child can
+# have it overall and in no single group, so levels that overlap give no relation for them.
+WITHIN_GROUP = {"children_with_3_or_more_episodes_in_90_days", "missing_2_plus", "more_than_one_rhi",
+                "in_several_cohorts"}
+
+
+def monotone(measure: str) -> bool:
+    """Whether a member counted in a level is counted in the Total too (false for complements and patterns)."""
+    return not measure.startswith("not_") and measure not in WITHIN_GROUP
 
 
 def complement(measure: str) -> str:

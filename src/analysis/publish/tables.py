@@ -39,6 +39,7 @@ def register_scope(pub: Publication, scope: str, ds, params) -> None:
     repeat_missing(pub, scope, K, pop)
     replication(pub, scope, K, ds, params)
     linkage_tables(pub, scope, K, ds, params)
+    delivery_tables(pub, scope, K, ds, params)
 
 
 def _pct_derived(frame, count_keys, den_keys) -> dict:
@@ -454,3 +455,132 @@ def _grades(pub, scope, K, table, many) -> None:
         pub.store.relate("sum", d, [c for c, dd in zip(counts, dens) if dd == d])
         # episodes of a group are at least (many or 1) per child: a small group of children is hidden with them
         pub.store.hide_together([d, next(k for k, dd in zip(kids, dens) if dd == d)])
+
+
+# --- notebook 04: delivery of RHIs -------------------------------------------------------------------
+
+SCORECARD_UNITS = {"children": ("children", "missing_children"), "episodes": ("episodes", "notified_episodes"),
+                   "offered": ("episodes", "notified_episodes"), "completed": ("episodes", "notified_episodes"),
+                   "repeat": ("episodes", "notified_episodes")}
+
+
+def scorecard_measure(measure: str) -> tuple[str, str, str]:
+    """(unit, population, measure key) of a scorecard row: 'episodes with an RHI offered' -> rhi_offered."""
+    words = measure.split()
+    unit, population = SCORECARD_UNITS[words[0]]
+    if measure in ("episodes", "children missing"):
+        return unit, population, TOTAL
+    if " with an RHI " in measure:
+        return unit, population, "rhi_" + words[-1]
+    if measure == "offered episodes declined":
+        return unit, population, "offered_declined"
+    if "within 72 h" in measure:
+        return unit, population, "within_72h_" + ("return" if measure.endswith("return") else "offer")
+    if measure == "repeat episodes":
+        return unit, population, "repeat"
+    return unit, population, measure.replace(" ", "_")
+
+
+def delivery_tables(pub, scope, K, ds, params) -> None:
+    """The delivery indicators (notebook 04), every count a cell; free-text places are not published."""
+    from .. import kpis
+
+    t = kpis.all_kpis(ds, params, _off())
+    card = t["scorecard"]
+    counts, dens = [], []
+    for r in card.itertuples(index=False):
+        unit, population, measure = scorecard_measure(r.measure)
+        dims = {} if r.group == "all" else {r.group: "not_recorded" if r.value == "not recorded" else r.value}
+        c = K(unit, population, measure, **dims)
+        if pd.isna(r.denominator):
+            pub.store.add(c, r.count)
+            counts.append(c), dens.append(None)
+            continue
+        du, dp, dm = scorecard_measure(_denominator_measure(r.measure))
+        d = K(du, dp, dm, **dims)
+        pub.store.proportion(c, r.count, d, int(r.denominator))
+        counts.append(c), dens.append(d)
+    pub.add_table(scope, "delivery_scorecard", card, {"count": counts, "denominator": dens},
+                  _pct_derived(card, counts, dens))
+    pub.store.relate("sum", K("children", "missing_children"), [K("children", "notified_children")])
+    _timeliness(pub, scope, K, t["timeliness"], t["time_to_interview"])
+    for name, column in (("decline_reasons", "reason"), ("follow_up", "follow_up")):
+        _category_table(pub, scope, K, t[name], column, f"delivery_{name}", "rhis", f"{name}_rhis")
+    _monthly(pub, scope, K, t["monthly"])
+
+
+def _denominator_measure(measure: str) -> str:
+    if measure.startswith("children"):
+        return "children missing"
+    if measure == "offered episodes declined":
+        return "episodes with an RHI offered"
+    if measure.startswith("completed episodes"):
+        return "episodes with an RHI completed"
+    return "episodes"
+
+
+def _with_rest(pub, total, parts, values) -> None:
+    """Categories of a total: total = the parts + the rest (a cell no output shows), where the rest is not negative."""
+    rest = int(pub.store.values[total]) - sum(int(v) for v in values)
+    if rest >= 0:
+        r = total.but(measure=(total.measure + ": " if total.measure != TOTAL else "") + "remainder not shown")
+        pub.store.add(r, rest)
+        pub.store.relate("sum", total, list(parts) + [r])
+
+
+def _category_table(pub, scope, K, table, column, name, unit, population) -> None:
+    counts = [K(unit, population, str(v)) for v in table[column]]
+    den = K(unit, population)
+    for c, r in zip(counts, table.itertuples(index=False)):
+        pub.store.proportion(c, r.count, den, int(r.denominator))
+    dens = [den] * len(table)
+    pub.add_table(scope, name, table, {"count": counts, "denominator": dens}, _pct_derived(table, counts, dens))
+    if len(table):
+        _with_rest(pub, den, counts, table["count"])
+
+
+def _timeliness(pub, scope, K, timeliness, spread) -> None:
+    counts, dens = [], []
+    for r in timeliness.itertuples(index=False):
+        population = "timed_from_return" if "return" in r.clock else "timed_from_offer"
+        c, d = K("rhis", population, "within_72h"), K("rhis", population)
+        pub.store.proportion(c, r.within_72h_count, d, int(r.within_72h_denominator))
+        counts.append(c), dens.append(d)
+    based = [(d,) for d in dens]
+    pct = [(c, d) for c, d in zip(counts, dens)]
+    pub.add_table(scope, "delivery_timeliness", timeliness,
+                  {"rhis_timed": dens, "within_72h_count": counts, "within_72h_denominator": dens},
+                  {"median_hours": based, "quartiles_hours": based, "within_72h_pct": pct,
+                   "within_72h_ci_low": pct, "within_72h_ci_high": pct})
+    cols = {}
+    for column, population in (("from_return", "timed_from_return"), ("from_offer", "timed_from_offer")):
+        keys = [K("rhis", population, f"hours {h}") for h in spread["hours"]]
+        for k, v in zip(keys, spread[column]):
+            pub.store.add(k, v)
+        cols[column] = keys
+        if K("rhis", population) in pub.store.values:
+            _with_rest(pub, K("rhis", population), keys, spread[column])
+    pub.add_table(scope, "delivery_time_to_interview", spread, cols)
+
+
+def _monthly(pub, scope, K, table) -> None:
+    cols, derived = {}, {}
+    measures = {"episodes": TOTAL, "offered_count": "rhi_offered", "completed_count": "rhi_completed",
+                "within_72h_count": "within_72h_return"}
+    for column, measure in measures.items():
+        keys = [K("episodes", "notified_episodes", measure, month=m) for m in table["month"]]
+        for k, v in zip(keys, table[column]):
+            pub.store.add(k, v)
+        cols[column] = keys
+        total = K("episodes", "notified_episodes", measure)
+        if total in pub.store.values:
+            _with_rest(pub, total, keys, table[column])
+    for pct, (num, den) in {"offered_pct": ("offered_count", "episodes"),
+                            "completed_pct": ("completed_count", "episodes"),
+                            "within_72h_pct": ("within_72h_count", "completed_count")}.items():
+        derived[pct] = list(zip(cols[num], cols[den]))
+        for a, b in zip(cols[num], cols[den]):   # a month's count over its base: the complement is a cell too
+            rest = a.but(measure="not_" + a.measure)
+            pub.store.add(rest, pub.store.values[b] - pub.store.values[a])
+            pub.store.relate("sum", b, [a, rest])
+    pub.add_table(scope, "delivery_monthly", table, cols, derived)
