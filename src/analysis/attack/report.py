@@ -23,6 +23,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..errors import Problem
 from .handmade import load_handmade
 from .read import Publication, PublicationError, UsageError, load_publication
 from .solve import PINNED, PINNED_LARGE, SMALL, UNRESOLVED, solve_system
@@ -69,7 +70,9 @@ def resolve_folder(path: Path) -> tuple[Path, str]:
     """RUN (with publication/), a publication folder, or hand-made CSVs (a folder or one file)."""
     path = Path(path)
     if not path.exists():
-        raise UsageError(f"{path}: no such file or folder")
+        raise PublicationError([Problem("publication", str(path), None, None, None,
+                                        "an existing run folder, publication folder or folder of CSV tables")],
+                               str(path))
     if path.is_dir() and (path / "publication" / "cells.csv").is_file():
         return path / "publication", "run publication"
     if path.is_dir() and ((path / "cells.csv").is_file() or (path / "relations.csv").is_file()):
