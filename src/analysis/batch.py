@@ -556,11 +556,13 @@ def batch_command(path, out, la_codes=None, jobs=0, resume=False, all_only=False
     pub, audit = record["publication"], record["disclosure_audit"]
     typer.echo(f"Publication: {pub['cells']:,} cells, {pub['primary']:,} suppressed as small (primary), "
                f"{pub['secondary']:,} more so that they cannot be recovered (secondary): {Path(out) / 'publication'}")
-    typer.echo("Disclosure audit: " + ("no suppressed count can be recovered from everything the run publishes."
-                                       if audit["ok"] else
-                                       f"{audit['leaks']} leak(s), {audit['inconsistencies']} inconsistency(ies), "
-                                       f"{audit['unresolved']} unresolved: DO NOT PUBLISH. Details: "
-                                       f"rhi audit-disclosure {out}"))
+    if audit["ok"]:
+        typer.echo("Disclosure audit: no suppressed count can be recovered from everything the run publishes.")
+    elif audit.get("error"):
+        typer.echo(f"Disclosure audit could not read the publication ({audit['error']}): DO NOT PUBLISH.")
+    else:
+        typer.echo(f"Disclosure audit: {audit['leaks']} leak(s), {audit['inconsistencies']} inconsistency(ies), "
+                   f"{audit['unresolved']} unresolved: DO NOT PUBLISH. Details: rhi audit-disclosure {out}")
     if summary["failed"]:
         typer.echo(f"{len(summary['failed'])} failed:", err=True)
         for key in summary["failed"]:

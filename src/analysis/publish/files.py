@@ -86,22 +86,59 @@ def statistics(pub: Publication, ids: dict) -> pd.DataFrame:
         for column, based in spec.derived.items():
             for i, keys in enumerate(based):
                 value = shown.at[i, column]
-                if value is None or (isinstance(value, str) and value != SUPPRESSED):
-                    continue   # words (a test's reason, a model's status) are not statistics
-                num = counts.get("count", [None] * len(based))[i] if column in ("pct", "ci_low", "ci_high") else None
-                den = counts.get("denominator", [None] * len(based))[i] if num is not None else None
-                rows.append({"stat_id": f"s{len(rows):06d}", "scope": scope, "statistic": column,
-                             "value": _neutral(value), "decimals": DECIMALS.get(column, 2),
-                             "numerator": ids.get(num, ""), "denominator": ids.get(den, ""),
-                             "based_on": ";".join(ids[k] for k in keys),
-                             "reason": "rests on a suppressed count" if value == SUPPRESSED else "",
-                             "shown_in": _where(f"{scope}/{name}")})
+                numbers = _numbers(value)
+                if not numbers:
+                    continue   # blank, or words (a test's reason, a model's status): not statistics
+                kind = _kind(column)
+                num, den = (keys[0], keys[1]) if kind != column and len(keys) == 2 else (None, None)
+                for number in numbers:
+                    rows.append({"stat_id": f"s{len(rows):06d}", "scope": scope, "statistic": kind,
+                                 "value": _neutral(number), "decimals": _decimals(number, DECIMALS.get(column, 2)),
+                                 "numerator": ids.get(num, ""), "denominator": ids.get(den, ""),
+                                 "based_on": ";".join(ids[k] for k in keys),
+                                 "reason": "rests on a suppressed count" if value == SUPPRESSED else "",
+                                 "shown_in": _where(f"{scope}/{name}")})
     for n, c in enumerate(pub.context):
         rows.append({"stat_id": f"x{n:06d}", "scope": "", "statistic": "context", "value": _neutral(c["value"]),
                      "decimals": "", "numerator": "", "denominator": "", "based_on": "",
                      "reason": f"published by others: {c['source']}", "shown_in": ""})
     return pd.DataFrame(rows, columns=["stat_id", "scope", "statistic", "value", "decimals", "numerator",
                                        "denominator", "based_on", "reason", "shown_in"])
+
+
+def _kind(column: str) -> str:
+    """The format's name of a derived column: percent, ci_lower, ci_upper (by suffix), else the column's name."""
+    for suffix, kind in (("pct", "percent"), ("ci_low", "ci_lower"), ("ci_high", "ci_upper")):
+        if column == suffix or column.endswith("_" + suffix):
+            return kind
+    return column
+
+
+def _numbers(value) -> list:
+    """The numbers a shown value prints: one number, 'c', or each number of a text such as '38.4 to 94.9'."""
+    import math
+    import re
+
+    if value is None or value is pd.NA:
+        return []
+    if isinstance(value, str):
+        if value == SUPPRESSED:
+            return [value]
+        if re.fullmatch(r"\s*-?\d+(\.\d+)?\s+to\s+-?\d+(\.\d+)?\s*", value):
+            return re.findall(r"-?\d+(?:\.\d+)?", value)
+        return []
+    if isinstance(value, bool):
+        return []
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return []
+    return [] if math.isnan(number) or math.isinf(number) else [value]
+
+
+def _decimals(number, default: int) -> int:
+    text = str(number)
+    return len(text.split(".")[1]) if isinstance(number, str) and "." in text else default
 
 
 def dfe_metadata() -> pd.DataFrame:
