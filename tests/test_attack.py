@@ -133,6 +133,16 @@ def test_a_rounded_percentage_that_leaves_room_is_safe(tmp_path):
     assert result.ok and result.bounds["num"]["lower"] == 19 and result.bounds["num"]["upper"] == 21
 
 
+def test_statistic_names_as_a_run_writes_them(tmp_path):
+    # pct, ci_low, within_72h_pct ... are percentages and interval bounds too; a blank value shows nothing
+    pub = publication(tmp_path, {"den": 40, "num": "c", "rest": "c"}, [("sum", "den", ["num", "rest"])],
+                      statistics=[("pct", "7.5", 1, "num", "den"), ("ci_low", "", 1, "num", "den"),
+                                  ("within_72h_pct", "50.0", 1, "", ""), ("note", "see text", 0, "", "")])
+    result = audit_publication(pub)
+    assert leak_bounds(result) == {"num": (3, 3)} and "statistic s0 (pct)" in result.leaks[0]["through"]
+    assert result.not_modelled == {"within_72h_pct without numerator and denominator": 1}
+
+
 def test_a_wilson_interval_with_its_denominator_pins_the_count(tmp_path):
     # 95% Wilson interval of 3/40 is 2.6% to 19.9%: only k = 3 prints that lower bound to one decimal
     pub = publication(tmp_path / "a", {"den": 40, "num": "c", "rest": "c"}, [("sum", "den", ["num", "rest"])],

@@ -27,10 +27,12 @@ from ..errors import Problem
 CELL_COLUMNS = ("cell_id", "scope", "time_period", "time_identifier", "geographic_level", "new_la_code", "la_name",
                 "unit", "measure")
 REQUIRED_CELL_COLUMNS = ("cell_id", "scope", "unit", "measure", "value")
-NOT_BREAKDOWN = set(CELL_COLUMNS) | {"value", "shown_in"}
+PLACE_COLUMNS = ("country_code", "country_name", "region_code", "region_name", "old_la_code")
+NOT_BREAKDOWN = set(CELL_COLUMNS) | set(PLACE_COLUMNS) | {"value", "shown_in"}
 RELATION_KINDS = ("sum", "overlap", "le")
 SYMBOLS = ("c", "z", "x")
-LINKED_STATISTICS = ("percent", "ci_lower", "ci_upper", "rate")
+STATISTIC_NAMES = {"percent": ("percent", "pct"), "ci_lower": ("ci_lower", "ci_low"),
+                   "ci_upper": ("ci_upper", "ci_high"), "rate": ("rate",)}
 WHOLE = re.compile(r"^[0-9]+$")
 DECIMAL = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 
@@ -85,6 +87,7 @@ class Statistic:
     multiplier: Fraction = Fraction(1)
     shown_in: str = ""
     source: str = ""
+    name: str = ""                 # as written in the file (e.g. "pct", "within_72h_ci_low")
 
 
 @dataclass
@@ -175,6 +178,15 @@ def require_columns(df: pd.DataFrame, columns, name: str, table: str, problems: 
 
 def parse_decimal(text: str) -> Fraction | None:
     return Fraction(text) if DECIMAL.match(text) else None
+
+
+def statistic_kind(name: str) -> str | None:
+    """percent, ci_lower, ci_upper or rate for the statistics linked to their cells (``pct``, ``ci_low``,
+    ``ci_high`` and names ending in ``_pct``, ``_ci_low``... count too); None for the others."""
+    for kind, names in STATISTIC_NAMES.items():
+        if name in names or any(name.endswith("_" + n) for n in names):
+            return kind
+    return None
 
 
 # --- the publication folder ----------------------------------------------------------------------
@@ -281,8 +293,13 @@ def read_statistics(path: Path, index: dict[str, int], problems: list[Problem]) 
     factor_column = next((c for c in ("multiplier", "per") if c in df.columns), None)
     stats, not_modelled = [], Counter()
     for row in df.to_dict("records"):
-        n, value = int(row["_row"]), row["value"]
-        if value in SYMBOLS:
+        n, value, name = int(row["_row"]), row["value"], row["statistic"]
+        kind = statistic_kind(name)
+        if kind is None:             # not modelled: only counted where it shows a number
+            if parse_decimal(value) is not None:
+                not_modelled[name or "(blank)"] += 1
+            continue
+        if value in SYMBOLS or value == "":      # not shown: tells the attacker nothing
             number = None
         else:
             number = parse_decimal(value)
@@ -290,10 +307,6 @@ def read_statistics(path: Path, index: dict[str, int], problems: list[Problem]) 
                 problems.append(Problem("statistics", path.name, n, "value", value,
                                         "a decimal number as printed, or c, z or x"))
                 continue
-        if row["statistic"] not in LINKED_STATISTICS:
-            if number is not None:
-                not_modelled[row["statistic"] or "(blank)"] += 1
-            continue
         if not WHOLE.match(row["decimals"]):
             problems.append(Problem("statistics", path.name, n, "decimals", row["decimals"],
                                     "the number of decimal places printed (0, 1, 2, ...)"))
@@ -319,10 +332,10 @@ def read_statistics(path: Path, index: dict[str, int], problems: list[Problem]) 
         if number is None:
             continue
         if cells["numerator"] is None or cells["denominator"] is None:
-            not_modelled[row["statistic"] + " without numerator and denominator"] += 1
+            not_modelled[name + " without numerator and denominator"] += 1
             continue
-        stats.append(Statistic(row["stat_id"], row["statistic"], number, decimals, cells["numerator"],
-                               cells["denominator"], multiplier, row.get("shown_in", ""), f"{path.name}, row {n}"))
+        stats.append(Statistic(row["stat_id"], kind, number, decimals, cells["numerator"], cells["denominator"],
+                               multiplier, row.get("shown_in", ""), f"{path.name}, row {n}", name))
     return stats, not_modelled
 
 

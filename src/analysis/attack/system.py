@@ -147,7 +147,7 @@ class _Builder:
 
     def statistic(self, stat: Statistic) -> None:
         num, den = stat.numerator, stat.denominator
-        origin = self.origin(f"statistic {stat.stat_id} ({stat.statistic})", [num, den], stat.shown_in)
+        origin = self.origin(f"statistic {stat.stat_id} ({stat.name or stat.statistic})", [num, den], stat.shown_in)
         h = Fraction(1, 2 * 10 ** stat.decimals)
         factor = Fraction(100) if stat.statistic in ("percent", "ci_lower", "ci_upper") else stat.multiplier
         low, high = stat.value - h, stat.value + h
