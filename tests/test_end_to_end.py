@@ -85,3 +85,70 @@ def test_no_small_count_in_any_table_or_figures_json(run):
     problems, in_json = small_counts_in_figures_json(run["out"])
     assert not problems
     assert checked + in_json > 500
+
+
+def test_the_run_publication_passes_the_independent_audit(run):
+    """Issue 13: one protected set of numbers per run, audited by code that shares nothing with the suppression."""
+    publication, audit = run["manifest"]["publication"], run["manifest"]["disclosure_audit"]
+    assert audit["ok"] is True and audit["leaks"] == 0, audit
+    assert publication["primary"] > 0 and publication["secondary"] > 0
+    assert "suppressed as small (primary)" in run["result"].output
+    from analysis.attack import audit_publication
+
+    again = audit_publication(run["out"] / "publication")   # what a reader of the published files can do
+    assert again.ok and again.suppressed == publication["primary"] + publication["secondary"]
+
+
+def _published_numbers(folder) -> list[float]:
+    cells = pd.read_csv(folder / "publication" / "cells.csv", dtype=str, keep_default_na=False)
+    stats = pd.read_csv(folder / "publication" / "statistics.csv", dtype=str, keep_default_na=False)
+    values = [v for v in list(cells["value"]) + list(stats["value"]) if v not in ("c", "z", "x", "")]
+    from analysis.compare import load_reference
+
+    reference = [f.get(k) for f in load_reference()["figures"] for k in ("count", "pct")]
+    return sorted({float(v) for v in values} | {float(v) for v in reference if v is not None})
+
+
+def _table_numbers(html: str) -> list[str]:
+    from html.parser import HTMLParser
+
+    class Cells(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.in_td, self.skip, self.found, self.text = False, 0, [], ""
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "td":
+                self.in_td, self.text = True, ""
+
+        def handle_endtag(self, tag):
+            if tag == "td" and self.in_td:
+                self.found.append(self.text.strip())
+                self.in_td = False
+
+        def handle_data(self, data):
+            if self.in_td:
+                self.text += data
+
+    parser = Cells()
+    parser.feed(html)
+    return [t for t in parser.found if re.fullmatch(r"-?[\d,]+(\.\d+)?", t)]
+
+
+def test_every_number_in_the_report_tables_is_in_the_publication(run):
+    """Each number a report's tables show is a published cell or statistic (or the study's own printed figure)."""
+    import bisect
+
+    published = _published_numbers(run["out"])
+    checked = 0
+    for report in run["out"].glob("*/report.html"):
+        if report.parent.name == "compare":
+            continue   # its one table lists published DfE figures, not this run's records
+        for text in _table_numbers(report.read_text()):
+            value = float(text.replace(",", ""))
+            decimals = len(text.split(".")[1]) if "." in text else 0
+            tolerance = 0.5 * 10 ** -decimals + 1e-9
+            i = bisect.bisect_left(published, value - tolerance)
+            assert i < len(published) and published[i] <= value + tolerance, f"{report.parent.name}: {text}"
+            checked += 1
+    assert checked > 300
