@@ -115,10 +115,13 @@ class ReportContext:
             fig.savefig(folder / f"{name}.svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
 
     def save_table(self, table: pd.DataFrame, name: str) -> None:
-        """Write a tidy table as CSV. The caller passes an already suppressed table."""
+        """Write a tidy table as CSV (a published table); text a spreadsheet would run as a formula is neutralised."""
+        from .publish.files import _neutral
+
         folder = self._folder("tables")
         if folder is not None:
-            table.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+            safe = table.astype(object).map(_neutral)
+            safe.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
 
     def record(self, key: str, value) -> None:
         """Add a result to figures.json (written by ``finish``)."""
