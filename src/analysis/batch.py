@@ -37,6 +37,7 @@ from pathlib import Path
 from . import lifeline, runfolder
 from . import manifest as mf
 from .errors import DatasetError
+from .publish.cells import PublicationError
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 COMPARE_PREFIX = "03_"
@@ -197,7 +198,11 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
 
         jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
         id_hashes = frozenset(_id_hash(str(c)) for c in ds.children["child_id"].dropna())
-        publication = publish_run(ds, options, tasks, staging, progress)
+        try:
+            publication = publish_run(ds, options, tasks, staging, progress)
+        except PublicationError as err:  # two values for one cell, a relation that does not hold: a bug
+            raise BatchError(f"The run's numbers are inconsistent, so nothing was published ({err}). "
+                             "This is a bug in rhi: please report it with this message.", code=3) from None
         for t in tasks:  # after the digests: where the tables are is not an input of a report
             t.params = {**t.params, "publication_dir": str(staging / PUBLISHED_TABLES)}
         _execute_all(todo, staging, jobs, id_hashes, synthetic, progress, cell_timeout)

@@ -498,6 +498,10 @@ def delivery_tables(pub, scope, K, ds, params) -> None:
             continue
         du, dp, dm = scorecard_measure(_denominator_measure(r.measure))
         d = K(du, dp, dm, **dims)
+        if "within 72 h" in r.measure:   # over the completed episodes whose clock is known
+            timed = K(du, dp, f"{dm}_timed_{measure.rsplit('_', 1)[-1]}", **dims)
+            pub.store.relate("le", d, [timed])
+            d = timed
         pub.store.proportion(c, r.count, d, int(r.denominator))
         counts.append(c), dens.append(d)
     pub.add_table(scope, "delivery_scorecard", card, {"count": counts, "denominator": dens},
