@@ -403,8 +403,9 @@ def plot_forest_table(table: pd.DataFrame, terms_prefix: str = "", title: str = 
         ax.axvline(1, color="grey", lw=0.8)
         ax.set_xscale("log")
         ax.set_title(f"{outcome}\n{status if len(status) < 60 else status[:57] + '...'}", fontsize=8)
+        estimated = rows["odds_ratio"] if "odds_ratio" in rows else pd.Series(None, index=rows.index)
         shown = rows[rows["term"].astype(str).str.startswith(terms_prefix)
-                     & rows["odds_ratio"].map(lambda v: isinstance(v, float))].reset_index(drop=True)
+                     & estimated.map(lambda v: isinstance(v, float))].reset_index(drop=True)
         if shown.empty:
             ax.text(0.5, 0.5, "not published" if status == "c" else "not estimable", transform=ax.transAxes,
                     ha="center")
