@@ -152,3 +152,59 @@ def test_every_number_in_the_report_tables_is_in_the_publication(run):
             assert i < len(published) and published[i] <= value + tolerance, f"{report.parent.name}: {text}"
             checked += 1
     assert checked > 300
+
+
+def _visible_numbers(text: str) -> list[str]:
+    """Numbers a reader sees, leaving out dates, months, authority codes and version strings."""
+    text = re.sub(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?", " ", text)
+    text = re.sub(r"\b[EW]\d{8}\b", " ", text)
+    text = re.sub(r"\d+\.\d+\.\d+", " ", text)
+    text = re.sub(r"\b\d{4}-\d{2}\b", " ", text)
+    return re.findall(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?![\w])", text)
+
+
+def test_every_number_in_the_report_text_is_in_the_publication(run):
+    """Headlines and sentences too: each number is published, or the study's own, or the notebooks' own words."""
+    import bisect
+    from html.parser import HTMLParser
+    from pathlib import Path
+
+    from analysis.compare import audit_inconsistencies, load_reference
+
+    class Text(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.skip, self.parts = 0, []
+
+        def handle_starttag(self, tag, attrs):
+            self.skip += tag in ("style", "script")
+
+        def handle_endtag(self, tag):
+            self.skip -= tag in ("style", "script")
+
+        def handle_data(self, data):
+            if not self.skip:
+                self.parts.append(data)
+
+    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
+    own_words = set(_visible_numbers(" ".join(p.read_text() for p in notebooks.glob("*.ipynb"))))
+    reference = load_reference()
+    study = {float(f[k]) for f in reference["figures"] for k in ("count", "pct", "denominator") if f.get(k) is not None}
+    study |= {float(x.replace(",", "")) for x in _visible_numbers(" ".join(audit_inconsistencies(reference).values()))}
+    published = _published_numbers(run["out"])
+    unexplained = {}
+    for report in run["out"].glob("*/report.html"):
+        if report.parent.name == "compare":
+            continue
+        parser = Text()
+        parser.feed(report.read_text())
+        for text in _visible_numbers(" ".join(parser.parts)):
+            value = float(text.replace(",", ""))
+            if text in own_words or value in study:
+                continue
+            decimals = len(text.split(".")[1]) if "." in text else 0
+            tolerance = 0.5 * 10 ** -decimals + 1e-9
+            i = bisect.bisect_left(published, value - tolerance)
+            if not (i < len(published) and published[i] <= value + tolerance):
+                unexplained.setdefault(report.parent.name, []).append(text)
+    assert not unexplained, unexplained
