@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
-from scipy.sparse import csr_matrix
+from scipy.sparse import csr_matrix, hstack, vstack
 
 from .cells import Relation
 
@@ -242,7 +242,6 @@ def _best_point(system, cells, min_cell=5):
     link = csr_matrix((np.concatenate([np.ones(m), -np.ones(m)]),
                        (np.concatenate([np.arange(m), np.arange(m)]), np.concatenate([n + np.arange(m), cols]))),
                       shape=(m, n + m))   # t_j - x_j <= 0
-    from scipy.sparse import hstack, vstack
 
     a_ub2 = vstack([hstack([a_ub, csr_matrix((a_ub.shape[0], m))]), link]) if a_ub.shape[0] else link
     b_ub2 = np.concatenate([b_ub, np.zeros(m)]) if a_ub.shape[0] else np.zeros(m)
@@ -269,29 +268,30 @@ def _system(comp, v, hidden, rels, member_of):
                 continue
             seen.add(n)
             kind, total, parts = rels[n]
+            whole = [(total, 1)] + [(p, -1) for p in parts]   # total - sum of parts
             if kind == "sum":
-                row, rhs = {}, 0
-                for m, coef in [(total, 1)] + [(p, -1) for p in parts]:
-                    if hidden[m]:
-                        row[pos[m]] = row.get(pos[m], 0) + coef
-                    else:
-                        rhs -= coef * int(v[m])
+                row, rhs = _row(whole, v, hidden, pos)
                 eq_rows.append(row), eq_b.append(rhs)
                 continue
-            pairs = [(p, total) for p in parts]       # part <= total
+            terms = [[(p, 1), (total, -1)] for p in parts]     # each part <= total
             if kind == "overlap":
-                pairs.append((None, None))            # total <= sum of parts
-            for small, big in pairs:
-                row, rhs = {}, 0
-                terms = ([(total, 1)] + [(p, -1) for p in parts]) if small is None else [(small, 1), (big, -1)]
-                for m, coef in terms:
-                    if hidden[m]:
-                        row[pos[m]] = row.get(pos[m], 0) + coef
-                    else:
-                        rhs -= coef * int(v[m])
+                terms.append(whole)                            # total <= sum of parts
+            for t in terms:
+                row, rhs = _row(t, v, hidden, pos)
                 if row:
                     ub_rows.append(row), ub_b.append(rhs)
     return pos, _matrix(eq_rows, len(pos)), np.array(eq_b, float), _matrix(ub_rows, len(pos)), np.array(ub_b, float)
+
+
+def _row(terms, v, hidden, pos):
+    """One linear row over the hidden cells; published cells move to the right-hand side."""
+    row, rhs = {}, 0
+    for m, coef in terms:
+        if hidden[m]:
+            row[pos[m]] = row.get(pos[m], 0) + coef
+        else:
+            rhs -= coef * int(v[m])
+    return row, rhs
 
 
 def _matrix(rows, n):
