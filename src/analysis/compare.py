@@ -25,6 +25,7 @@ STATUS_DIFFER = "differs"
 STATUS_REPORT = "report inconsistent"
 STATUS_SUPPRESSED = "suppressed"
 STATUS_MISSING = "not computable from these data"
+STATUS_NOT_PUBLISHED = "not published"
 
 
 def reference_path(path=None) -> Path:
@@ -83,7 +84,9 @@ def compare_figures(computed: dict, reference: dict, inconsistent: dict[str, str
             rows.append(row)
             continue
         row.update({k: rec.get(k) for k in ("count", "denominator", "pct", "ci_low", "ci_high")})
-        if rec.get("suppressed"):
+        if rec.get("not_published"):
+            status, reason = STATUS_NOT_PUBLISHED, rec["not_published"]
+        elif rec.get("suppressed"):
             status, reason = STATUS_SUPPRESSED, "count below the disclosure threshold"
         elif _matches(pub.published_pct, pub.published_count, rec["count"], rec["pct"], pub.decimals):
             status, reason = STATUS_MATCH, ""

@@ -164,19 +164,23 @@ def headline_sentences(card: pd.DataFrame, timeliness: pd.DataFrame) -> list[str
     """Plain sentences from the numbers (suppressed values stay 'c')."""
     overall = card[(card["group"] == "all")].set_index("measure")
 
+    def n(value):
+        return value if value == SUPPRESSED else f"{int(value):,}"
+
     def part(measure):
         row = overall.loc[measure]
-        if row["count"] == SUPPRESSED:
-            return f"c of {row['denominator']}"
+        if SUPPRESSED in (row["count"], row["denominator"], row["pct"]):
+            return f"{n(row['count'])} of {n(row['denominator'])}"
         if row["pct"] is None or pd.isna(row["pct"]):
-            return f"{row['count']} of {row['denominator']}"
+            return f"{n(row['count'])} of {n(row['denominator'])}"
         return f"{int(row['count']):,} of {int(row['denominator']):,} ({row['pct']:.0f}%)"
 
-    out = [f"{overall.loc['episodes', 'count']} missing episodes of {overall.loc['children missing', 'count']} children: "
+    out = [f"{n(overall.loc['episodes', 'count'])} missing episodes of {n(overall.loc['children missing', 'count'])} children: "
            f"an RHI was offered for {part('episodes with an RHI offered')} and completed for "
            f"{part('episodes with an RHI completed')}; {part('offered episodes declined')} offered episodes were declined."]
     ret = timeliness.iloc[0]
-    if ret["within_72h_count"] == SUPPRESSED or not ret["within_72h_denominator"]:
+    shown = [ret[c] for c in ("within_72h_count", "within_72h_denominator", "within_72h_pct", "median_hours")]
+    if SUPPRESSED in shown or not ret["within_72h_denominator"]:
         out.append("Too few completed RHIs to report how many were within 72 hours of the return.")
     else:
         out.append(f"{int(ret['within_72h_count']):,} of {int(ret['within_72h_denominator']):,} completed RHIs "

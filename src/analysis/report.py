@@ -73,6 +73,13 @@ class ReportContext:
                 p = proportion(count, den)
                 record.update(pct=p.pct, ci_low=p.ci_low, ci_high=p.ci_high)
             figs[row["id"]] = record
+        from .publish.tables import NOT_PUBLISHED
+
+        for fid, why in NOT_PUBLISHED.items():
+            fig = FIGURES[fid]
+            figs[fid] = {"unit": fig.unit, "population": fig.population, "label": fig.label, "kind": fig.kind,
+                         "count": None, "denominator": None, "pct": None, "ci_low": None, "ci_high": None,
+                         "not_published": why}
         pops = {}
         for row in self.table("population_sizes").to_dict("records"):
             pops[row["population"]] = {"unit": row["unit"], "n": _plain(row["n"])}
