@@ -173,6 +173,7 @@ class CellStore:
                     geography.append((k, parts))
         out = list(dict.fromkeys(out))
         out += self._geography(geography)
+        out.sort(key=lambda r: (r.total, r.kind, r.parts))   # the same relations in the same order, every run
         bad = [r for r in out if not holds(r, present)]
         if bad:
             raise PublicationError(f"{len(bad)} declared relation(s) do not hold, e.g. {describe(bad[0], present)}")

@@ -451,7 +451,7 @@ def _grades(pub, scope, K, table, many) -> None:
                   _pct_derived(table, counts, dens))
     groups = sorted(set(kids))
     pub.store.relate("sum", K("children", "graded_children"), groups)
-    for d in set(dens):
+    for d in dict.fromkeys(dens):
         pub.store.relate("sum", d, [c for c, dd in zip(counts, dens) if dd == d])
         # episodes of a group are at least (many or 1) per child: a small group of children is hidden with them
         pub.store.hide_together([d, next(k for k, dd in zip(kids, dens) if dd == d)])
