@@ -240,3 +240,14 @@ def test_an_interrupted_run_leaves_no_complete_looking_report(run, tmp_path, mon
     partial = tmp_path / "reports" / ".RUN.partial"
     assert partial.exists() and not (partial / "index.html").exists() and not (partial / "manifest.json").exists()
     assert not (tmp_path / "reports" / ".RUN.lock").exists()             # released on the way out
+
+
+def test_resume_never_reuses_a_report_made_by_other_code(monkeypatch, tmp_path):
+    """The digest covers the package's code, not only its version number."""
+    assert len(batch.code_digest()) == 64 and batch.code_digest() == batch.code_digest()
+    notebook = tmp_path / "01_x.ipynb"
+    notebook.write_text("{}")
+    monkeypatch.setattr(batch, "code_digest", lambda: "code as it was")
+    before = batch.task_digest({"a.csv": "1"}, {"min_cell": 5}, [notebook], "all")
+    monkeypatch.setattr(batch, "code_digest", lambda: "code as it is now")
+    assert batch.task_digest({"a.csv": "1"}, {"min_cell": 5}, [notebook], "all") != before

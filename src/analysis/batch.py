@@ -98,12 +98,25 @@ def parse_options(period_start, period_end, risk_levels, min_cell) -> dict:
 
 
 def task_digest(inputs: dict, params: dict, notebooks: list[Path], key: str, extra: dict | None = None) -> str:
-    """Hash of everything a report depends on: input files, parameters, notebook contents, package version."""
+    """Hash of everything a report depends on: input files, parameters, notebooks, and the package's code.
+
+    The code is hashed, not only the version number, so that ``--resume`` never reuses a report made by
+    other code (a development checkout keeps one version number across many changes).
+    """
     from . import __version__
 
     payload = {"inputs": inputs, "params": params, "key": key, "version": __version__, "extra": extra or {},
-               "notebooks": {p.name: mf.sha256(p) for p in notebooks}}
+               "notebooks": {p.name: mf.sha256(p) for p in notebooks}, "code": code_digest()}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def code_digest() -> str:
+    """sha256 over the package's source files and templates, in path order."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(p for p in package.rglob("*") if p.is_file() and p.suffix in (".py", ".j2", ".css", ".yaml")):
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def _reusable(folder: Path, digest: str) -> bool:
