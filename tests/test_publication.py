@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from analysis.attack import audit_publication
 from analysis.disclosure import Disclosure
 from analysis.publish.cells import PublicationError, key
-from analysis.publish.files import _neutral, write_publication
+from analysis.publish.files import neutralise, write_publication
 from analysis.publish.publication import Publication
 from analysis.publish.suppression import Protection
 
@@ -125,9 +125,9 @@ def test_zeros_are_never_hidden_and_small_counts_never_shown(tmp_path):
             assert pub.hidden(k)
 
 
-def test_text_that_a_spreadsheet_would_run_is_neutralised():
-    assert _neutral("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
-    assert _neutral("@SUM(A1)") == "'@SUM(A1)" and _neutral("-2") == "-2" and _neutral(7) == 7
+def test_text_that_a_spreadsheet_would_run_isneutraliseised():
+    assert neutralise("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
+    assert neutralise("@SUM(A1)") == "'@SUM(A1)" and neutralise("-2") == "-2" and neutralise(7) == 7
 
 
 @st.composite

@@ -47,10 +47,10 @@ class Figure:
 class FigureContext:
     """The populations a figure may need: in scope (given risk levels) and the high-risk comparison."""
 
-    def __init__(self, ds: Dataset, params: Params):
+    def __init__(self, ds: Dataset, params: Params, main: Populations | None = None):
         self.ds = ds
         self.params = params
-        self.main = Populations(ds, params)
+        self.main = main if main is not None else Populations(ds, params)
         self.high = Populations(ds, params.with_risk_levels(("high",)))
 
     @cached_property
@@ -290,15 +290,16 @@ def population_sizes(ctx: FigureContext) -> dict[str, dict]:
 
 
 def compute_figures(ds: Dataset, params: Params | None = None, ids=None,
-                    control: Disclosure | None = None) -> dict:
+                    control: Disclosure | None = None, context: FigureContext | None = None) -> dict:
     """Every figure (or those in ``ids``) as count, denominator, % and Wilson interval.
 
     Returns {"params", "disclosure_control", "populations", "figures"}; with
     ``control`` suppressing small counts (default: suppression on, min_cell 5).
+    ``context``: populations already computed for the same dataset and parameters.
     """
     params = params or Params()
     control = control or Disclosure()
-    ctx = FigureContext(ds, params)
+    ctx = context if context is not None else FigureContext(ds, params)
     results = {}
     for fid, fig in FIGURES.items():
         if ids is not None and fid not in ids:

@@ -123,11 +123,11 @@ class ReportContext:
 
     def save_table(self, table: pd.DataFrame, name: str) -> None:
         """Write a tidy table as CSV (a published table); text a spreadsheet would run as a formula is neutralised."""
-        from .publish.files import _neutral
+        from .publish.files import neutralise
 
         folder = self._folder("tables")
         if folder is not None:
-            safe = table.astype(object).map(_neutral)
+            safe = table.astype(object).map(neutralise)
             safe.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
 
     def record(self, key: str, value) -> None:

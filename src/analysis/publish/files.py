@@ -26,11 +26,10 @@ from pathlib import Path
 import pandas as pd
 
 from ..disclosure import SUPPRESSED
-from .cells import BREAKDOWNS, TOTAL, ALL_SCOPE
+from .cells import ALL_SCOPE, BREAKDOWNS
 from .publication import Publication
 
 ENGLAND = ("E92000001", "England")
-KEY_COLUMNS = ["unit", "population", "measure", *BREAKDOWNS]
 
 
 def cell_ids(pub: Publication) -> dict:
@@ -54,7 +53,7 @@ def write_publication(pub: Publication, folder: Path, time_period: str, time_ide
                      "country_code": ENGLAND[0], "country_name": ENGLAND[1],
                      "new_la_code": "" if national else k.scope, "la_name": "" if national else names.get(k.scope, ""),
                      "unit": k.unit, "population": k.population, "measure": k.measure,
-                     **dict(zip(BREAKDOWNS, k.dims)), "value": _neutral(pub.value(k)),
+                     **dict(zip(BREAKDOWNS, k.dims)), "value": neutralise(pub.value(k)),
                      "shown_in": ";".join(sorted(_where(w) for w in pub.store.shown_in.get(k, ())))})
     cells = pd.DataFrame(rows)
     _csv(cells, folder / "cells.csv")
@@ -82,7 +81,6 @@ def statistics(pub: Publication, ids: dict) -> pd.DataFrame:
     rows = []
     for (scope, name), spec in sorted(pub.tables.items()):
         shown = pub.table(scope, name)
-        counts = spec.counts
         for column, based in spec.derived.items():
             for i, keys in enumerate(based):
                 value = shown.at[i, column]
@@ -93,15 +91,11 @@ def statistics(pub: Publication, ids: dict) -> pd.DataFrame:
                 num, den = (keys[0], keys[1]) if kind != column and len(keys) == 2 else (None, None)
                 for number in numbers:
                     rows.append({"stat_id": f"s{len(rows):06d}", "scope": scope, "statistic": kind,
-                                 "value": _neutral(number), "decimals": _decimals(number, DECIMALS.get(column, 2)),
+                                 "value": neutralise(number), "decimals": _decimals(number, DECIMALS.get(column, 2)),
                                  "numerator": ids.get(num, ""), "denominator": ids.get(den, ""),
                                  "based_on": ";".join(ids[k] for k in keys),
                                  "reason": "rests on a suppressed count" if value == SUPPRESSED else "",
                                  "shown_in": _where(f"{scope}/{name}")})
-    for n, c in enumerate(pub.context):
-        rows.append({"stat_id": f"x{n:06d}", "scope": "", "statistic": "context", "value": _neutral(c["value"]),
-                     "decimals": "", "numerator": "", "denominator": "", "based_on": "",
-                     "reason": f"published by others: {c['source']}", "shown_in": ""})
     return pd.DataFrame(rows, columns=["stat_id", "scope", "statistic", "value", "decimals", "numerator",
                                        "denominator", "based_on", "reason", "shown_in"])
 
@@ -158,7 +152,7 @@ def _where(w: str) -> str:
     return f"{scope}/report.html#{name};{scope}/tables/{name}.csv"
 
 
-def _neutral(value):
+def neutralise(value):
     """A value safe to open in a spreadsheet (OWASP: no leading = + - @ tab or carriage return in text)."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         try:
@@ -180,5 +174,3 @@ def time_period_of(start, end) -> tuple[str, str]:
     year = start.year if start.month >= 4 else start.year - 1
     return f"{year}{str(year + 1)[2:]}", "Financial year"
 
-
-__all__ = ["write_publication", "statistics", "cell_ids", "TOTAL"]

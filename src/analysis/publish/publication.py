@@ -35,7 +35,6 @@ class TableSpec:
     frame: pd.DataFrame
     counts: dict = field(default_factory=dict)    # column -> list of Key (or None) per row
     derived: dict = field(default_factory=dict)   # column -> list of tuple[Key] per row it is built on
-    title: str = ""
 
 
 class Publication:
@@ -48,27 +47,20 @@ class Publication:
         self.period = period
         self.protection: Protection | None = None
         self.relations = []
-        self.context: list[dict] = []     # published numbers from elsewhere (the study, DfE), by source
 
     # --- building ------------------------------------------------------------------------------
 
-    def add_table(self, scope: str, name: str, frame: pd.DataFrame, counts: dict, derived: dict | None = None,
-                  title: str = "") -> TableSpec:
+    def add_table(self, scope: str, name: str, frame: pd.DataFrame, counts: dict,
+                  derived: dict | None = None) -> TableSpec:
         where = f"{scope}/{name}"
         frame = frame.reset_index(drop=True)
         for column, keys in counts.items():
             for value, k in zip(frame[column], keys):
                 if k is not None and not _blank(value):
                     self.store.add(k, value, where)
-        spec = TableSpec(scope, name, frame, counts, derived or {}, title)
+        spec = TableSpec(scope, name, frame, counts, derived or {})
         self.tables[(scope, name)] = spec
         return spec
-
-    def add_context(self, source: str, values) -> None:
-        """Numbers published by others that a report quotes (not counts of this run's records)."""
-        for v in values:
-            if not _blank(v):
-                self.context.append({"source": source, "value": v})
 
     def finish(self, progress=None) -> Protection:
         self.relations = self.store.relations()
@@ -103,9 +95,6 @@ class Publication:
 
     def has(self, scope: str, name: str) -> bool:
         return (scope, name) in self.tables
-
-    def scopes(self) -> list[str]:
-        return sorted({s for s, _ in self.tables})
 
     def summary(self) -> dict:
         p = self.protection

@@ -101,17 +101,17 @@ def _close(v, hidden, rels, groups, min_cell, primary) -> None:
             if kind != "sum":
                 continue
             members = [total, *parts]
-            shown = [m for m in members if hidden[m]]
-            if len(shown) == 1:
-                pick = _candidate(shown[0], total, parts, v, hidden, min_cell)
+            hid = [m for m in members if hidden[m]]
+            if len(hid) == 1:
+                pick = _candidate(hid[0], total, parts, v, hidden, min_cell)
                 if pick is not None:
                     hidden[pick] = changed = True
-            elif len(shown) > 1 and not hidden[total]:
+            elif len(hid) > 1 and not hidden[total]:
                 # The hidden parts add up to a known number R, each is at least 1: a part is at most
                 # R - (k - 1). Where that is below min_cell for a small part, hide one more part.
-                k = len(shown)
+                k = len(hid)
                 room = int(v[total]) - sum(int(v[m]) for m in parts if not hidden[m]) - (k - 1)
-                small = [m for m in shown if primary[m]]
+                small = [m for m in hid if primary[m]]
                 if small and room < min_cell:
                     pick = _candidate(small[0], total, parts, v, hidden, min_cell)
                     if pick is not None:
@@ -151,21 +151,17 @@ def _widen(p, v, hidden, rels, member_of, min_cell) -> None:
     frontier, seen_cells, seen_rels = [p], {p}, set()
     while frontier:
         options, reached = [], []
-        for c in frontier:
-            for n in member_of[c]:
-                if n in seen_rels:
-                    continue
-                seen_rels.add(n)
-                kind, total, parts = rels[n]
-                members = [total, *parts]
-                pick = _candidate(p, total, parts, v, hidden, min_cell) if p in parts else None
-                if pick is None:
-                    open_ = sorted((m for m in members if not hidden[m] and v[m] > 0),
-                                   key=lambda m: (bool(_SHOWN[m]), v[m], m))
-                    pick = open_[0] if open_ else None
-                if pick is not None:
-                    options.append((bool(_SHOWN[pick]), sum(hidden[m] for m in members), kind != "sum", n, pick))
-                reached += [m for m in members if hidden[m] and m not in seen_cells]
+        for n in _relations_of(frontier, member_of, seen_rels):
+            kind, total, parts = rels[n]
+            members = [total, *parts]
+            pick = _candidate(p, total, parts, v, hidden, min_cell) if p in parts else None
+            if pick is None:
+                open_ = sorted((m for m in members if not hidden[m] and v[m] > 0),
+                               key=lambda m: (bool(_SHOWN[m]), v[m], m))
+                pick = open_[0] if open_ else None
+            if pick is not None:
+                options.append((bool(_SHOWN[pick]), sum(hidden[m] for m in members), kind != "sum", n, pick))
+            reached += [m for m in members if hidden[m] and m not in seen_cells]
         if options:
             hidden[min(options)[-1]] = True
             return
@@ -243,15 +239,21 @@ def _best_point(system, cells, min_cell=5):
                        (np.concatenate([np.arange(m), np.arange(m)]), np.concatenate([n + np.arange(m), cols]))),
                       shape=(m, n + m))   # t_j - x_j <= 0
 
-    a_ub2 = vstack([hstack([a_ub, csr_matrix((a_ub.shape[0], m))]), link]) if a_ub.shape[0] else link
-    b_ub2 = np.concatenate([b_ub, np.zeros(m)]) if a_ub.shape[0] else np.zeros(m)
-    a_eq2 = hstack([a_eq, csr_matrix((a_eq.shape[0], m))]) if a_eq.shape[0] else None
-    res = linprog(c, A_ub=a_ub2, b_ub=b_ub2, A_eq=a_eq2, b_eq=b_eq if a_eq.shape[0] else None,
-                  bounds=[(1, 10 * _BIG)] * n + [(0, min_cell)] * m, method="highs-ds")
+    a_ub2 = vstack([hstack([a_ub, csr_matrix((a_ub.shape[0], m))]), link])
+    b_ub2 = np.concatenate([b_ub, np.zeros(m)])
+    a_eq2 = hstack([a_eq, csr_matrix((a_eq.shape[0], m))])
+    res = _linprog(c, a_eq2, b_eq, a_ub2, b_ub2, [(1, 10 * _BIG)] * n + [(0, min_cell)] * m, "highs-ds")
     if res.status != 0 or res.x is None:
         return None
     x = res.x[:n]
     return x if np.all(np.abs(x - np.round(x)) < 1e-9) else None
+
+
+def _linprog(c, a_eq, b_eq, a_ub, b_ub, bounds, method):
+    """scipy's HiGHS linear programme; empty constraint blocks are left out."""
+    return linprog(c, A_ub=a_ub if a_ub.shape[0] else None, b_ub=b_ub if a_ub.shape[0] else None,
+                   A_eq=a_eq if a_eq.shape[0] else None, b_eq=b_eq if a_eq.shape[0] else None,
+                   bounds=bounds, method=method)
 
 
 _BIG = 10 ** 7   # a cap on hidden cells for the sum maximisation (counts of children are far below it)
@@ -261,26 +263,30 @@ def _system(comp, v, hidden, rels, member_of):
     """Linear constraints on the hidden cells of one component: (position, A_eq, b_eq, A_ub, b_ub)."""
     pos = {c: j for j, c in enumerate(sorted(comp))}
     eq_rows, eq_b, ub_rows, ub_b = [], [], [], []
-    seen = set()
-    for c in comp:
-        for n in member_of[c]:
-            if n in seen:
-                continue
-            seen.add(n)
-            kind, total, parts = rels[n]
-            whole = [(total, 1)] + [(p, -1) for p in parts]   # total - sum of parts
-            if kind == "sum":
-                row, rhs = _row(whole, v, hidden, pos)
-                eq_rows.append(row), eq_b.append(rhs)
-                continue
-            terms = [[(p, 1), (total, -1)] for p in parts]     # each part <= total
-            if kind == "overlap":
-                terms.append(whole)                            # total <= sum of parts
-            for t in terms:
-                row, rhs = _row(t, v, hidden, pos)
-                if row:
-                    ub_rows.append(row), ub_b.append(rhs)
+    for n in _relations_of(comp, member_of, set()):
+        kind, total, parts = rels[n]
+        whole = [(total, 1)] + [(p, -1) for p in parts]   # total - sum of parts
+        if kind == "sum":
+            row, rhs = _row(whole, v, hidden, pos)
+            eq_rows.append(row), eq_b.append(rhs)
+            continue
+        terms = [[(p, 1), (total, -1)] for p in parts]     # each part <= total
+        if kind == "overlap":
+            terms.append(whole)                            # total <= sum of parts
+        for t in terms:
+            row, rhs = _row(t, v, hidden, pos)
+            if row:
+                ub_rows.append(row), ub_b.append(rhs)
     return pos, _matrix(eq_rows, len(pos)), np.array(eq_b, float), _matrix(ub_rows, len(pos)), np.array(ub_b, float)
+
+
+def _relations_of(cells, member_of, seen):
+    """Each relation that one of ``cells`` belongs to, once (``seen`` is updated)."""
+    for c in cells:
+        for n in member_of[c]:
+            if n not in seen:
+                seen.add(n)
+                yield n
 
 
 def _row(terms, v, hidden, pos):
@@ -314,9 +320,7 @@ def _can_reach(system, p, min_cell) -> bool:
     n = len(pos)
     c = np.zeros(n)
     c[pos[p]] = -1.0
-    res = linprog(c, A_ub=a_ub if a_ub.shape[0] else None, b_ub=b_ub if a_ub.shape[0] else None,
-                  A_eq=a_eq if a_eq.shape[0] else None, b_eq=b_eq if a_eq.shape[0] else None,
-                  bounds=[(1, None)] * n, method="highs")
+    res = _linprog(c, a_eq, b_eq, a_ub, b_ub, [(1, None)] * n, "highs")
     if res.status == 3:      # unbounded above
         return True
     if res.status != 0:

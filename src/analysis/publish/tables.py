@@ -37,7 +37,7 @@ def register_scope(pub: Publication, scope: str, ds, params) -> None:
     prevalence_by_cohort(pub, scope, K, pop)
     age_sex(pub, scope, K, pop)
     repeat_missing(pub, scope, K, pop)
-    replication(pub, scope, K, ds, params)
+    replication(pub, scope, K, ds, params, pop)
     linkage_tables(pub, scope, K, ds, params)
     delivery_tables(pub, scope, K, ds, params)
 
@@ -197,10 +197,10 @@ def figure_keys(K, fid: str, fig):
     return K(unit, population, fid), K(unit, population)
 
 
-def replication(pub, scope, K, ds, params) -> None:
+def replication(pub, scope, K, ds, params, pop: Populations) -> None:
     """The figures of the study and the population sizes, with the identities between them declared."""
-    ctx = FigureContext(ds, params)
-    raw = compute_figures(ds, params, control=_off())
+    ctx = FigureContext(ds, params, main=pop)   # the scope's populations, computed once
+    raw = compute_figures(ds, params, control=_off(), context=ctx)
     rows, counts, dens = [], [], []
     for fid, f in raw["figures"].items():
         keys = figure_keys(K, fid, FIGURES[fid])
@@ -380,7 +380,7 @@ def _screening(pub, scope, K, rt, linkage) -> None:
 
 def _association(pub, scope, K, table, unit, population, name, dim="police_grade", levels=("high", "medium", "low")):
     """Counts of a group x disclosed table are cells; each test rests on its row, the q-values on every row."""
-    count_cols, keys, rows_based = {}, {}, []
+    count_cols, rows_based = {}, []
     for lv in levels:
         count_cols[f"{lv}_count"] = [K(unit, population, o, **{dim: lv}) for o in table["outcome"]]
         count_cols[f"{lv}_denominator"] = [K(unit, population, **{dim: lv}) for _ in table["outcome"]]
