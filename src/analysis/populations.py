@@ -8,7 +8,8 @@ keeps the results, so a report asks for many figures without recomputing.
 Decisions where the contract is silent (see docs/definitions.md):
 - the period is inclusive of whole days: ``period_start <= missing_start < period_end + 1 day``;
 - rows set aside by validation (soft problems) are in no population;
-- "earlier" episode for repeats: earlier missing_start; ties broken by episode_id;
+- "earlier" episode for repeats: earlier missing_start; ties broken by episode_id in natural
+  order ("e9" before "e10"), see :func:`chronological`;
 - a link set aside (RHI completed before the episode ended) does not make the
   episode an RHI episode, nor does the RHI address it.
 """
@@ -107,29 +108,74 @@ def rhi_episode_links(ds: Dataset, episodes: pd.DataFrame) -> pd.DataFrame:
     return links[links["episode_id"].isin(episodes["episode_id"])]
 
 
-def rhi_cohorts(ds: Dataset) -> pd.Series:
-    """Cohort of every RHI: its own legal_status, else that of the earliest episode it addresses.
+def chronological(episodes: pd.DataFrame) -> pd.DataFrame:
+    """Episodes in time order: by missing_start, ties broken by episode_id in natural order.
 
-    looked_after -> looked_after; child_protection, child_in_need, early_help ->
-    open_to_services; not_known or blank -> not_known.
+    Natural order compares the digits in an id as numbers, so "e9" comes before
+    "e10" (as text "e10" would come first). Only order among episodes that start
+    at the same moment depends on it.
     """
-    links = ds.rhi_episodes[ds.rhi_episodes["set_aside"].isna()]
-    eps = ds.episodes[["episode_id", "missing_start", "legal_status"]]
-    earliest = (links.merge(eps, on="episode_id").sort_values(["missing_start", "episode_id"])
-                .drop_duplicates("rhi_id").set_index("rhi_id")["legal_status"])
+    key = episodes["episode_id"].astype(str).str.replace(r"\d+", lambda m: m.group(0).zfill(20), regex=True)
+    order = np.lexsort((key.to_numpy(), episodes["missing_start"].to_numpy()))
+    return episodes.iloc[order]
+
+
+def _rhi_property(ds: Dataset, name: str, compute) -> pd.Series:
+    """A property of each RHI, computed once on the whole dataset, for this dataset's RHIs.
+
+    Properties of an RHI (its police grade, its cohort) do not depend on the
+    authority, period or risk levels selected: an RHI addressing episodes of two
+    authorities has the same grade and cohort in both reports and in the
+    all-authorities report.
+    """
+    root = ds.root
+    if name not in root.derived:
+        root.derived[name] = compute(root)
+    values = root.derived[name]
+    return values[values.index.isin(ds.rhis["rhi_id"])]
+
+
+def _usable_links(ds: Dataset) -> pd.DataFrame:
+    """Links not set aside, to episodes not set aside, with the episode's start, legal status and grade."""
+    links = ds.rhi_episodes.loc[ds.rhi_episodes["set_aside"].isna(), ["rhi_id", "episode_id"]]
+    eps = usable_episodes(ds)[["episode_id", "missing_start", "legal_status", "police_risk"]]
+    return links.merge(eps, on="episode_id")
+
+
+def _cohorts(ds: Dataset) -> pd.Series:
+    earliest = chronological(_usable_links(ds)).drop_duplicates("rhi_id").set_index("rhi_id")["legal_status"]
     status = ds.rhis.set_index("rhi_id")["legal_status"]
     status = status.fillna(status.index.to_series().map(earliest))
     return status.map(vocab.COHORT_OF_LEGAL_STATUS).fillna("not_known").rename("cohort")
 
 
-def rhi_police_risk(ds: Dataset) -> pd.Series:
-    """Police risk of each RHI: the highest grade among the episodes it addresses (NaN if none coded)."""
-    links = ds.rhi_episodes[ds.rhi_episodes["set_aside"].isna()]
-    risk = links.merge(ds.episodes[["episode_id", "police_risk"]], on="episode_id")
+def rhi_cohorts(ds: Dataset) -> pd.Series:
+    """Cohort of every RHI: its own legal_status, else that of the earliest episode it addresses.
+
+    looked_after -> looked_after; child_protection, child_in_need, early_help ->
+    open_to_services; not_known or blank -> not_known. Episodes and links set
+    aside by validation are left out; "earliest" is :func:`chronological` order;
+    computed on the whole dataset (see :func:`_rhi_property`).
+    """
+    return _rhi_property(ds, "cohort", _cohorts)
+
+
+def _grades(ds: Dataset) -> pd.Series:
+    links = _usable_links(ds)
     rank = {level: i for i, level in enumerate(vocab.RISK_ORDER)}
-    risk["rank"] = risk["police_risk"].map(rank)
-    best = risk.dropna(subset=["rank"]).groupby("rhi_id")["rank"].min()
-    return best.map(dict(enumerate(vocab.RISK_ORDER))).rename("police_risk")
+    best = links.assign(rank=links["police_risk"].map(rank)).dropna(subset=["rank"]).groupby("rhi_id")["rank"].min()
+    return best.astype(int).map(dict(enumerate(vocab.RISK_ORDER))).rename("police_risk")
+
+
+def rhi_police_risk(ds: Dataset) -> pd.Series:
+    """Police risk of each RHI: the highest grade among the episodes it addresses (absent if none coded).
+
+    high > medium > low > no_apparent_risk; episodes and links set aside by
+    validation are left out (an RHI addressing a medium episode at 17 and a high
+    one at 18 is medium). Computed on the whole dataset, so the grade does not
+    change with the authority, period or risk levels selected.
+    """
+    return _rhi_property(ds, "police_risk", _grades)
 
 
 # --- children and indicators -----------------------------------------------------
@@ -160,7 +206,7 @@ def indicator_matrix(ds: Dataset, rhi_ids, by=("child_id",), extra: pd.DataFrame
 
 def repeat_episode_flags(ds: Dataset, notified: pd.DataFrame, episodes: pd.DataFrame) -> pd.Series:
     """True for each of ``episodes`` whose child has an earlier notified episode in the same LA."""
-    ordered = notified.sort_values(["missing_start", "episode_id"])
+    ordered = chronological(notified)
     rank = ordered.groupby(["child_id", "la_code"]).cumcount()
     return (rank.reindex(episodes.index) > 0).rename("repeat")
 

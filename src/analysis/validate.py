@@ -44,6 +44,13 @@ class Dataset:
     indicators: tuple[str, ...] = vocab.INDICATORS
     sources: dict[str, str] = field(default_factory=dict)
     path: str = ""
+    whole: "Dataset | None" = field(default=None, repr=False, compare=False)
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def root(self) -> "Dataset":
+        """The dataset this one was cut from (itself if it is whole): properties of an RHI are computed there."""
+        return self.whole if self.whole is not None else self
 
     @property
     def la_codes(self) -> list[str]:
@@ -58,7 +65,7 @@ class Dataset:
             children=self.children[self.children["child_id"].isin(episodes["child_id"])],
             episodes=episodes, rhis=rhis, rhi_episodes=links,
             disclosures=self.disclosures[self.disclosures["rhi_id"].isin(rhis["rhi_id"])],
-            indicators=self.indicators, sources=self.sources, path=self.path,
+            indicators=self.indicators, sources=self.sources, path=self.path, whole=self.root,
         )
 
 
