@@ -29,7 +29,7 @@ import pandas as pd
 
 from . import vocab
 from .disclosure import SUPPRESSED, Disclosure, suppress_figure
-from .populations import Params, Populations, age_band, indicator_matrix, rhi_police_risk
+from .populations import Params, Populations, age_band, chronological, indicator_matrix, rhi_police_risk
 from .stats import Proportion, proportion
 
 LINKAGE_LEVELS = ("high", "medium", "low")
@@ -60,11 +60,10 @@ def rhi_table(pops: Populations, serious=vocab.SERIOUS_HARM_DEFAULT) -> pd.DataF
     ds = pops.ds
     rhis = pops.rhis[["rhi_id", "child_id", "cohort"]].reset_index(drop=True)
     rhis["police_risk"] = rhis["rhi_id"].map(rhi_police_risk(ds))
-    notified = pops.notified.sort_values(["missing_start", "episode_id"])
+    notified = chronological(pops.notified)
     number = (notified.groupby(["child_id", "la_code"]).cumcount() + 1).rename("episode_number")
     eps = notified[["episode_id", "missing_start", "age"]].join(number)
-    first = (pops.links.merge(eps, on="episode_id").sort_values(["missing_start", "episode_id"])
-             .drop_duplicates("rhi_id").set_index("rhi_id"))
+    first = chronological(pops.links.merge(eps, on="episode_id")).drop_duplicates("rhi_id").set_index("rhi_id")
     rhis["episode_number"] = rhis["rhi_id"].map(first["episode_number"]).astype(int)
     rhis["episode_band"] = episode_band(rhis["episode_number"])
     rhis["age_band"] = age_band(rhis["rhi_id"].map(first["age"]).astype(float))
