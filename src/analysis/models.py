@@ -1,23 +1,29 @@
-"""Logistic models of disclosed harm on police risk grade, with checks before fitting (issue 5).
+"""Logistic models of disclosed harm on police risk grade, with checks before fitting (issues 5 and 17).
 
 Definitions used:
 
 - model: one row per in-scope RHI; outcome = the harm disclosed at that RHI;
-  categorical covariates (police risk, cohort, age band, sex, episode band),
-  each coded against a reference level (police risk: medium if present;
-  episode band: first episode if present; otherwise the most common level).
-  A covariate with a single level in the data is left out, and the result says so.
-- preferred fit: GEE (statsmodels), binomial family, logit link, exchangeable
-  working correlation within child, robust (sandwich) standard errors, so
-  that several RHIs of one child are not treated as independent.
-- checks before fitting: an outcome with no events (or no non-events) is not
-  estimable; a covariate level with no events or no non-events (a zero cell)
-  or quasi-complete separation found by a linear programme (Konis 2007: a
-  non-zero direction b with (2y-1) x'b >= 0 for every row) means the maximum
-  likelihood estimate does not exist, so Firth's penalised logistic regression
-  is fitted instead (``firth_logit``; model-based standard errors, as the
-  penalised fit has no clustered robust version here, and Wald intervals);
-  fewer than 10 events per parameter (EPV) is reported as a warning.
+  categorical covariates (police risk, the exposure; cohort, age band, sex, episode
+  band, the adjustment covariates), each coded against a reference level (police
+  risk: medium if present; episode band: first episode if present; otherwise the
+  most common level). A covariate with a single level is left out, and the result says so.
+- adjustment levels are merged by a rule fixed before the outcome is read
+  (``collapse_sparse_levels``): a level with fewer than ``MIN_LEVEL`` (10) RHIs joins
+  its neighbour (ordered covariates) or a pooled level, itself joined to the most
+  common level if still under 10 (nominal covariates). Police risk is never merged.
+- preferred fit: GEE (statsmodels; Liang and Zeger 1986), binomial family, logit link,
+  exchangeable working correlation within child, bias-reduced sandwich covariance
+  (Mancl and DeRouen 2001; always, whatever the number of children), Wald intervals
+  and tests, so that several RHIs of one child are not treated as independent.
+- separation (linear programme, Konis 2007: a non-zero direction b with
+  (2y-1) x'b >= 0 for every row): if a police-risk term is involved, its maximum
+  likelihood estimate does not exist and Firth's penalised logistic regression is
+  fitted instead (Firth 1993; ``analysis.firth``), with profile penalised-likelihood
+  intervals and penalised likelihood-ratio tests (Heinze and Schemper 2002); the fit
+  treats RHIs as independent, which the table says beside every estimate. If only
+  adjustment terms are involved, GEE is kept and the RHIs those terms predict
+  perfectly are left out of the fit (the limit of the maximum likelihood fit).
+- fewer than 10 events per parameter (EPV) is reported as a warning.
 - ``ModelResult.status`` is "ok", "firth: ..." or "not estimable: ...".
 """
 
@@ -31,70 +37,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import optimize
-from scipy.special import expit
+
+from .firth import FirthFit, FirthProfile, firth_logit, firth_profile  # noqa: F401 - re-exported
 
 EPV_MIN = 10
 Z_95 = 1.959963984540054
-
-
-# --- Firth's penalised logistic regression ---------------------------------------
-
-@dataclass(frozen=True)
-class FirthFit:
-    params: np.ndarray
-    bse: np.ndarray
-    converged: bool
-    iterations: int
-    penalised_loglik: float
-
-
-def _penalised_loglik(X, y, beta) -> float:
-    eta = X @ beta
-    loglik = float(np.sum(y * eta - np.logaddexp(0, eta)))
-    p = expit(eta)
-    info = X.T @ ((p * (1 - p))[:, None] * X)
-    sign, logdet = np.linalg.slogdet(info)
-    return loglik + 0.5 * logdet if sign > 0 else -np.inf
-
-
-def firth_logit(X, y, max_iter: int = 200, max_step: float = 5.0) -> FirthFit:
-    """Firth (1993) bias-reduced logistic regression by Newton-Raphson on the modified score.
-
-    U*(b) = X'(y - p + h (1/2 - p)), where h is the diagonal of the hat matrix
-    W^1/2 X (X'WX)^-1 X' W^1/2; steps are capped at ``max_step`` and halved
-    until the penalised log-likelihood l(b) + 1/2 log|X'WX| does not decrease.
-    Converged when every element of the modified score is below 1e-6.
-    Standard errors from the inverse of X'WX at the estimate.
-    """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    beta = np.zeros(X.shape[1])
-    current = _penalised_loglik(X, y, beta)
-    converged = False
-    it = 0
-    for it in range(1, max_iter + 1):
-        p = expit(X @ beta)
-        w = p * (1 - p)
-        cov = np.linalg.pinv(X.T @ (w[:, None] * X))
-        h = w * np.einsum("ij,jk,ik->i", X, cov, X)
-        score = X.T @ (y - p + h * (0.5 - p))
-        step = cov @ score
-        biggest = np.abs(step).max()
-        if biggest > max_step:
-            step *= max_step / biggest
-        for _ in range(30):
-            candidate = _penalised_loglik(X, y, beta + step)
-            if candidate >= current - 1e-12:
-                break
-            step /= 2
-        beta = beta + step
-        current = candidate
-        if np.abs(score).max() < 1e-6:
-            converged = True
-            break
-    p = expit(X @ beta)
-    cov = np.linalg.pinv(X.T @ ((p * (1 - p))[:, None] * X))
-    return FirthFit(beta, np.sqrt(np.diag(cov)), converged, it, current)
 
 
 # --- checks before fitting ----------------------------------------------------------
@@ -118,8 +65,57 @@ def detect_separation(X, y) -> np.ndarray | None:
     return None
 
 
+def separated_columns(X, y, columns) -> list[int]:
+    """The columns j for which some separating direction b has b_j != 0 (two linear programmes per column).
+
+    The directions b with s_i x_i'b >= 0 for every row (s_i = 2 y_i - 1) form a cone;
+    a column with a non-zero component in some direction of that cone has no maximum
+    likelihood estimate (the likelihood keeps rising as it moves along b).
+    """
+    X = np.asarray(X, dtype=float)
+    A = (2 * np.asarray(y, dtype=float) - 1)[:, None] * X
+    out = []
+    for j in columns:
+        for sign in (1, -1):
+            c = np.zeros(X.shape[1])
+            c[j] = -sign
+            res = optimize.linprog(c, A_ub=-A, b_ub=np.zeros(len(A)), bounds=[(-1, 1)] * X.shape[1], method="highs")
+            if res.status == 0 and -res.fun > 1e-7:
+                out.append(j)
+                break
+    return out
+
+
+def perfectly_predicted(X, y) -> np.ndarray:
+    """Rows whose outcome a separating direction predicts perfectly (s_i x_i'b > 0), found by repeated LPs.
+
+    Leaving these rows out gives the limit of the maximum likelihood fit of the
+    coefficients that have an estimate: in the limit their fitted probabilities are
+    0 or 1 and they add nothing to the score of any other coefficient.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    s = 2 * y - 1
+    out = np.zeros(len(y), dtype=bool)
+    while True:
+        keep = ~out
+        used = np.abs(X[keep]).sum(axis=0) > 0
+        direction = detect_separation(X[keep][:, used], y[keep])
+        if direction is None:
+            return out
+        margin = np.zeros(len(y))
+        margin[keep] = s[keep] * (X[keep][:, used] @ direction)
+        new = keep & (margin > 1e-7)
+        if not new.any():
+            return out
+        out |= new
+
+
 def zero_cells(data: pd.DataFrame, outcome: str, covariates) -> list[str]:
-    """Covariate levels at which every or no RHI has the outcome; the text gives no counts (disclosure control)."""
+    """Covariate levels at which every or no RHI has the outcome; the text gives no counts (disclosure control).
+
+    Used only to describe a separation in words, never to choose the design.
+    """
     out = []
     for cov in covariates:
         grouped = data.groupby(cov, observed=True)[outcome].agg(["sum", "size"])
@@ -129,36 +125,59 @@ def zero_cells(data: pd.DataFrame, outcome: str, covariates) -> list[str]:
     return out
 
 
+#: A level of an adjustment covariate with fewer RHIs than this is merged (``collapse_sparse_levels``).
 MIN_LEVEL = 10
 
 
-def collapse_sparse_levels(data: pd.DataFrame, outcome: str, covariate: str, order,
+def collapse_sparse_levels(data: pd.DataFrame, covariate: str, order=None,
                            min_n: int = MIN_LEVEL) -> tuple[pd.DataFrame, list[str]]:
-    """Merge a level of an ordered covariate with fewer than ``min_n`` rows, or a zero cell, into its neighbour.
+    """Merge the levels of an adjustment covariate with fewer than ``min_n`` RHIs; the outcome is never read.
 
-    The neighbour is the adjacent level towards the middle (e.g. 15+ into
-    5-14, giving "5-14|15+"). Repeats until every level passes or one is left.
-    Returns the data with the merged labels and a sentence per merge.
+    The rule is fixed in advance and looks at the covariate's own frequencies only, so
+    the design is the same whatever the outcome values are:
+
+    - ordered covariate (``order`` given): the first level (in ``order``) with fewer than
+      ``min_n`` rows is merged with its neighbour towards the middle (e.g. 15+ into
+      5-14, giving "5-14|15+"); repeated until every level has ``min_n`` or one is left.
+      Levels not in ``order`` are treated as nominal, after the ordered ones.
+    - nominal covariate: the levels with fewer than ``min_n`` rows are pooled into one
+      level ("other|unknown"); if that pool has fewer than ``min_n`` rows too, it joins
+      the most common level (ties by label), e.g. "female|other".
+
+    Returns the data with the merged labels and one sentence per merge (no counts).
     """
+    if covariate not in data.columns:
+        raise KeyError(f"collapse_sparse_levels: no column {covariate!r}")
+    values = data[covariate].astype(object).copy()
     notes = []
-    levels = [lv for lv in order if (data[covariate] == lv).any()]
-    values = data[covariate].copy()
-    while len(levels) > 1:
-        stats = {lv: (int((values == lv).sum()), int(data.loc[values == lv, outcome].sum())) for lv in levels}
-        bad = [lv for lv in levels if stats[lv][0] < min_n or stats[lv][1] in (0, stats[lv][0])]
+    order = [lv for lv in (order or ()) if (values == lv).any()]
+    while len(order) > 1:
+        sizes = {lv: int((values == lv).sum()) for lv in order}
+        bad = [lv for lv in order if sizes[lv] < min_n]
         if not bad:
             break
-        lv = bad[0]
-        i = levels.index(lv)
-        j = i + 1 if i < len(levels) / 2 - 0.5 or i == 0 else i - 1
-        j = min(max(j, 0), len(levels) - 1)
+        i = order.index(bad[0])
+        j = i + 1 if i < len(order) / 2 - 0.5 or i == 0 else i - 1
         a, b = sorted([i, j])
-        merged = f"{levels[a]}|{levels[b]}"
-        values = values.where(~values.isin([levels[a], levels[b]]), merged)
-        why = (f"fewer than {min_n} RHIs" if stats[lv][0] < min_n
-               else "no variation in the outcome")
-        notes.append(f"{covariate}: {levels[a]} and {levels[b]} merged ({lv} had {why})")
-        levels[a:b + 1] = [merged]
+        merged = f"{order[a]}|{order[b]}"
+        values = values.where(~values.isin([order[a], order[b]]), merged)
+        notes.append(f"{covariate}: {order[a]} and {order[b]} merged ({bad[0]} had fewer than {min_n} RHIs)")
+        order[a:b + 1] = [merged]
+    rest = values[~values.isin(order)].dropna()
+    counts = rest.value_counts()
+    sparse = sorted((lv for lv, n in counts.items() if n < min_n), key=str)
+    if sparse and len(counts) + len(order) > 1:
+        pool = "|".join(str(lv) for lv in sparse)
+        values = values.where(~values.isin(sparse), pool)
+        if len(sparse) > 1:
+            notes.append(f"{covariate}: {', '.join(map(str, sparse))} pooled (each had fewer than {min_n} RHIs)")
+        sizes = values.value_counts()
+        others = sorted((-n, str(lv), lv) for lv, n in sizes.items() if lv != pool)
+        if sizes[pool] < min_n and others:
+            target = others[0][2]
+            values = values.where(~values.isin([pool, target]), f"{target}|{pool}")
+            notes.append(f"{covariate}: {pool} merged into the most common level {target} "
+                         f"(fewer than {min_n} RHIs)")
     return data.assign(**{covariate: values}), notes
 
 
@@ -187,6 +206,17 @@ def design_matrix(data: pd.DataFrame, covariates, references: dict) -> tuple[pd.
     return pd.DataFrame(columns, index=data.index), dropped
 
 
+def collapse_adjustment_levels(data: pd.DataFrame, covariates, ordered: dict | None = None,
+                               exposure: str = "police_risk") -> tuple[pd.DataFrame, list[str]]:
+    """``collapse_sparse_levels`` on every covariate but the exposure (which is never merged)."""
+    merges = []
+    for cov in covariates:
+        if cov != exposure:
+            data, notes = collapse_sparse_levels(data, cov, (ordered or {}).get(cov))
+            merges += notes
+    return data, merges
+
+
 @dataclass
 class ModelResult:
     outcome: str
@@ -195,7 +225,9 @@ class ModelResult:
     n_rhis: int = 0
     n_children: int = 0
     events: int = 0
-    table: pd.DataFrame = field(default_factory=pd.DataFrame)   # term, odds_ratio, ci_low, ci_high, p_value
+    # term, log_odds, se, odds_ratio, ci_low, ci_high, p_value, note, interval_method, p_value_method,
+    # covariance, limitation
+    table: pd.DataFrame = field(default_factory=pd.DataFrame)
     warnings: list[str] = field(default_factory=list)
     references: dict = field(default_factory=dict)
 
@@ -204,21 +236,37 @@ class ModelResult:
         return not self.status.startswith("not estimable")
 
 
-def fit_outcome_model(data: pd.DataFrame, outcome: str, covariates, references: dict | None = None,
-                      cluster: str = "child_id", ordered: dict | None = None) -> ModelResult:
-    """Fit the model of one outcome: GEE if the checks pass, Firth if separated, else say why not.
+#: Covariance of the GEE estimates: always the bias-reduced sandwich (see ``_gee``).
+GEE_COVARIANCE = "bias-reduced cluster-robust sandwich by child (Mancl and DeRouen 2001)"
+GEE_INTERVALS = "Wald with the bias-reduced cluster-robust standard error (GEE)"
+FIRTH_COVARIANCE = "model-based (inverse information at the penalised estimate), RHIs treated as independent"
+FIRTH_INTERVALS = "profile penalised likelihood (Heinze and Schemper 2002)"
+FIRTH_LIMITATION = ("Firth's penalised likelihood treats the RHIs of one child as independent: the interval "
+                    "may be too narrow and the p-value too small when children have several RHIs")
+SEPARATED_NOTE = "level involved in separation: penalised estimate, very uncertain, not a finding"
 
-    ``ordered`` maps ordered adjustment covariates to their level order; their
-    sparse levels are merged with a neighbour first (``collapse_sparse_levels``).
-    The exposure (police risk) is never merged.
+
+def fit_outcome_model(data: pd.DataFrame, outcome: str, covariates, references: dict | None = None,
+                      cluster: str = "child_id", ordered: dict | None = None,
+                      exposure: str = "police_risk") -> ModelResult:
+    """Fit the model of one outcome: GEE if the exposure has an estimate, Firth if it is separated.
+
+    1. Every covariate except ``exposure`` is an adjustment covariate; its levels with
+       fewer than ``MIN_LEVEL`` RHIs are merged by ``collapse_sparse_levels`` (``ordered``
+       maps ordered covariates to their level order), before the outcome is read.
+    2. Separation (linear programme) involving an exposure term -> Firth's penalised
+       regression with profile intervals and penalised likelihood-ratio tests.
+    3. Separation involving adjustment terms only -> GEE all the same: the RHIs whose
+       outcome those terms predict perfectly are left out of the fit, with any level left
+       empty (the limit of the maximum likelihood fit; the exposure estimate is unaffected).
     """
     references = references or {}
-    data = data.dropna(subset=list(covariates) + [outcome])
-    merges = []
-    for cov, order in (ordered or {}).items():
-        if cov in covariates:
-            data, notes = collapse_sparse_levels(data, outcome, cov, order)
-            merges += notes
+    covariates = list(covariates)
+    missing = [c for c in covariates + [outcome, cluster] if c not in data.columns]
+    if missing:
+        raise KeyError(f"fit_outcome_model: no column(s) {missing}")
+    data = data.dropna(subset=covariates + [outcome])
+    data, merges = collapse_adjustment_levels(data, covariates, ordered, exposure)
     y = data[outcome].astype(float).to_numpy()
     events = int(y.sum())
     result = ModelResult(outcome, "ok", n_rhis=len(data), n_children=int(data[cluster].nunique()), events=events)
@@ -245,73 +293,120 @@ def fit_outcome_model(data: pd.DataFrame, outcome: str, covariates, references: 
                                "estimates may be biased and intervals wide")
     used = [c for c in covariates if c not in dropped]
     result.references = {c: reference_level(data[c], references.get(c)) for c in used}
-    cells = zero_cells(data, outcome, used)
-    direction = detect_separation(X.to_numpy(), y)
-    separated_terms = []
-    if direction is not None:
-        separated_terms = [X.columns[j] for j in np.flatnonzero(np.abs(direction) > 1e-6) if X.columns[j] != "Intercept"]
-    if cells or direction is not None:
-        where = "; ".join(cells) if cells else "the combination of " + ", ".join(separated_terms or ["covariates"])
-        return _firth(result, X, y, f"firth: separation in {where}", separated_terms, cells)
-    return _gee(result, X, y, data[cluster])
+    exposure_cols = [j for j, name in enumerate(X.columns) if name.startswith(f"{exposure}=")]
+    keep = np.ones(len(y), dtype=bool)
+    if detect_separation(X.to_numpy(), y) is not None:
+        involved = separated_columns(X.to_numpy(), y, exposure_cols)
+        if involved:
+            terms = [X.columns[j] for j in involved]
+            cells = [c for c in zero_cells(data, outcome, [exposure]) if c.split(" (")[0] in terms]
+            where = "; ".join(cells) if cells else "the combination of " + ", ".join(terms)
+            flagged = [X.columns[j] for j in separated_columns(X.to_numpy(), y, range(1, X.shape[1]))]
+            return _firth(result, X, y, f"firth: separation in {where}", flagged)
+        keep = ~perfectly_predicted(X.to_numpy(), y)
+        result.warnings += _left_out_warnings(X, y, keep)
+    return _gee(result, X, y, data[cluster], keep)
 
 
-def _gee(result: ModelResult, X: pd.DataFrame, y, groups) -> ModelResult:
+def _left_out_warnings(X: pd.DataFrame, y, keep) -> list[str]:
+    """Say which adjustment levels predicted the outcome perfectly and were left out (no counts)."""
+    out, explained = [], np.zeros(len(y), dtype=bool)
+    for name in X.columns[1:]:
+        col = X[name].to_numpy() != 0
+        if col.any() and not (col & keep).any():
+            which = "no" if y[col].max() == 0 else "every" if y[col].min() == 1 else "a predictable"
+            out.append(f"{name}: {which} RHI at this level had the outcome, so these RHIs carry no information on "
+                       "the other terms; the level and its RHIs are left out of the fit (the limit of the "
+                       "maximum likelihood fit)")
+            explained |= col
+    if (~keep & ~explained).any():
+        out.append("some RHIs whose outcome a combination of adjustment levels predicts perfectly are left out of "
+                   "the fit (the limit of the maximum likelihood fit)")
+    return out
+
+
+def _gee(result: ModelResult, X: pd.DataFrame, y, groups, keep=None) -> ModelResult:
+    """GEE, exchangeable within child, with the bias-reduced sandwich covariance (Mancl and DeRouen 2001).
+
+    The bias-reduced covariance is used whatever the number of children: the plain
+    sandwich is biased downwards with few clusters (an authority may have few children
+    with RHIs), and with many clusters the correction tends to nothing, so there is no
+    threshold at which the method changes. statsmodels ``GEE.fit(cov_type="bias_reduced")``.
+    """
     import statsmodels.api as sm
 
-    codes = pd.factorize(groups)[0]
+    keep = np.ones(len(y), dtype=bool) if keep is None else keep
+    columns = [c for c in X.columns if c == "Intercept" or X.loc[keep, c].abs().sum() > 0]
+    Xk, yk = X.loc[keep, columns], y[keep]
+    if yk.min() == yk.max() or np.linalg.matrix_rank(Xk.to_numpy()) < Xk.shape[1]:
+        result.status = "not estimable: the RHIs left after perfectly predicted adjustment levels do not identify the model"
+        return result
+    codes = pd.factorize(pd.Series(np.asarray(groups))[keep])[0]
     order = np.argsort(codes, kind="stable")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            model = sm.GEE(y[order], X.to_numpy()[order], groups=codes[order], family=sm.families.Binomial(),
+            model = sm.GEE(yk[order], Xk.to_numpy()[order], groups=codes[order], family=sm.families.Binomial(),
                            cov_struct=sm.cov_struct.Exchangeable())
-            fit = model.fit(maxiter=100)
+            fit = model.fit(maxiter=100, cov_type="bias_reduced")
         params, bse = np.asarray(fit.params), np.asarray(fit.bse)
         if not (np.isfinite(params).all() and np.isfinite(bse).all()):
             raise ValueError("non-finite estimates")
     except Exception as err:  # noqa: BLE001 - any failure of GEE falls back, and says why
-        return _firth(result, X, y, f"firth: GEE did not converge ({str(err).splitlines()[0][:80]})", [], [])
+        return _firth(result, X, y, f"firth: GEE did not converge ({str(err).splitlines()[0][:80]})", [])
     result.method = ("GEE logistic (binomial, logit link), exchangeable correlation within child, "
-                     "robust standard errors, Wald 95% intervals")
-    result.table = _odds_table(X.columns, params, bse, set())
+                     f"{GEE_COVARIANCE}, Wald 95% intervals and Wald tests")
+    z = params / bse
+    result.table = _odds_table(columns, params, bse, [_exp(v) for v in params - Z_95 * bse],
+                               [_exp(v) for v in params + Z_95 * bse],
+                               2 * _norm_sf(np.abs(z)), set(),
+                               interval_method=GEE_INTERVALS, p_value_method="Wald test",
+                               covariance=GEE_COVARIANCE, limitation="")
     return result
 
 
-def _firth(result: ModelResult, X: pd.DataFrame, y, status: str, separated_terms, cells) -> ModelResult:
+def _norm_sf(z):
+    from scipy.stats import norm
+
+    return norm.sf(z)
+
+
+def _firth(result: ModelResult, X: pd.DataFrame, y, status: str, separated_terms) -> ModelResult:
+    """Firth's fit with profile penalised-likelihood intervals and penalised LR tests, the limitation stated."""
     fit = firth_logit(X.to_numpy(), y)
     if not fit.converged or not np.isfinite(fit.params).all():
         result.status = "not estimable: separation, and Firth's penalised regression did not converge"
         return result
+    terms = [j for j, name in enumerate(X.columns) if name != "Intercept"]
+    try:
+        prof = firth_profile(X.to_numpy(), y, fit, terms=terms)
+    except ValueError as err:
+        result.status = f"not estimable: {err}"
+        return result
     result.status = status
-    result.method = ("Firth penalised logistic regression (no clustering: robust errors within child are not "
-                     "available for this fit, so intervals may be too narrow when children have several RHIs); "
-                     "Wald 95% intervals")
-    flagged = set(separated_terms)
-    for cell in cells:
-        flagged.add(cell.split(" (")[0])
-    result.table = _odds_table(X.columns, fit.params, fit.bse, flagged)
+    result.method = ("Firth penalised logistic regression, profile penalised-likelihood 95% intervals and penalised "
+                     "likelihood-ratio tests; no clustering: " + FIRTH_LIMITATION)
+    low = np.array([_exp(v) for v in prof.ci_low])
+    high = np.array([_exp(v) for v in prof.ci_high])
+    result.table = _odds_table(X.columns, fit.params, fit.bse, low, high, prof.p_value, set(separated_terms),
+                               interval_method=FIRTH_INTERVALS, p_value_method="penalised likelihood-ratio test",
+                               covariance=FIRTH_COVARIANCE, limitation=FIRTH_LIMITATION)
     return result
 
 
 def _exp(x) -> float:
-    """exp that gives inf instead of an error where a wild estimate (separation) overflows."""
-    return math.exp(x) if x < 700 else math.inf
+    """exp that gives inf instead of an error where a wild estimate (separation) overflows; exp(-inf) = 0."""
+    return math.inf if x >= 700 else math.exp(x)
 
 
-def _odds_table(names, params, bse, flagged) -> pd.DataFrame:
-    from scipy.stats import norm
-
+def _odds_table(names, params, bse, ci_low, ci_high, p_values, flagged, **labels) -> pd.DataFrame:
     rows = []
-    for name, b, se in zip(names, params, bse):
+    for name, b, se, lo, hi, p in zip(names, params, bse, ci_low, ci_high, p_values):
         if name == "Intercept":
             continue
-        z = b / se if se > 0 else math.nan
         rows.append({"term": name, "log_odds": float(b), "se": float(se), "odds_ratio": _exp(b),
-                     "ci_low": _exp(b - Z_95 * se), "ci_high": _exp(b + Z_95 * se),
-                     "p_value": float(2 * norm.sf(abs(z))),
-                     "note": "level involved in separation: penalised estimate, very uncertain, not a finding"
-                     if name in flagged else ""})
+                     "ci_low": float(lo), "ci_high": float(hi), "p_value": float(p),
+                     "note": SEPARATED_NOTE if name in flagged else "", **labels})
     return pd.DataFrame(rows)
 
 
