@@ -1,20 +1,43 @@
-"""Tests of association between police risk grade and disclosure (issue 5).
+"""Tests of association between police risk grade and disclosure (issue 5, issue 17).
 
 Definitions used:
 
 - ``independence_test(table)``: a table of groups (rows) by disclosed yes/no
-  (2 columns). Rows with no observations are dropped first. Pearson's
+  (2 columns), one row per independent unit (a child, or RHIs when no child
+  has two). Rows with no observations are dropped first. Pearson's
   chi-square test (no continuity correction) is used when every expected
-  count is at least 5 (Cochran's rule); otherwise Fisher's exact test: scipy's
-  ``fisher_exact`` for a 2x2 table and, for more rows, the Freeman-Halton
-  extension computed exactly by enumerating every table with the observed
-  margins (``fisher_exact_rx2``). The method and the reason go beside the p-value.
+  count is at least 5 (a stricter rule than Cochran's 1954 rule, which
+  allows up to 20% of expected counts below 5 and none below 1); otherwise
+  Fisher's exact test: scipy's ``fisher_exact`` for a 2x2 table and, for
+  more rows, the Freeman-Halton extension computed exactly by enumerating
+  every table with the observed margins (``fisher_exact_rx2``). Beyond
+  ``MAX_ENUMERATION`` candidate tables the p-value is a seeded Monte Carlo
+  estimate and is labelled as such, never "exact". The method and the reason
+  go beside the p-value.
+- ``rao_scott_test(groups, outcome, clusters)``: the same table when units
+  are clustered (RHIs of one child are not independent): Pearson's X²
+  divided by the mean generalised design effect (Rao and Scott 1981, 1984;
+  first-order correction, as R survey's ``svychisq(statistic="Chisq")``),
+  compared with chi-square on (r - 1) df. The design effects are the
+  eigenvalues of (C'D⁻¹V₀D⁻¹C)⁻¹(C'D⁻¹VD⁻¹C): V is the cluster-robust
+  (with-replacement, G/(G-1)) covariance of the cell proportions with
+  children as clusters, V₀ the same estimator with every unit its own
+  cluster, D the cell proportions and C the interaction contrasts. When
+  every cluster has one unit V = V₀, the design effect is 1 and the test is
+  Pearson's chi-square.
 - ``cochran_armitage(events, totals, scores)``: the Cochran-Armitage test for
   a linear trend in proportions across ordered groups (here low < medium <
-  high), asymptotic normal, two-sided, no continuity correction.
-- ``bh_adjust(pvalues)``: Benjamini-Hochberg false discovery rate adjustment
-  (statsmodels ``multipletests(method="fdr_bh")``) across indicators; untestable
-  indicators are left out of the family.
+  high), asymptotic normal, two-sided, no continuity correction;
+  ``clustered_trend_test`` divides its z by the square root of the design
+  effect of the trend statistic (cluster-robust variance over the variance
+  with every unit its own cluster; Rao and Scott's first-order correction,
+  exact for one degree of freedom).
+- ``bh_adjust(pvalues)``: Benjamini-Hochberg (1995) false discovery rate
+  adjustment (statsmodels ``multipletests(method="fdr_bh")``). The family is
+  one table's tested outcomes, separately for the independence and the
+  trend tests; each table (RHI level by grade, child level by grade, RHI
+  level by episode band) is a family of its own, named in the
+  ``bh_family``/``trend_bh_family`` columns. Untestable outcomes are left out.
 """
 
 from __future__ import annotations
@@ -32,17 +55,26 @@ EXPECTED_MIN = 5
 REL_TOL = 1e-7
 # Beyond this many candidate tables the exact enumeration is replaced by a seeded Monte Carlo estimate.
 MAX_ENUMERATION = 20_000_000
+MONTE_CARLO_TABLES = 20_000
+MONTE_CARLO_SEED = 20190101
+RULE = (f"every expected count is at least {EXPECTED_MIN} (the rule used here; stricter than Cochran's 1954 rule, "
+        "which allows up to 20% of expected counts below 5 and none below 1)")
 
 
 @dataclass(frozen=True)
 class TestResult:
-    """One test: which, why, statistic and p-value; ``method`` is None when nothing could be tested."""
+    """One test: which, why, statistic and p-value; ``method`` is None when nothing could be tested.
+
+    ``design_effect`` is the mean generalised design effect a clustered test divided by (None when the
+    units were independent).
+    """
 
     method: str | None
     reason: str
     statistic: float | None = None
     pvalue: float | None = None
     df: int | None = None
+    design_effect: float | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -57,11 +89,18 @@ def _log_comb(n, k):
 
 
 def fisher_exact_rx2(table) -> float:
-    """Exact (Freeman-Halton) Fisher p-value for an r x 2 table of counts.
+    """Freeman-Halton Fisher p-value for an r x 2 table of counts (exact unless the table is huge).
 
     Sums the hypergeometric probabilities of every table with the observed
     row and column totals that is no more probable than the observed table.
+    Beyond ``MAX_ENUMERATION`` candidate tables it is a seeded Monte Carlo
+    estimate: ``freeman_halton`` says which.
     """
+    return freeman_halton(table)[0]
+
+
+def freeman_halton(table) -> tuple[float, bool]:
+    """The Freeman-Halton p-value and whether it is a Monte Carlo estimate (True) rather than exact."""
     table = np.asarray(table, dtype=np.int64)
     if table.ndim != 2 or table.shape[1] != 2:
         raise ValueError("fisher_exact_rx2 needs a table with exactly two columns")
@@ -79,10 +118,10 @@ def fisher_exact_rx2(table) -> float:
     observed = log_prob(col.astype(float))
     grids = _compositions(rows, k)
     if grids is None:
-        return _fisher_monte_carlo(table)
+        return _fisher_monte_carlo(table), True
     logp = log_prob(grids.astype(float))
     keep = logp <= observed + math.log1p(REL_TOL)
-    return float(min(1.0, np.exp(logp[keep]).sum()))
+    return float(min(1.0, np.exp(logp[keep]).sum())), False
 
 
 def _compositions(rows: np.ndarray, k: int) -> np.ndarray | None:
@@ -101,34 +140,163 @@ def _compositions(rows: np.ndarray, k: int) -> np.ndarray | None:
 
 
 def _fisher_monte_carlo(table) -> float:
-    method = stats.MonteCarloMethod(n_resamples=20_000, rng=np.random.default_rng(20190101))
+    method = stats.MonteCarloMethod(n_resamples=MONTE_CARLO_TABLES, rng=np.random.default_rng(MONTE_CARLO_SEED))
     return float(stats.fisher_exact(table, method=method).pvalue)
 
 
-def independence_test(table, labels=None) -> TestResult:
-    """Chi-square or Fisher's exact test of independence for groups (rows) x disclosed yes/no."""
-    table = np.asarray(table, dtype=np.int64)
-    table = table[table.sum(axis=1) > 0]
+def _not_testable(table: np.ndarray) -> TestResult | None:
     if len(table) < 2:
-        return TestResult(None, "not testable: fewer than two police risk grades have any observations")
+        return TestResult(None, "not testable: fewer than two groups have any observations")
     cols = table.sum(axis=0)
     if (cols == 0).any():
         which = "nobody disclosed it" if cols[0] == 0 else "everybody disclosed it"
         return TestResult(None, f"not testable: {which}, so there is no variation to test")
-    expected = np.outer(table.sum(axis=1), cols) / table.sum()
+    return None
+
+
+def _expected(table: np.ndarray) -> np.ndarray:
+    return np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+
+
+def independence_test(table, labels=None) -> TestResult:
+    """Chi-square or Fisher's exact test of independence for groups (rows) x disclosed yes/no.
+
+    The rows' units must be independent (one per child); for clustered units see ``rao_scott_test``.
+    """
+    table = np.asarray(table, dtype=np.int64)
+    table = table[table.sum(axis=1) > 0]
+    stop = _not_testable(table)
+    if stop:
+        return stop
+    expected = _expected(table)
     shape = f"{table.shape[0]}x2"
     if (expected >= EXPECTED_MIN).all():
         chi2, p, dof, _ = stats.chi2_contingency(table, correction=False)
-        return TestResult("Pearson chi-square test", f"every expected count is at least {EXPECTED_MIN} "
-                          f"(Cochran's rule), so the chi-square approximation holds ({shape} table)",
+        return TestResult("Pearson chi-square test", f"{RULE}, so the chi-square approximation is used ({shape} table)",
                           float(chi2), float(p), int(dof))
     small = int((expected < EXPECTED_MIN).sum())
-    reason = (f"{small} of {expected.size} expected counts are below {EXPECTED_MIN} (Cochran's rule), "
-              f"so an exact test is used ({shape} table)")
+    reason = (f"{small} of {expected.size} expected counts are below {EXPECTED_MIN} (the rule used here needs every "
+              f"expected count at least {EXPECTED_MIN}), so an exact test is used ({shape} table)")
     if table.shape[0] == 2:
         res = stats.fisher_exact(table)
         return TestResult("Fisher's exact test", reason, float(res.statistic), float(res.pvalue))
-    return TestResult("Fisher-Freeman-Halton exact test", reason, None, fisher_exact_rx2(table))
+    p, monte_carlo = freeman_halton(table)
+    if monte_carlo:
+        return TestResult("Fisher-Freeman-Halton test, Monte Carlo p-value",
+                          reason.replace("an exact test is used", "Fisher-Freeman-Halton is used")
+                          + f"; too many tables to enumerate, so the p-value is estimated from {MONTE_CARLO_TABLES:,} "
+                          f"random tables with the observed margins (fixed seed)", None, p)
+    return TestResult("Fisher-Freeman-Halton exact test", reason, None, p)
+
+
+# --- clustered units (several RHIs of one child) ----------------------------------------------------
+
+def _cluster_codes(clusters) -> tuple[np.ndarray, int]:
+    uniques, codes = np.unique(np.asarray(clusters, dtype=object).astype(str), return_inverse=True)
+    return codes, len(uniques)
+
+
+def cluster_covariance(values, clusters) -> np.ndarray:
+    """With-replacement (cluster-robust) covariance of the means of the columns of ``values``.
+
+    ``values``: n x k (one row per unit), ``clusters``: n labels. The
+    linearised mean of each column has influence (x - mean)/n per unit;
+    the covariance is G/(G-1) times the sum over clusters of the outer
+    products of the clusters' summed influences (G clusters). With one unit
+    per cluster it is n/(n-1) times the covariance of the columns divided by n.
+    """
+    x = np.asarray(values, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    n = len(x)
+    codes, g = _cluster_codes(clusters)
+    if len(codes) != n:
+        raise ValueError("values and clusters must have one entry per unit")
+    if g < 2:
+        raise ValueError("a cluster-robust covariance needs at least two clusters")
+    dev = (x - x.mean(axis=0)) / n
+    totals = np.zeros((g, x.shape[1]))
+    np.add.at(totals, codes, dev)
+    return g / (g - 1) * totals.T @ totals
+
+
+def design_effect(values, clusters) -> float:
+    """Variance of a mean with the units' clusters over its variance with every unit its own cluster.
+
+    Both variances are the same with-replacement estimator, so the design
+    effect is exactly 1 when every cluster has one unit. NaN when the values
+    do not vary (0/0).
+    """
+    x = np.asarray(values, dtype=float)
+    clustered = cluster_covariance(x, clusters)[0, 0]
+    alone = cluster_covariance(x, np.arange(len(x)))[0, 0]
+    return float(clustered / alone) if alone > 0 else float("nan")
+
+
+def _interaction_contrasts(r: int) -> np.ndarray:
+    """Interaction columns of an r x 2 table (cells row-major: (row, col)), residualised on the main effects."""
+    rows = np.repeat(np.arange(r), 2)
+    cols = np.tile(np.arange(2), r)
+    main = np.column_stack([np.ones(2 * r)] + [(rows == i).astype(float) for i in range(1, r)] + [(cols == 1).astype(float)])
+    inter = np.column_stack([((rows == i) & (cols == 1)).astype(float) for i in range(1, r)])
+    beta, *_ = np.linalg.lstsq(main, inter, rcond=None)
+    return inter - main @ beta
+
+
+def rao_scott_test(groups, outcome, clusters, words=("units", "clusters", "cluster")) -> TestResult:
+    """Rao-Scott (first-order) adjusted chi-square test of groups x outcome for clustered units.
+
+    ``groups``: the group of each unit; ``outcome``: True/False per unit;
+    ``clusters``: the cluster (child) of each unit; ``words``: the units,
+    the clusters and one cluster, as the reason names them. Pearson's X² on the
+    counts is divided by the mean generalised design effect (see the module
+    docstring) and compared with chi-square on (r - 1) df. The rule on
+    expected counts is applied to the expected counts divided by the design
+    effect (when above 1). With one unit per cluster this is Pearson's test.
+    """
+    g = np.asarray(groups, dtype=object).astype(str)
+    y = np.asarray(outcome, dtype=bool)
+    levels = list(dict.fromkeys(g))
+    row = np.array([levels.index(v) for v in g], dtype=int)
+    r = len(levels)
+    table = np.array([[int((y & (row == i)).sum()), int((~y & (row == i)).sum())] for i in range(r)])
+    stop = _not_testable(table)
+    if stop:
+        return stop
+    n = len(y)
+    codes, n_clusters = _cluster_codes(clusters)
+    if n_clusters < 2:
+        return TestResult(None, f"not testable: the {words[0]} belong to fewer than two {words[1]}")
+    cells = np.zeros((n, 2 * r))
+    cells[np.arange(n), 2 * row + (~y).astype(int)] = 1.0          # cell (row, disclosed) = 2 row, (row, not) = 2 row + 1
+    p = cells.mean(axis=0)
+    inv = np.where(p > 0, 1 / np.where(p > 0, p, 1), 0.0)
+    w = inv[:, None] * _interaction_contrasts(r)       # D^-1 C: the linearised log odds ratios
+    v = cluster_covariance(cells, codes)
+    v0 = cluster_covariance(cells, np.arange(n))
+    a, b = w.T @ v0 @ w, w.T @ v @ w
+    try:
+        delta = np.linalg.solve(a, b)
+    except np.linalg.LinAlgError:
+        return TestResult(None, "not testable: the design effects cannot be estimated (singular contrast variance)")
+    df = r - 1
+    deff = float(np.trace(delta) / df)
+    if not np.isfinite(deff) or deff <= 0:
+        return TestResult(None, "not testable: the design effects cannot be estimated")
+    expected = _expected(table) / max(deff, 1.0)
+    shape = f"{r}x2"
+    if not (expected >= EXPECTED_MIN).all():
+        small = int((expected < EXPECTED_MIN).sum())
+        return TestResult(None, f"not tested: {small} of {expected.size} expected counts divided by the design effect "
+                          f"{deff:.2f} are below {EXPECTED_MIN}, too few for the Rao-Scott chi-square, and exact tests "
+                          f"would treat the {words[0]} of one {words[2]} as independent", design_effect=deff)
+    chi2 = float(stats.chi2_contingency(table, correction=False)[0])
+    adjusted = chi2 / deff
+    return TestResult("Rao-Scott adjusted chi-square test",
+                      f"{n} {words[0]} of {n_clusters} {words[1]} ({shape} table): the {words[0]} of one {words[2]} "
+                      f"are not independent, so Pearson's X2 is divided by the mean design effect {deff:.2f} "
+                      f"(Rao and Scott, first-order correction); {RULE.replace('every expected count', 'every expected count divided by the design effect')}",
+                      adjusted, float(stats.chi2.sf(adjusted, df)), df, deff)
 
 
 def cochran_armitage(events, totals, scores) -> TestResult:
@@ -143,17 +311,48 @@ def cochran_armitage(events, totals, scores) -> TestResult:
     keep = n > 0
     x, n, s = x[keep], n[keep], s[keep]
     if len(n) < 2:
-        return TestResult(None, "not testable: fewer than two police risk grades have any observations")
+        return TestResult(None, "not testable: fewer than two groups have any observations")
     big_n = n.sum()
     p = x.sum() / big_n
     if p in (0.0, 1.0):
-        return TestResult(None, "not testable: the proportion is 0% or 100% in every grade")
+        return TestResult(None, "not testable: the proportion is 0% or 100% in every group")
     t = float((s * (x - n * p)).sum())
     var = p * (1 - p) * ((n * s ** 2).sum() - (n * s).sum() ** 2 / big_n)
     z = t / math.sqrt(var)
     pvalue = float(2 * stats.norm.sf(abs(z)))
-    return TestResult("Cochran-Armitage trend test", "ordered grades (low < medium < high); tests a linear "
-                      "trend in the proportion disclosing, normal approximation, two-sided", z, pvalue)
+    return TestResult("Cochran-Armitage trend test", "ordered groups; tests a linear trend in the proportion "
+                      "disclosing, normal approximation, two-sided", z, pvalue)
+
+
+def clustered_trend_test(scores, outcome, clusters, words=("units", "clusters", "cluster")) -> TestResult:
+    """Cochran-Armitage trend test with Rao and Scott's first-order correction for clustered units.
+
+    One entry per unit: its group's score, the outcome (True/False) and its
+    cluster. z_CA is divided by sqrt(d), d = design effect of the trend
+    statistic T = sum (s - mean s)(y - mean y): its cluster-robust variance
+    over the same estimator with every unit its own cluster (``design_effect``
+    of the units' terms). d = 1, so z = z_CA, when every cluster has one unit.
+    """
+    s = np.asarray(scores, dtype=float)
+    y = np.asarray(outcome, dtype=bool).astype(float)
+    levels = np.unique(s)
+    base = cochran_armitage([y[s == v].sum() for v in levels], [(s == v).sum() for v in levels], levels)
+    if not base.tested:
+        return base
+    codes, n_clusters = _cluster_codes(clusters)
+    if n_clusters < 2:
+        return TestResult(None, f"not testable: the {words[0]} belong to fewer than two {words[1]}")
+    terms = (s - s.mean()) * (y - y.mean())
+    d = design_effect(terms, codes)
+    if not np.isfinite(d) or d <= 0:
+        return TestResult(None, "not testable: the design effect of the trend statistic cannot be estimated")
+    z = base.statistic / math.sqrt(d)
+    return TestResult("Cochran-Armitage trend test, Rao-Scott adjusted",
+                      f"ordered groups; linear trend in the proportion disclosing; the {len(y)} {words[0]} of "
+                      f"{n_clusters} {words[1]} are not independent (several per {words[2]}), so z is divided by the "
+                      f"square root of the design effect "
+                      f"{d:.2f} (Rao and Scott, first-order correction); normal approximation, two-sided",
+                      z, float(2 * stats.norm.sf(abs(z))), design_effect=d)
 
 
 def bh_adjust(pvalues) -> list[float | None]:
@@ -178,31 +377,110 @@ RISK_SCORES = {"low": 1, "medium": 2, "high": 3}
 
 
 def association_table(frame, outcomes, group="police_risk", levels=("high", "medium", "low"),
-                      scores=RISK_SCORES) -> "pd.DataFrame":
-    """For each outcome: grade x disclosed test (method, reason, p) and trend test, with BH q-values.
+                      scores=RISK_SCORES, cluster: str | None = "child_id", family: str | None = None,
+                      words=("RHIs", "children", "child")) -> "pd.DataFrame":
+    """For each outcome: group x disclosed test (method, reason, p) and trend test, with BH q-values.
 
     ``frame`` has one row per unit (RHI, or child with one grade each) with
-    the ``group`` column and one boolean column per outcome. The BH family is
-    the outcomes tested, separately for the independence and the trend tests.
+    the ``group`` column, one boolean column per outcome and, unless
+    ``cluster`` is None, the ``cluster`` column (the child). When some
+    cluster has several units among the rows of ``levels``, the tests are
+    Rao-Scott adjusted (``rao_scott_test``, ``clustered_trend_test``);
+    otherwise they are the ordinary ones (``independence_test``,
+    ``cochran_armitage``). The BH family is the outcomes tested in this table,
+    separately for the independence and the trend tests; ``family`` names it
+    (e.g. "RHI level, police grade") in the ``bh_family`` and
+    ``trend_bh_family`` columns.
     """
     import pandas as pd
 
+    missing = [c for c in [group] + list(outcomes) + ([cluster] if cluster else []) if c not in frame.columns]
+    if missing:
+        raise ValueError(f"association_table: the frame has no column {', '.join(map(repr, missing))}")
+    unknown = set(levels) - set(scores)
+    if unknown:
+        raise ValueError(f"association_table: no trend score for {sorted(unknown)}")
+    used = frame[frame[group].isin(levels)]
+    clustered = bool(cluster) and bool(used[cluster].duplicated().any())
     rows = []
     for outcome in outcomes:
-        counts = [(int(frame.loc[frame[group] == lv, outcome].sum()), int((frame[group] == lv).sum()))
-                  for lv in levels]
-        table = [[x, n - x] for x, n in counts]
-        ind = independence_test(table)
-        trend = cochran_armitage([x for x, _ in counts], [n for _, n in counts], [scores[lv] for lv in levels])
+        flags = used[outcome].astype(bool)
+        counts = [(int(flags[used[group] == lv].sum()), int((used[group] == lv).sum())) for lv in levels]
+        if clustered:
+            ind = rao_scott_test(used[group], flags, used[cluster], words)
+            trend = clustered_trend_test(used[group].map(scores), flags, used[cluster], words)
+        else:
+            ind = independence_test([[x, n - x] for x, n in counts])
+            trend = cochran_armitage([x for x, _ in counts], [n for _, n in counts], [scores[lv] for lv in levels])
         row = {"outcome": outcome}
         for lv, (x, n) in zip(levels, counts):
             row[f"{lv}_count"], row[f"{lv}_denominator"] = x, n
         row.update({"test": ind.method or "not tested", "test_reason": ind.reason, "p_value": ind.pvalue,
+                    "design_effect": ind.design_effect,
                     "trend_test": trend.method or "not tested", "trend_reason": trend.reason,
-                    "trend_z": trend.statistic, "trend_p_value": trend.pvalue})
+                    "trend_z": trend.statistic, "trend_p_value": trend.pvalue,
+                    "trend_design_effect": trend.design_effect})
         rows.append(row)
     table = pd.DataFrame(rows)
     if len(table):
+        name = family or f"{group.replace('_', ' ')} x outcome"
         table["q_value_bh"] = bh_adjust(table["p_value"].tolist())
         table["trend_q_value_bh"] = bh_adjust(table["trend_p_value"].tolist())
+        m, mt = int(table["p_value"].notna().sum()), int(table["trend_p_value"].notna().sum())
+        table["bh_family"] = (f"{name}: the {m} independence test(s) of this table; other tables are corrected "
+                              "separately")
+        table["trend_bh_family"] = (f"{name}: the {mt} trend test(s) of this table; other tables are corrected "
+                                    "separately")
     return table
+
+
+# --- a proportion of clustered units ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ClusteredProportion:
+    """count/denominator with a 95% interval that allows for clustering (percent), and how it was made."""
+
+    count: int
+    denominator: int
+    clusters: int
+    design_effect: float | None
+    effective_n: float | None
+    ci_low: float | None
+    ci_high: float | None
+    basis: str = ""
+
+
+def clustered_proportion(flags, clusters, confidence: float = 0.95) -> ClusteredProportion:
+    """Wilson interval at the effective sample size n/d (Korn and Graubard 1998; Dean and Pagano 2015).
+
+    d = cluster-robust variance of the proportion over the same estimator
+    with every unit its own cluster (``design_effect``), floored at 1 (an
+    effective size never above n). With one unit per cluster d = 1 and the
+    interval is the ordinary Wilson interval. Where d cannot be estimated (the
+    proportion is 0% or 100%, or the units belong to one cluster) the worst
+    case is taken: every cluster's units alike, d = sum(m_i^2)/n for cluster
+    sizes m_i (the effective size is then Kish's effective number of
+    clusters; 1 for one cluster; d = 1 again when every cluster has one unit).
+    """
+    y = np.asarray(flags, dtype=bool)
+    n = len(y)
+    if n == 0:
+        return ClusteredProportion(0, 0, 0, None, None, None, None, "no units")
+    codes, g = _cluster_codes(clusters)
+    k = int(y.sum())
+    sizes = np.bincount(codes)
+    worst = float((sizes.astype(float) ** 2).sum() / n)
+    if g < 2 or k in (0, n):
+        d, basis = worst, "not estimable (0%, 100% or one cluster): every cluster's units taken as alike"
+    else:
+        d, basis = max(1.0, design_effect(y, codes)), "cluster-robust variance"
+    n_eff = n / d
+    low, high = _wilson(k / n, n_eff, confidence)
+    return ClusteredProportion(k, n, g, d, n_eff, 100 * low, 100 * high, basis)
+
+
+def _wilson(p: float, n: float, confidence: float) -> tuple[float, float]:
+    z = stats.norm.ppf(1 - (1 - confidence) / 2)
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
