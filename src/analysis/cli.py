@@ -121,6 +121,10 @@ def figures(
     params = parse_params(la, period_start, period_end, risk_levels, min_cell)
     ds = load_or_exit(path)
     params = with_la(params, ds, path)
+    from .annex_a import figures_command, has_annex_a
+
+    if has_annex_a(path) and len(ds.episodes) == 0:  # Ofsted Annex A: children's counts, no episodes
+        return figures_command(path, Disclosure(suppress, min_cell), as_json)
     result = compute_figures(ds, params, control=Disclosure(suppress, min_cell))
     if as_json:
         typer.echo(json.dumps(result, indent=2, default=str))
@@ -136,18 +140,46 @@ def figures(
 
 
 @app.command()
+def trends(
+    path: Path = typer.Argument(..., help="Dataset to analyse (several reporting years)."),
+    la: Optional[str] = LA, risk_levels: str = RISK,
+    year_start_month: int = typer.Option(4, "--year-start-month",
+                                         help="First month of the reporting year (4 = DfE year, 1 = calendar)."),
+    include_partial: bool = typer.Option(False, "--include-partial", help="Compare partial years too (flagged)."),
+    alpha: float = typer.Option(0.05, help="Flag where the Benjamini-Hochberg adjusted p-value is below this."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (default: a table)."),
+    suppress: bool = typer.Option(True, "--suppress/--no-suppress", help="Disclosure control (on by default)."),
+    min_cell: int = typer.Option(5, help="Smallest count shown; 1 to min_cell-1 become 'c'."),
+):
+    """Every figure per reporting year, the change between the last two years and the trend, flagged only if adjusted tests support it."""
+    from .trends import trends_command
+    from .years import TrendsError, check_start_month
+
+    params = parse_params(la, None, None, risk_levels, min_cell)
+    try:
+        check_start_month(year_start_month)
+    except TrendsError as exc:
+        fail(str(exc), 2)
+    ds = load_or_exit(path)
+    params = with_la(params, ds, path)
+    trends_command(ds, params, path, year_start_month, as_json, suppress, min_cell, include_partial, alpha)
+
+
+@app.command()
 def synth(
     out: Path = typer.Option(..., "--out", help="Folder for the dataset (with --format xlsx: a folder, which "
                              "gets synthetic.xlsx, or a file name ending in .xlsx). Nothing is written elsewhere."),
     seed: int = typer.Option(2019, help="Random seed; the same seed gives byte-identical files."),
     scale: str = typer.Option("study", help="'study' (three LAs calibrated to A Safer Return) or 'national'."),
-    years: int = typer.Option(1, help="With --scale national: number of years."),
+    years: int = typer.Option(1, help="Number of reporting years (study: 2 or more gives redrawn years)."),
     fmt: str = typer.Option("csv", "--format", help="csv, parquet or xlsx."),
+    plant: Optional[list[str]] = typer.Option(None, "--plant", help="Study with --years: INDICATOR:FACTOR "
+                                              "multiplies its probability in the last year (repeatable)."),
 ):
     """Generate a synthetic dataset in the canonical form."""
     from .synth import synth_command
 
-    synth_command(out=out, seed=seed, scale=scale, years=years, fmt=fmt)
+    synth_command(out=out, seed=seed, scale=scale, years=years, fmt=fmt, plant=plant)
 
 
 @app.command("audit-figures")
@@ -190,7 +222,7 @@ def keygen(
 
 @app.command("import")
 def import_(
-    fmt: str = typer.Argument(..., metavar="FORMAT", help="ssd, ssda903 or provider."),
+    fmt: str = typer.Argument(..., metavar="FORMAT", help="ssd, ssda903, annex-a or provider."),
     source: Path = typer.Argument(..., help="The extract: a folder or file as the source system writes it."),
     out: Path = typer.Option(..., "--out", help="Folder for the canonical dataset."),
     mapping: Optional[Path] = typer.Option(None, "--mapping", help="provider: mapping YAML."),
@@ -198,9 +230,9 @@ def import_(
     keep_identifiers: bool = typer.Option(False, "--keep-identifiers",
                                           help="Keep names, addresses and free-text notes (off by default)."),
     la_code: Optional[str] = typer.Option(None, "--la-code",
-                                          help="GSS code of the local authority (required for ssd and ssda903)."),
+                                          help="GSS code of the local authority (required for ssd and ssda903; annex-a: for the DfE comparison)."),
 ):
-    """Translate an SSD, SSDA903 or RHI provider extract into the canonical form, then validate it."""
+    """Translate an SSD, SSDA903, Ofsted Annex A or RHI provider extract into the canonical form, then validate it."""
     from .importers import import_command
 
     import_command(fmt, source, out, mapping=mapping, key_file=key_file, keep_identifiers=keep_identifiers,

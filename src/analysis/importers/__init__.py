@@ -1,4 +1,4 @@
-"""``rhi import``: translate SSD, SSDA903 and RHI provider extracts into the canonical form.
+"""``rhi import``: translate SSD, SSDA903, Ofsted Annex A and RHI provider extracts into the canonical form.
 
 Each importer reads its source as text, reports every source problem with the
 file, row and column, pseudonymises ids with a keyed hash, drops identifying
@@ -17,12 +17,12 @@ from .common import ImportFailure, check_la_code
 from .output import Imported, write_output
 from .pseudonymise import Pseudonymiser, load_key
 
-FORMATS = ("ssd", "ssda903", "provider")
+FORMATS = ("ssd", "ssda903", "provider", "annex-a")
 
 
 def run_import(fmt: str, source, out, mapping=None, key_file=None, keep_identifiers=False, la_code=None):
     """Import and write; return (Dataset, ImportReport). Raises DatasetError or ImportFailure."""
-    fmt = fmt.lower().strip()
+    fmt = fmt.lower().strip().replace("_", "-")
     if fmt not in FORMATS:
         raise ImportFailure(f"FORMAT {fmt!r}: expected one of {', '.join(FORMATS)}")
     source = Path(source)
@@ -30,6 +30,8 @@ def run_import(fmt: str, source, out, mapping=None, key_file=None, keep_identifi
         raise ImportFailure(f"{source}: no such file or folder")
     if fmt in ("ssd", "ssda903") and not source.is_dir():
         raise ImportFailure(f"{source}: an {fmt} extract is a folder of CSV files named after its tables")
+    if fmt == "annex-a" and not source.is_file():
+        raise ImportFailure(f"{source}: an Annex A is one .xlsx workbook (the Ofsted template with its lists)")
     if fmt == "provider" and mapping is None:
         raise ImportFailure("provider: a mapping YAML is required (--mapping FILE); start from "
                             "src/analysis/templates/provider_mapping_example.yaml")
@@ -42,6 +44,10 @@ def run_import(fmt: str, source, out, mapping=None, key_file=None, keep_identifi
         from .ssda903 import import_ssda903
 
         imported = import_ssda903(source, check_la_code(la_code, fmt), pseudo, keep_identifiers)
+    elif fmt == "annex-a":
+        from .annex_a import import_annex_a
+
+        imported = import_annex_a(source, check_la_code(la_code, fmt) if la_code else None, pseudo, keep_identifiers)
     else:
         from .provider import import_provider
 

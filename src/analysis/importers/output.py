@@ -50,6 +50,8 @@ def write_output(imported: Imported, out: Path):
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.importing-", dir=out.parent))
     try:
         tables = {name: imported.tables[name] for name in TABLES}
+        # Optional tables an import adds (annex_a_children): written beside the canonical ones.
+        tables.update({name: t for name, t in imported.tables.items() if name not in TABLES})
         write_dataset(tables, tmp)
         try:
             ds = load_dataset(tmp)
