@@ -174,11 +174,69 @@ def test_screening_rhi_and_child_level(study):
     expected = {"sensitivity": (2, 4), "specificity": (3, 3), "ppv": (2, 2), "npv": (3, 5)}
     assert {m: (rhis.loc[m, "count"], rhis.loc[m, "denominator"]) for m in expected} == expected
     kids = linkage.screening(rt, "children").query("cohort == 'all'").set_index("metric")
-    # children: TP c1 c6; FN c2 c4; TN c3 c5
+    # children, each by their first in-scope RHI: c1 r1 (high, cse_victim) TP; c2 r3 FN; c3 r4 TN; c4 r5 FN;
+    # c5 r6 TN; c6 r7 TP. (c1's later r2, medium with mental_health only, is not used.)
     expected = {"sensitivity": (2, 4), "specificity": (2, 2), "ppv": (2, 2), "npv": (2, 4)}
     assert {m: (kids.loc[m, "count"], kids.loc[m, "denominator"]) for m in expected} == expected
+    # NPV's RHIs (r2 to r6) are of five different children: the clustered interval is the plain Wilson one
     low, _ = wilson_interval(3, 5)
-    assert rhis.loc["npv", "ci_low"] == pytest.approx(100 * low)
+    assert rhis.loc["npv", "ci_low"] == pytest.approx(100 * low) and rhis.loc["npv", "design_effect"] == pytest.approx(1)
+    assert "effective size" in rhis.loc["npv", "ci_method"] and "one RHI per child" in kids.loc["npv", "ci_method"]
+
+
+def rhi_frame(rows):
+    """An RHI table by hand: (child, rhi, grade, first episode start, first episode id, serious harm)."""
+    frame = pd.DataFrame(rows, columns=["child_id", "rhi_id", "police_risk", "first_episode_start", "first_episode_id",
+                                        linkage.SERIOUS])
+    frame["first_episode_start"] = pd.to_datetime(frame["first_episode_start"])
+    frame["cohort"] = "not_known"
+    return frame
+
+
+@pytest.mark.parametrize("high_first", [True, False])
+def test_child_level_screening_never_pairs_the_grade_of_one_rhi_with_the_disclosure_at_another(high_first):
+    # The issue's example: child X has an RHI graded high with no disclosure and one graded low with serious harm.
+    # "Any RHI high" and "serious harm at any RHI" would make X a true positive. By X's first RHI:
+    # high (no harm) first -> false positive; low (harm) first -> false negative; never a true positive.
+    # Child Y (one RHI, high, harm) is the only true positive; child Z (one RHI, low, none) a true negative.
+    dates = ("2018-01-01", "2018-02-01") if high_first else ("2018-02-01", "2018-01-01")
+    rt = rhi_frame([("X", "r1", "high", dates[0], "e1", False), ("X", "r2", "low", dates[1], "e2", True),
+                    ("Y", "r3", "high", "2018-01-05", "e3", True), ("Z", "r4", "low", "2018-01-06", "e4", False)])
+    kids = linkage.screening(rt, "children", cohorts=False).set_index("metric")
+    if high_first:   # TP Y, FP X, TN Z: sensitivity 1/1, specificity 1/2, PPV 1/2, NPV 1/1
+        expected = {"sensitivity": (1, 1), "specificity": (1, 2), "ppv": (1, 2), "npv": (1, 1)}
+    else:            # TP Y, FN X, TN Z: sensitivity 1/2, specificity 1/1, PPV 1/1, NPV 1/2
+        expected = {"sensitivity": (1, 2), "specificity": (1, 1), "ppv": (1, 1), "npv": (1, 2)}
+    assert {m: (kids.loc[m, "count"], kids.loc[m, "denominator"]) for m in expected} == expected
+    low, high = wilson_interval(*expected["ppv"])
+    assert (kids.loc["ppv", "ci_low"], kids.loc["ppv", "ci_high"]) == (pytest.approx(100 * low), pytest.approx(100 * high))
+
+
+def test_first_rhi_breaks_ties_by_episode_id_in_natural_order():
+    rt = rhi_frame([("X", "r1", "low", "2018-01-01 10:00", "e10", True),
+                    ("X", "r2", "high", "2018-01-01 10:00", "e9", False)])
+    assert linkage.first_rhis(rt)["rhi_id"].tolist() == ["r2"]          # e9 before e10 (as text e10 would win)
+    with pytest.raises(ValueError, match="first_episode_start"):
+        linkage.first_rhis(rt.drop(columns="first_episode_start"))
+
+
+def test_rhi_level_screening_intervals_allow_for_several_rhis_per_child():
+    # RHIs with serious harm: child A two high (TP, TP), B two low (FN, FN), C one high one low (TP, FN).
+    # Sensitivity 3 of 6; by hand (tests/test_association.py) the design effect is 5/3, so the interval is
+    # Wilson at 1.8 of 3.6 rather than at 3 of 6.
+    from statsmodels.stats.proportion import proportion_confint
+
+    rt = rhi_frame([("A", "r1", "high", "2018-01-01", "e1", True), ("A", "r2", "high", "2018-01-02", "e2", True),
+                    ("B", "r3", "low", "2018-01-01", "e3", True), ("B", "r4", "low", "2018-01-02", "e4", True),
+                    ("C", "r5", "high", "2018-01-01", "e5", True), ("C", "r6", "low", "2018-01-02", "e6", True),
+                    ("D", "r7", "low", "2018-01-01", "e7", False)])
+    sens = cell(linkage.screening(rt, "rhis", cohorts=False), metric="sensitivity")
+    assert (sens["count"], sens["denominator"]) == (3, 6) and sens["design_effect"] == pytest.approx(5 / 3)
+    low, high = proportion_confint(1.8, 3.6, method="wilson")
+    assert (sens["ci_low"], sens["ci_high"]) == (pytest.approx(100 * low), pytest.approx(100 * high))
+    assert sens["ci_high"] - sens["ci_low"] > 100 * (wilson_interval(3, 6)[1] - wilson_interval(3, 6)[0])
+    spec = cell(linkage.screening(rt, "rhis", cohorts=False), metric="specificity")   # 1 of 1: not estimable d
+    assert spec["design_effect"] == pytest.approx(1) and "not estimable" in spec["ci_method"]
 
 
 def test_screening_without_high_risk_says_not_estimable(tmp_path):
@@ -194,7 +252,7 @@ def test_screening_without_high_risk_says_not_estimable(tmp_path):
     sens = cell(table, cohort="all", metric="sensitivity")
     assert (sens["count"], sens["denominator"]) == (0, 4) and sens["statement"] == ""
     kids = linkage.screening(rt, "children")
-    assert cell(kids, cohort="all", metric="ppv")["statement"] == "not estimable: no children with a high-risk RHI"
+    assert cell(kids, cohort="all", metric="ppv")["statement"] == "not estimable: no children whose first RHI was graded high"
     text = narrative.describe_screening(linkage.suppress_table(table, Disclosure()), "rhis")
     assert "not estimable: no high-risk RHIs" in text and "nan" not in text.lower()
 

@@ -18,6 +18,9 @@ Definitions used (docs/linkage-analysis.md):
   (ties by episode_id); banded 1 (first episode), 2-4, 5-14, 15+. Only earlier
   episodes count, so the band uses nothing that happened after the RHI's episode.
 - serious harm: any of ``vocab.SERIOUS_HARM_DEFAULT`` (configurable).
+- screening (a high grade as a test for disclosed serious harm): RHI level,
+  with intervals allowing for several RHIs per child; child level on each
+  child's first in-scope RHI (test and outcome from the same RHI).
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ def rhi_table(pops: Populations, serious=vocab.SERIOUS_HARM_DEFAULT) -> pd.DataF
     rhis["episode_number"] = rhis["rhi_id"].map(first["episode_number"]).astype(int)
     rhis["episode_band"] = episode_band(rhis["episode_number"])
     rhis["age_band"] = age_band(rhis["rhi_id"].map(first["age"]).astype(float))
+    rhis["first_episode_start"] = rhis["rhi_id"].map(first["missing_start"])    # orders a child's RHIs in time
+    rhis["first_episode_id"] = rhis["rhi_id"].map(first["episode_id"])
     rhis["sex"] = rhis["child_id"].map(ds.children.set_index("child_id")["sex"]).fillna("unknown")
     flags = indicator_matrix(ds, rhis["rhi_id"], by=("rhi_id",))
     for group, parts in vocab.HARM_GROUPS.items():
@@ -246,34 +251,74 @@ METRICS = {
     "npv": ("tn", ("tn", "fn"), "{u} not graded high", "every {u_one} was graded high"),
 }
 UNIT_WORDS = {"rhis": ("RHIs", "RHI"), "children": ("children", "child")}
-NO_HIGH = {"rhis": "no high-risk RHIs", "children": "no children with a high-risk RHI"}
+NO_HIGH = {"rhis": "no high-risk RHIs", "children": "no children whose first RHI was graded high"}
+SCREENING_UNITS = {"rhis": "RHIs", "children": "children (each child's first in-scope RHI)"}
+CI_METHODS = {
+    "rhis": "Wilson 95% at the effective size n/d; d = design effect of the RHIs' clustering within children "
+            "(cluster-robust variance, Korn and Graubard 1998)",
+    "children": "Wilson 95% (one RHI per child: independent)",
+}
+
+
+def first_rhis(rt: pd.DataFrame) -> pd.DataFrame:
+    """Each child's first in-scope RHI of ``rt``: the one whose earliest in-scope episode started first.
+
+    Ties on the start are broken by that episode's id in natural order. Two
+    completed RHIs never address the same episode (contract, section 1), so
+    the order is total. The rule uses time only, never the grade or the outcome.
+    """
+    missing = {"first_episode_start", "first_episode_id"} - set(rt.columns)
+    if missing:
+        raise ValueError(f"first_rhis needs the RHI table's {sorted(missing)} columns (from rhi_table)")
+    timed = rt.reset_index(drop=True).rename(columns={"first_episode_start": "missing_start",
+                                                       "first_episode_id": "episode_id"})
+    first = chronological(timed).drop_duplicates("child_id").index
+    return rt.iloc[np.sort(first)]
 
 
 def screening(rt: pd.DataFrame, unit: str = "rhis", outcome: str = SERIOUS, cohorts: bool = True) -> pd.DataFrame:
     """A "high" police grade as a test for disclosed serious harm: sensitivity, specificity, PPV, NPV.
 
-    RHI level: test positive = the RHI's grade is high. Child level: a child is
-    test positive if any in-scope RHI (of the cohort, by cohort) is graded high,
-    and has the condition if the outcome was recorded at any of them. An empty
-    denominator gives ``statement`` "not estimable: ..." and no number.
+    RHI level: test positive = the RHI's grade is high; condition = the
+    outcome recorded at that RHI. Intervals allow for the RHIs of one child
+    not being independent (``association.clustered_proportion``: Wilson at the
+    design-effect-adjusted effective size; ``design_effect`` column).
+
+    Child level: each child's first in-scope RHI (``first_rhis``; by cohort,
+    the first RHI of that cohort) gives both the test and the condition, so
+    test and outcome always come from the same RHI and every child counts
+    once whatever their number of RHIs. Children are independent: plain
+    Wilson intervals. An empty denominator gives ``statement`` "not
+    estimable: ..." and no number.
     """
+    from .association import clustered_proportion
+
+    if unit not in UNIT_WORDS:
+        raise ValueError("unit must be 'rhis' or 'children'")
+    if outcome not in rt.columns:
+        raise ValueError(f"screening: the RHI table has no outcome column {outcome!r}")
     rows = []
     words = UNIT_WORDS[unit]
     for cohort in [ALL] + (list(vocab.COHORTS) if cohorts else []):
         sub = rt if cohort == ALL else rt[rt["cohort"] == cohort]
-        frame = pd.DataFrame({"child_id": sub["child_id"], "test": sub["police_risk"] == "high",
-                              "condition": sub[outcome].astype(bool)})
         if unit == "children":
-            frame = frame.groupby("child_id")[["test", "condition"]].any()
-        cells = {"tp": int((frame["test"] & frame["condition"]).sum()),
-                 "fp": int((frame["test"] & ~frame["condition"]).sum()),
-                 "fn": int((~frame["test"] & frame["condition"]).sum()),
-                 "tn": int((~frame["test"] & ~frame["condition"]).sum())}
+            sub = first_rhis(sub)
+        test = (sub["police_risk"] == "high").to_numpy()
+        condition = sub[outcome].astype(bool).to_numpy()
+        children = sub["child_id"].to_numpy()
+        members = {"tp": test & condition, "fp": test & ~condition, "fn": ~test & condition, "tn": ~test & ~condition}
         for metric, (num, dens, what, empty) in METRICS.items():
-            den = sum(cells[c] for c in dens)
+            among = members[dens[0]] | members[dens[1]]
+            den = int(among.sum())
             row = {"unit": unit, "cohort": cohort, "metric": metric, "outcome": outcome,
-                   "denominator_is": what.format(u=words[0]), **_figure(cells[num], den)}
-            if len(frame) == 0:
+                   "denominator_is": what.format(u=words[0]), **_figure(int(members[num].sum()), den),
+                   "design_effect": None, "ci_method": CI_METHODS[unit]}
+            if unit == "rhis" and den:
+                cp = clustered_proportion(members[num][among], children[among])
+                row.update(ci_low=cp.ci_low, ci_high=cp.ci_high, design_effect=cp.design_effect)
+                if not cp.basis.startswith("cluster-robust"):
+                    row["ci_method"] = CI_METHODS[unit] + "; d " + cp.basis
+            if len(sub) == 0:
                 row["statement"] = f"not estimable: no {words[0]} in this group"
             elif den == 0:
                 row["statement"] = "not estimable: " + empty.format(u=words[0], u_one=words[1], no_high=NO_HIGH[unit])

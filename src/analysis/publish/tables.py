@@ -331,7 +331,8 @@ def linkage_tables(pub, scope, K, ds, params) -> None:
     _screening(pub, scope, K, rt, linkage)
     for unit, frame, population in (("rhis", rt, "graded_rhis"),
                                     ("children", linkage.child_highest_grade(rt, outcomes), "graded_children_highest")):
-        table = association.association_table(frame, outcomes)
+        family = "RHI level, police grade" if unit == "rhis" else "child level (highest grade), police grade"
+        table = association.association_table(frame, outcomes, family=family)
         _association(pub, scope, K, table, unit, population, f"association_{unit}")
         if unit == "children":
             for o in outcomes:
@@ -349,7 +350,8 @@ def linkage_tables(pub, scope, K, ds, params) -> None:
     pub.add_table(scope, "prevalence_by_episode_band", bands, {"count": counts, "denominator": dens},
                   _pct_derived(bands, counts, dens))
     band_tests = association.association_table(rt, headline, group="episode_band", levels=linkage.EPISODE_BANDS,
-                                               scores={b: i for i, b in enumerate(linkage.EPISODE_BANDS, 1)})
+                                               scores={b: i for i, b in enumerate(linkage.EPISODE_BANDS, 1)},
+                                               family="RHI level, episode band")
     _association(pub, scope, K, band_tests, "rhis", "graded_rhis", "association_episode_band",
                  dim="episode_number", levels=linkage.EPISODE_BANDS)
     _models(pub, scope, K, models.odds_ratio_table(models.fit_harm_models(rt, headline)))
@@ -375,7 +377,31 @@ def _screening(pub, scope, K, rt, linkage) -> None:
         (cm, cg), (dm, dg) = cells[r.metric]
         counts.append(K("rhis", "graded_rhis", cm, police_grade=cg, **dims))
         dens.append(K("rhis", "graded_rhis", dm, police_grade=dg, **dims))
-    pub.add_table(scope, "screening", t, {"count": counts, "denominator": dens}, _pct_derived(t, counts, dens))
+    derived = _pct_derived(t, counts, dens)
+    derived["design_effect"] = derived["pct"]
+    pub.add_table(scope, "screening", t, {"count": counts, "denominator": dens}, derived)
+    _screening_children(pub, scope, K, rt, linkage, cells)
+
+
+def _screening_children(pub, scope, K, rt, linkage, cells) -> None:
+    """Child level, each child's first in-scope RHI: the grade (high, medium or low) x harm cube of those RHIs."""
+    s, pop = linkage.SERIOUS, "first_rhi_children"
+    first = linkage.first_rhis(rt)
+    for grade, part in (("high", first[first["police_risk"] == "high"]),
+                        ("medium_or_low", first[first["police_risk"].isin(["medium", "low"])]), (TOTAL, first)):
+        pub.store.proportion(K("children", pop, s, police_grade=grade), int(part[s].sum()),
+                             K("children", pop, police_grade=grade), len(part))
+    for m in (s, "not_" + s, TOTAL):
+        pub.store.relate("sum", K("children", pop, m), [K("children", pop, m, police_grade="high"),
+                                                         K("children", pop, m, police_grade="medium_or_low")])
+    pub.store.relate("sum", K("children", "graded_children"), [K("children", pop)])   # every RHI child, once
+    t = linkage.screening(rt, "children", cohorts=False)   # by cohort, a child's first RHI differs by cohort
+    counts, dens = [], []
+    for r in t.itertuples(index=False):
+        (cm, cg), (dm, dg) = cells[r.metric]
+        counts.append(K("children", pop, cm, police_grade=cg))
+        dens.append(K("children", pop, dm, police_grade=dg))
+    pub.add_table(scope, "screening_children", t, {"count": counts, "denominator": dens}, _pct_derived(t, counts, dens))
 
 
 def _association(pub, scope, K, table, unit, population, name, dim="police_grade", levels=("high", "medium", "low")):
@@ -392,7 +418,8 @@ def _association(pub, scope, K, table, unit, population, name, dim="police_grade
                                                     count_cols[f"{lv}_count"][i].but(measure="not_" + o)))
         rows_based.append(row)
     family = tuple(k for row in rows_based for k in row)
-    derived = {c: rows_based for c in ("test_reason", "p_value", "trend_reason", "trend_z", "trend_p_value")
+    derived = {c: rows_based for c in ("test_reason", "p_value", "trend_reason", "trend_z", "trend_p_value",
+                                       "design_effect", "trend_design_effect")
                if c in table.columns}
     derived.update({c: [family] * len(table) for c in ("q_value_bh", "trend_q_value_bh") if c in table.columns})
     pub.add_table(scope, name, table, count_cols, derived)
