@@ -142,7 +142,7 @@ def _link_copy(src: Path, dst: Path) -> None:
 def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all_only: bool = False,
               suppress: bool = True, min_cell: int = 5, period_start=None, period_end=None,
               risk_levels: str = "medium,low", notebooks_dir=None, progress: bool = True,
-              cell_timeout: int = 1800) -> dict:
+              cell_timeout: int = 1800, dfe_year: int | None = None) -> dict:
     """Run the batch and return the manifest. Raises BatchError (nothing written) for bad input."""
     from .io import dataset_files
     from .validate import load_dataset
@@ -151,6 +151,15 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
     path, out = Path(path).resolve(), Path(out).resolve()
     options = parse_options(period_start, period_end, risk_levels, min_cell)
     options["suppress"] = bool(suppress)
+    if dfe_year is not None:   # the comparison's DfE year; by default the one containing the period's end
+        from .dfe import DfEDataError, load_dfe, years
+
+        try:
+            if int(dfe_year) not in years(load_dfe()):
+                raise BatchError(f"--dfe-year {dfe_year} is not in the DfE data; available: "
+                                 f"{', '.join(map(str, years(load_dfe())))}")
+        except DfEDataError as exc:
+            raise BatchError(str(exc)) from None
     per_la, compare_nb = discover_notebooks(notebooks_dir)
     if not per_la:
         raise BatchError(f"No report notebooks (0N_*.ipynb) in {notebooks_dir or os.environ.get('RHI_NOTEBOOKS') or NOTEBOOKS}")
@@ -184,7 +193,8 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
     tasks = [Task(k, None if k == ALL else k, per_la, {**common, "la_code": None if k == ALL else k}) for k in keys]
     if compare_nb is not None and not all_only:
         highlight = la_codes[0] if la_codes and len(la_codes) == 1 else None
-        tasks.insert(0, Task(COMPARE, highlight, [compare_nb], {**common, "la_code": highlight}))
+        tasks.insert(0, Task(COMPARE, highlight, [compare_nb], {**common, "la_code": highlight,
+                                                                 "dfe_year": None if dfe_year is None else int(dfe_year)}))
     from .dfe import DFE_CSV
     for t in tasks:
         extra = {"dfe": mf.sha256(DFE_CSV)} if t.key == COMPARE and DFE_CSV.exists() else None
@@ -479,7 +489,7 @@ def run_task(key, la_code, notebooks, params, folder, digest, synthetic) -> dict
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     inject = {**params, "output_dir": str(folder)}
-    sections, headlines, error = [], [], None
+    sections, blocks, error = [], [], None
     for nb_path in map(Path, notebooks):
         before = set((folder / "figures").glob("*.png"))
         nb = nbformat.read(nb_path, as_version=4)
@@ -495,7 +505,7 @@ def run_task(key, la_code, notebooks, params, folder, digest, synthetic) -> dict
             if "DeadKernel" in type(exc).__name__:
                 _shutdown_kernel()
         nb.cells = [c for c in nb.cells if "batch-reset" not in c.get("metadata", {}).get("tags", [])]
-        headlines += _headlines(folder)
+        blocks.append(_headlines(folder))
         body, images = notebook_body(nb)
         new_figs = sorted(set((folder / "figures").glob("*.png")) - before)
         sections.append({"title": _title(nb_path), "anchor": nb_path.stem, "html": body,
@@ -503,6 +513,7 @@ def run_task(key, la_code, notebooks, params, folder, digest, synthetic) -> dict
         if error:
             break
     statement = _statement(params)
+    headlines = [line for _, lines in sorted(blocks, key=lambda b: b[0]) for line in lines]  # notebooks' ranks
     _merge_headlines(folder, headlines)
     title = ("Comparison of local authorities" if key == COMPARE else
              "Return home interviews: all local authorities" if key == ALL else f"Return home interviews: {key}")
@@ -526,16 +537,19 @@ def _params_text(params: dict, key: str) -> str:
     return f"{where[0].upper() + where[1:]}; period {period}; police risk in scope: {params['risk_levels'].replace(',', ', ')}"
 
 
-def _headlines(folder: Path) -> list[str]:
-    """Headlines the last notebook recorded (figures.json is shared, so each notebook's are read right after it)."""
+def _headlines(folder: Path) -> tuple[int, list[str]]:
+    """(rank, headlines) the last notebook recorded (figures.json is shared, so each notebook's are read right
+    after it); the page orders the notebooks' blocks by rank (police grade first, then delivery, then context)."""
     try:
         payload = json.loads((folder / "figures.json").read_text())
     except (OSError, ValueError):
-        return []
+        return 99, []
     lines = payload.pop("headlines", None) or []
-    if lines:  # consumed: the next notebook's headlines must not be mistaken for these
+    rank = payload.pop("headline_rank", 99)
+    if lines or rank != 99:  # consumed: the next notebook's headlines must not be mistaken for these
         mf.write_json(folder / "figures.json", payload)
-    return [str(x) for x in lines] if isinstance(lines, list) else [str(lines)]
+    return (int(rank) if isinstance(rank, (int, float)) else 99,
+            [str(x) for x in lines] if isinstance(lines, list) else [str(lines)])
 
 
 def _merge_headlines(folder: Path, headlines: list[str]) -> None:
@@ -551,7 +565,7 @@ def _merge_headlines(folder: Path, headlines: list[str]) -> None:
 # --- the command ----------------------------------------------------------------------------------
 
 def batch_command(path, out, la_codes=None, jobs=0, resume=False, all_only=False, suppress=True, min_cell=5,
-                  period_start=None, period_end=None, risk_levels="medium,low") -> None:
+                  period_start=None, period_end=None, risk_levels="medium,low", dfe_year=None) -> None:
     """CLI entry: run, print a summary, exit non-zero if any report failed."""
     import typer
 
@@ -559,7 +573,7 @@ def batch_command(path, out, la_codes=None, jobs=0, resume=False, all_only=False
     try:
         record = run_batch(path, out, la_codes=la_codes, jobs=jobs, resume=resume, all_only=all_only,
                            suppress=suppress, min_cell=min_cell, period_start=period_start, period_end=period_end,
-                           risk_levels=risk_levels)
+                           risk_levels=risk_levels, dfe_year=dfe_year)
     except BatchError as err:
         typer.echo(str(err), err=True)
         for line in err.lines:

@@ -250,12 +250,15 @@ def batch(
     suppress: bool = typer.Option(True, "--suppress/--no-suppress", help="Disclosure control (on by default)."),
     min_cell: int = typer.Option(5, help="Smallest count shown."),
     period_start: Optional[str] = START, period_end: Optional[str] = END, risk_levels: str = RISK,
+    dfe_year: Optional[int] = typer.Option(None, "--dfe-year", help="DfE reporting year (ending 31 March) of the "
+                                           "comparison's DfE funnel; default: the year containing the period's end."),
 ):
     """Run the notebooks for every local authority: one offline HTML report each, an index and a manifest."""
     from .batch import batch_command
 
     batch_command(path, out, la_codes=la, jobs=jobs, resume=resume, all_only=all_only, suppress=suppress,
-                  min_cell=min_cell, period_start=period_start, period_end=period_end, risk_levels=risk_levels)
+                  min_cell=min_cell, period_start=period_start, period_end=period_end, risk_levels=risk_levels,
+                  dfe_year=dfe_year)
 
 
 @app.command("audit-disclosure")

@@ -140,3 +140,14 @@ def audit_inconsistencies(reference: dict) -> dict[str, str]:
     from .audit import inconsistent_figures
 
     return inconsistent_figures(reference)
+
+
+def context_view(table: pd.DataFrame) -> pd.DataFrame:
+    """For one authority: each of the study's printed figures beside the authority's own, with no verdict.
+
+    The study covered three authorities together; one authority differing from it is not a failure to
+    replicate, so the status column is left out.
+    """
+    columns = ["id", "published_count", "published_pct", "count", "denominator", "pct", "ci_low", "ci_high"]
+    return table[[c for c in columns if c in table]].rename(
+        columns={"id": "figure", "published_count": "study_count", "published_pct": "study_pct"})

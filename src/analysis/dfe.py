@@ -80,3 +80,40 @@ def la_names(path=None) -> dict[str, str]:
     names = dict(zip(rows["la_code"], rows["la_name"]))
     names.update(zip(rows["la_code_latest"], rows["la_name"]))
     return names
+
+
+def reporting_year(day) -> int:
+    """The DfE reporting year (ending 31 March) that contains ``day``: 2018-03-31 -> 2018, 2018-04-01 -> 2019."""
+    day = pd.Timestamp(day)
+    return day.year + (1 if day.month > 3 else 0)
+
+
+def year_for_period(period_end=None, data_end=None, requested=None, path=None) -> tuple[int, str]:
+    """The DfE year to show beside an analysed period, and a note saying how it was chosen.
+
+    ``requested`` (the ``dfe_year`` parameter or ``rhi batch --dfe-year``) wins; otherwise the reporting
+    year containing the end of the period (or of the data); when DfE has no such year, the nearest one.
+    """
+    available = years(load_dfe(path))
+    if requested not in (None, "", "auto"):
+        year = available[-1] if requested == "latest" else int(requested)
+        if year not in available:
+            raise DfEDataError(f"DfE year {year} is not in the data; available: {available[0]} to {available[-1]}")
+        return year, f"DfE year {year} as requested"
+    end = period_end if period_end is not None else data_end
+    if end is None or pd.isna(end):
+        return available[-1], f"the latest DfE year ({available[-1]}): the analysed period has no end date"
+    wanted = reporting_year(end)
+    if wanted in available:
+        return wanted, f"the DfE year ending 31 March {wanted}, which contains the end of the analysed period"
+    nearest = min(available, key=lambda y: (abs(y - wanted), y))
+    return nearest, (f"the DfE year ending 31 March {nearest}, the nearest published to the analysed period "
+                     f"(which ends in the year ending 31 March {wanted})")
+
+
+def find_authority(table: pd.DataFrame, code: str | None) -> str | None:
+    """The code under which ``code`` is listed in a year's DfE table (as published or its latest code), or None."""
+    if not code:
+        return None
+    hit = table[(table["la_code"] == code) | (table["la_code_latest"] == code)]
+    return hit["la_code"].iloc[0] if len(hit) else None

@@ -11,6 +11,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from .disclosure import SUPPRESSED
+from .narrative import SHORT_SOURCES, citation
+from .plots import PALETTE, WIDTH, count_text, number, styled, value_text
 from .kpis import CLOCK_HOURS, CLOCKS, HOURS_LABELS, SETTING_LABELS, SETTINGS
 
 CONTEXT = {  # measure shown on a chart -> reference context id
@@ -21,8 +23,18 @@ CONTEXT = {  # measure shown on a chart -> reference context id
 
 
 def context_lines(reference: dict) -> dict[str, dict]:
-    """Context id -> {'pct', 'source'} from the reference's context block."""
-    return {c["id"]: {"pct": c.get("pct"), "source": c.get("source", "")} for c in reference.get("context", [])}
+    """Context id -> {'pct', 'source', 'short'}: the source's title, publisher and year (not the reference's note)."""
+    return {c["id"]: {"pct": c.get("pct"), "source": citation(c["id"], c.get("source", "")),
+                      "short": SHORT_SOURCES.get(c["id"], citation(c["id"], c.get("source", "")))}
+            for c in reference.get("context", [])}
+
+
+def context_note(context: dict, keys) -> str:
+    """The caption's sentence naming each context line drawn and its source in full."""
+    items = [(CONTEXT[k], context.get(CONTEXT.get(k, ""))) for k in keys]
+    said = [f"{item['pct']:g}%: {item['source']}" for _, item in items if item and item.get("pct") is not None]
+    return ("Dashed grey lines are context from other sources, not these data (" + "; ".join(said) + ")."
+            if said else "")
 
 
 def _draw_context(ax, context: dict, key: str, orient: str = "h") -> None:
@@ -31,12 +43,12 @@ def _draw_context(ax, context: dict, key: str, orient: str = "h") -> None:
         return
     line = ax.axhline if orient == "h" else ax.axvline
     line(item["pct"], color="grey", linestyle="--", linewidth=1)
-    text = f"context: {item['pct']:g}% ({item['source']})"
+    text = f"context {item['pct']:g}% ({item['short']})"
     if orient == "h":
-        ax.annotate(text, (0.99, item["pct"]), xycoords=("axes fraction", "data"), fontsize=7, color="dimgrey",
-                    va="bottom", ha="right", bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
+        ax.annotate(text, (0.99, item["pct"]), xycoords=("axes fraction", "data"), color="#3D3D3D",
+                    va="bottom", ha="right", bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1})
     else:
-        ax.annotate(text, (item["pct"], 0.98), xycoords=("data", "axes fraction"), fontsize=7, color="dimgrey",
+        ax.annotate(text, (item["pct"], 0.98), xycoords=("data", "axes fraction"), color="#3D3D3D",
                     rotation=90, ha="right", va="top")
 
 
@@ -46,24 +58,30 @@ def _setting_bars(ax, card: pd.DataFrame, measure: str, colour: str) -> None:
     pct = [_value(v) for v in rows["pct"]]
     low = [p - _value(lo) if p is not None else 0 for p, lo in zip(pct, rows["ci_low"])]
     high = [_value(hi) - p if p is not None else 0 for p, hi in zip(pct, rows["ci_high"])]
-    ax.bar(range(len(SETTINGS)), [p or 0 for p in pct], color=colour, yerr=[[max(0, v) for v in low], high], capsize=3)
+    ax.bar(range(len(SETTINGS)), [p or 0 for p in pct], color=colour, yerr=[[max(0, v) for v in low], high],
+           ecolor="#3D3D3D", capsize=3)
     for x, (p, den) in enumerate(zip(pct, rows["denominator"])):
-        if p is None:
-            ax.annotate("none" if den == 0 else "c", (x, 1), ha="center", fontsize=8)
-    ax.set_xticks(range(len(SETTINGS)), [SETTING_LABELS[s].replace("placement ", "placement\n") for s in SETTINGS],
-                  fontsize=7)
+        ax.annotate("none" if p is None and den == 0 else "c" if p is None else f"{p:.0f}%", (x, (p or 0) + 1),
+                    ha="center", va="bottom", xytext=(0, 2), textcoords="offset points")
+    ax.set_xticks(range(len(SETTINGS)), [_setting_label(s) for s in SETTINGS])
     ax.set_ylim(0, 100)
 
 
+def _setting_label(setting: str) -> str:
+    return {"home": "home", "care_in_area": "care,\nin area", "care_out_of_area": "care, out\nof area",
+            "not recorded": "not\nrecorded"}.get(setting, SETTING_LABELS.get(setting, setting))
+
+
+@styled
 def refusals_and_repeats(card: pd.DataFrame, context: dict):
     """Share of offered episodes declined, and of episodes that are repeats, by setting, with context lines."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    _setting_bars(left, card, "offered episodes declined", "tab:red")
+    fig, (left, right) = plt.subplots(2, 1, figsize=(WIDTH, 8))
+    _setting_bars(left, card, "offered episodes declined", PALETTE[2])
     _draw_context(left, context, "declined")
     _draw_context(left, context, "refused")
     left.set_ylabel("% of offered episodes (95% CI)")
     left.set_title("Offers declined")
-    _setting_bars(right, card, "repeat episodes", "tab:purple")
+    _setting_bars(right, card, "repeat episodes", PALETTE[0])
     _draw_context(right, context, "repeat")
     right.set_ylabel("% of episodes (95% CI)")
     right.set_title("Repeat episodes")
@@ -75,9 +93,10 @@ def _value(x):
     return None if x in (SUPPRESSED, None) or pd.isna(x) else float(x)
 
 
+@styled
 def funnel_by_setting(card: pd.DataFrame, context: dict):
     """Share of episodes offered, accepted and completed, by setting, with 95% intervals."""
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = plt.subplots(figsize=(WIDTH, 5))
     states = ("offered", "accepted", "completed")
     width = 0.8 / len(states)
     for i, state in enumerate(states):
@@ -89,73 +108,82 @@ def funnel_by_setting(card: pd.DataFrame, context: dict):
         lows = [max(0.0, p - _value(lo)) if p is not None and _value(lo) is not None else 0
                 for p, lo in zip(pct, rows["ci_low"])]
         highs = [_value(hi) - p if p is not None and _value(hi) is not None else 0 for p, hi in zip(pct, rows["ci_high"])]
-        ax.bar(xs, heights, width, label=state, yerr=[lows, highs], capsize=2)
+        ax.bar(xs, heights, width, label=state, yerr=[lows, highs], ecolor="#3D3D3D", capsize=2, color=PALETTE[i])
         for x, p, den in zip(xs, pct, rows["denominator"]):
             if p is None:
-                ax.annotate("c" if den not in (0, None) else "none", (x, 1), ha="center", fontsize=7)
+                ax.annotate("c" if den not in (0, None) else "none", (x, 1), ha="center")
     _draw_context(ax, context, "offered")
     _draw_context(ax, context, "completed")
-    ax.set_xticks(range(len(SETTINGS)), [SETTING_LABELS[s] for s in SETTINGS], fontsize=8)
+    ax.set_xticks(range(len(SETTINGS)), [_setting_label(s) for s in SETTINGS])
     ax.set_ylabel("% of episodes (95% CI)")
-    ax.set_ylim(0, 100)
-    ax.set_title("RHIs offered, accepted and completed, by where the child went missing from")
-    ax.legend(fontsize=8, loc="upper left", ncol=3)
+    ax.set_ylim(0, 110)
+    ax.legend(loc="upper left", ncol=3, frameon=False)
     fig.tight_layout()
     return fig
 
 
+@styled
 def time_to_interview(dist: pd.DataFrame):
     """Completed RHIs by hours to the interview, from the return and from the offer, with the 72-hour limit marked."""
-    fig, ax = plt.subplots(figsize=(7.5, 3.5))
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.4))
     width = 0.4
     for i, (clock, label) in enumerate(CLOCKS.items()):
         counts = [_value(v) or 0 for v in dist[clock]]
         xs = [j + (i - 0.5) * width for j in range(len(counts))]
-        ax.bar(xs, counts, width, label=label, color=("tab:blue", "tab:grey")[i])
+        ax.bar(xs, counts, width, label=label, color=(PALETTE[0], PALETTE[1])[i])
         for x, v in zip(xs, dist[clock]):
             if v == SUPPRESSED:
-                ax.annotate("c", (x, 0.5), ha="center", fontsize=8)
+                ax.annotate("c", (x, 0.5), ha="center")
     limit = HOURS_LABELS.index("48-72 h") + 0.5
     ax.axvline(limit, color="black", linestyle=":", linewidth=1)
-    ax.annotate(f"{CLOCK_HOURS} hours ", (limit, 0.95), xycoords=("data", "axes fraction"), ha="right", fontsize=8)
-    ax.set_xticks(range(len(dist)), dist["hours"], fontsize=8)
+    ax.annotate(f"{CLOCK_HOURS} hours ", (limit, 0.95), xycoords=("data", "axes fraction"), ha="right")
+    ax.set_xticks(range(len(dist)), [str(h).replace(" h", "") for h in dist["hours"]], rotation=45, ha="right")
+    ax.set_xlabel("hours to the interview")
     ax.set_ylabel("completed RHIs")
-    ax.set_title("Time to the interview")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(loc="upper right", frameon=False)
     fig.tight_layout()
     return fig
 
 
+@styled
 def monthly_trend(month: pd.DataFrame, context: dict):
-    """Episodes per month (bars); the share offered and completed, and of completed within 72 hours (lines)."""
-    fig, ax = plt.subplots(figsize=(8, 3.8))
+    """Two panels sharing the months: episodes per month (bars), and the shares offered, completed and on time (lines)."""
+    fig, (ax, right) = plt.subplots(2, 1, figsize=(WIDTH, 7), sharex=True, height_ratios=(1, 1.6))
     episodes = [_value(v) or 0 for v in month["episodes"]]
-    ax.bar(month["month"], episodes, color="lightsteelblue", label="episodes")
+    ax.bar(month["month"], episodes, color=PALETTE[4])
     ax.set_ylabel("episodes")
-    ax.tick_params(axis="x", labelrotation=45, labelsize=7)
-    right = ax.twinx()
-    for column, style, label in (("offered_pct", "-o", "% offered"), ("completed_pct", "-s", "% completed"),
-                                 (f"within_{CLOCK_HOURS}h_pct", ":^", f"% of completed within {CLOCK_HOURS} h")):
-        right.plot(month["month"], [_value(v) for v in month[column]], style, label=label)
+    labels = []
+    for i, (column, style, label) in enumerate((("offered_pct", "-o", "offered"), ("completed_pct", "-s", "completed"),
+                                                (f"within_{CLOCK_HOURS}h_pct", "--^", f"within {CLOCK_HOURS} h"))):
+        values = [_value(v) for v in month[column]]
+        right.plot(month["month"], values, style, color=PALETTE[i], label=label)
+        last = [(m, v) for m, v in zip(month["month"], values) if v is not None]
+        if last:
+            labels.append((last[-1][1], label, PALETTE[i], last[-1][0]))
+    for value, label, colour, m in labels:   # direct labels at the line ends
+        right.annotate(label, (m, value), xytext=(6, 0), textcoords="offset points", va="center", color=colour,
+                       fontweight="bold")
     _draw_context(right, context, "completed")
     right.set_ylim(0, 100)
-    right.set_ylabel("%")
-    right.legend(fontsize=7, loc="upper left")
-    ax.set_title("Month by month (suppressed months are gaps)")
+    right.set_ylabel("% of episodes")
+    right.tick_params(axis="x", labelrotation=90)
+    right.set_xlim(-0.5, len(month) + 2.5)
     fig.tight_layout()
     return fig
 
 
+@styled
 def decline_reasons_chart(reasons: pd.DataFrame):
-    """Declined RHIs by reason (share of declined offers)."""
-    fig, ax = plt.subplots(figsize=(7, 3))
+    """Declined RHIs by reason: % of declined RHIs on the axis, each bar labelled with its % and count."""
+    fig, ax = plt.subplots(figsize=(WIDTH, 0.5 * len(reasons) + 1.3))
     pct = [_value(v) or 0 for v in reasons["pct"]]
-    ax.barh(reasons["reason"].str.replace("_", " "), pct, color="tab:red")
-    for i, v in enumerate(reasons["count"]):
-        ax.annotate(f" {v}", (pct[i], i), va="center", fontsize=8)
-    ax.set_xlabel("% of declined RHIs")
+    ax.barh(reasons["reason"].str.replace("_", " "), pct, color=PALETTE[2])
+    for i, (_, row) in enumerate(reasons.iterrows()):
+        ax.annotate(" " + value_text(row), (pct[i], i), va="center")
+    ax.set_xlim(0, 100 * 1.6 if max(pct + [0]) > 60 else 100)
+    ax.set_xticks([0, 25, 50, 75, 100])
+    ax.set_xlabel("% of declined RHIs", loc="left")
     ax.invert_yaxis()
-    ax.set_title("Why RHIs were declined")
     fig.tight_layout()
     return fig
 
@@ -187,3 +215,55 @@ def headline_sentences(card: pd.DataFrame, timeliness: pd.DataFrame) -> list[str
                    f"({ret['within_72h_pct']:.0f}%) took place within {CLOCK_HOURS} hours of the child's return "
                    f"(median {ret['median_hours']} hours).")
     return out
+
+
+# --- alternative text, from the same data as each chart ----------------------------------------------
+
+def _setting_values(card: pd.DataFrame, measure: str) -> str:
+    rows = card[(card["group"] == "setting") & (card["measure"] == measure)]
+    return "; ".join(f"{SETTING_LABELS.get(r['value'], r['value'])} {value_text(r)}" for _, r in rows.iterrows())
+
+
+def by_setting_alt(card: pd.DataFrame) -> str:
+    return ("Bar chart of the share of missing episodes with an RHI offered, accepted and completed, by where the "
+            "child went missing from. " + ". ".join(f"{state.capitalize()}: "
+            + _setting_values(card, f"episodes with an RHI {state}") for state in ("offered", "accepted", "completed"))
+            + ".")
+
+
+def refusals_alt(card: pd.DataFrame) -> str:
+    return ("Two bar charts by where the child went missing from. Offered episodes declined: "
+            + _setting_values(card, "offered episodes declined") + ". Repeat episodes: "
+            + _setting_values(card, "repeat episodes") + ".")
+
+
+def time_alt(dist: pd.DataFrame) -> str:
+    parts = []
+    for clock, label in CLOCKS.items():
+        parts.append(f"{label}: " + "; ".join(f"{h} {count_text(v)}" for h, v in zip(dist["hours"], dist[clock])))
+    return "Bar chart of completed RHIs by hours to the interview. " + ". ".join(parts) + "."
+
+
+def monthly_alt(month: pd.DataFrame) -> str:
+    parts = []
+    for _, r in month.iterrows():
+        bits = [f"{count_text(r['episodes'])} episodes"]
+        for column, word in (("offered_pct", "offered"), ("completed_pct", "completed"),
+                             (f"within_{CLOCK_HOURS}h_pct", f"within {CLOCK_HOURS} h")):
+            v = number(r[column])
+            bits.append(f"{word} {'c' if v is None else f'{v:.1f}%'}")
+        parts.append(f"{r['month']}: " + ", ".join(bits))
+    return "Monthly episodes and the shares offered, completed and completed on time. " + "; ".join(parts) + "."
+
+
+def decline_alt(reasons: pd.DataFrame) -> str:
+    return ("Bar chart of declined RHIs by reason, as a share of declined RHIs: "
+            + "; ".join(f"{str(r['reason']).replace('_', ' ')} {value_text(r)}" for _, r in reasons.iterrows()) + ".")
+
+
+def delivery_record(tables: dict) -> dict:
+    """The ``delivery`` block of figures.json, from the published delivery tables."""
+    from .narrative import _records
+
+    card = tables["scorecard"]
+    return {"scorecard_all": _records(card[card["group"] == "all"]), "timeliness": _records(tables["timeliness"])}

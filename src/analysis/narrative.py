@@ -77,13 +77,17 @@ def compare_sentence(table, outcome: str, unit: str, cohort: str = "all", a: str
     return f"For {outcome}, the {RISK_WORDS[a]} figure ({va:.0f}%) is {direction} than the {RISK_WORDS[b]} figure ({vb:.0f}%); {tail}."
 
 
-def describe_association(row) -> str:
-    """The test used, why, and the p- and q-values, for one outcome row of an association table."""
+def describe_association(row, against: str = "the grade") -> str:
+    """The test used, why, and the p- and q-values, for one outcome row of an association table.
+
+    ``against`` names what disclosure is tested against ("the grade", "the episode band").
+    """
+    what = against.removeprefix("the ")
     if row["p_value"] == SUPPRESSED:
-        return (f"{row['outcome']}: the test of grade against disclosure is not published: it rests on a count "
+        return (f"{row['outcome']}: the test of {what} against disclosure is not published: it rests on a count "
                 "too small to publish.")
     if row["test"] == "not tested":
-        text = f"{row['outcome']}: no test of grade against disclosure ({row['test_reason']})."
+        text = f"{row['outcome']}: no test of {what} against disclosure ({row['test_reason']})."
     else:
         text = (f"{row['outcome']}: {row['test']} p = {format_p(_num(row['p_value']))} "
                 f"(Benjamini-Hochberg q = {format_p(_num(row['q_value_bh']))}); used because {row['test_reason']}.")
@@ -93,7 +97,7 @@ def describe_association(row) -> str:
     if z is None:
         return text + " The trend test is not published."
     direction = "rises" if z > 0 else "falls"
-    return text + (f" {row['trend_test']}: the proportion {direction} with the grade (z = {z:.2f}, "
+    return text + (f" {row['trend_test']}: the proportion {direction} with {against} (z = {z:.2f}, "
                    f"p = {format_p(_num(row['trend_p_value']))}, q = {format_p(_num(row['trend_q_value_bh']))}).")
 
 
@@ -198,3 +202,208 @@ def describe_hidden_risk_table(table, serious) -> str:
     if episodes["count"] != SUPPRESSED and _num(episodes["count"]):
         text += f" Those children had {int(episodes['count']):,} episodes between them, every one graded medium or low."
     return text
+
+
+# --- headlines of the reports (issue 15) -----------------------------------------------------------
+# Every number below is read from a published table; a sentence never states a figure the run hid.
+
+STUDY = "A Safer Return (Missing People, 2019)"
+# Where each context figure of the reference comes from: title, publisher and year, so a reader can find it.
+SOURCES = {
+    "nca_2015_16_medium": "National Crime Agency, Missing Persons Data Report 2015/16 (2017)",
+    "nca_2015_16_high": "National Crime Agency, Missing Persons Data Report 2015/16 (2017)",
+    "nca_2015_16_low": "National Crime Agency, Missing Persons Data Report 2015/16 (2017)",
+    "nca_2015_16_child_repeat_share": "National Crime Agency, Missing Persons Data Report 2015/16 (2017), p. 17",
+    "ew_child_incidents_2015_16": "The Children's Society, Making Connections (2017)",
+    "rhi_completed_share_of_missing_cases_avg":
+        "The Children's Society, Making Connections (2017): average share of cases with an RHI, from its survey "
+        "of local authorities",
+    "rhi_offered_share": "NPCC lead for missing people, quoted in The Children's Society's release on "
+                         "Making Connections, 'Missed opportunities to protect missing children' (2017)",
+    "rhi_offers_declined_share": "NPCC lead for missing people, quoted in The Children's Society's release on "
+                                 "Making Connections, 'Missed opportunities to protect missing children' (2017)",
+    "one_la_rhi_refused_share": "one council's scrutiny sub-committee, 'Update on Missing Children Statistics "
+                                "and Return Home Interviews' (2018)",
+    "one_la_recurrent_missing_share": "one council's scrutiny sub-committee, 'Update on Missing Children "
+                                      "Statistics and Return Home Interviews' (2018)",
+    "one_la_found_episodes_jan_2018": "one council's scrutiny sub-committee, 'Update on Missing Children "
+                                      "Statistics and Return Home Interviews' (2018)",
+}
+SHORT_SOURCES = {  # for a chart label, where a full citation does not fit; the caption gives the full one
+    "rhi_completed_share_of_missing_cases_avg": "Making Connections, 2017",
+    "rhi_offered_share": "NPCC lead, 2017", "rhi_offers_declined_share": "NPCC lead, 2017",
+    "one_la_rhi_refused_share": "one council, 2018", "one_la_recurrent_missing_share": "one council, 2018",
+}
+
+
+def citation(context_id: str, fallback: str = "") -> str:
+    """Title, publisher and year of a context figure's source."""
+    return SOURCES.get(context_id, fallback)
+
+
+def place_text(la_code: str | None) -> str:
+    return f"local authority {la_code}" if la_code else "all local authorities"
+
+
+def _pct_of(row) -> str | None:
+    """'53.3% (8 of 15)' when the row's count, denominator and percentage are all published, else None."""
+    pct, count, den = _num(row["pct"]), _num(row["count"]), _num(row["denominator"])
+    if None in (pct, count, den):
+        return None
+    return f"{pct:.1f}% ({int(count):,} of {int(den):,})"
+
+
+def police_grade_headline(prev_children, hidden, la_code: str | None, period: str) -> str:
+    """The study's question in one sentence: serious harm disclosed by children graded medium or low, against high.
+
+    From the published child-level prevalence by grade (``prevalence_by_risk_children``) and the
+    published pooled group of children graded medium or low on every episode (first row of
+    ``hidden_risk``). Names its population; says which figures are too small to publish.
+    """
+    who = (f"Children with a completed return home interview (RHI), every police grade, {place_text(la_code)}, "
+           f"{period}")
+    sub = prev_children[(prev_children["cohort"] == "all") & (prev_children["outcome"] == "serious_harm_any")]
+    grade = {lv: sub[sub["police_risk"] == lv].iloc[0] for lv in ("high", "medium", "low")
+             if (sub["police_risk"] == lv).any()}
+    shown = {lv: _pct_of(r) for lv, r in grade.items()}
+    pooled = _pct_of(hidden.iloc[0]) if hidden is not None and len(hidden) else None
+    parts, hidden_grades = [], [lv for lv, v in shown.items() if v is None]
+    if pooled:
+        parts.append(f"of those graded medium or low on every episode, {pooled} disclosed serious harm")
+    for lv in ("medium", "low"):
+        if shown.get(lv):
+            parts.append(f"of those with a {lv}-risk RHI, {shown[lv]}")
+    if shown.get("high"):
+        parts.append(f"against {shown['high']} of those with a high-risk RHI")
+    if not parts:
+        return (f"{who}: serious harm disclosed, by police grade, cannot be shown: every figure is too small to "
+                "publish in this selection.")
+    text = f"{who}: " + "; ".join(parts) + "."
+    if "high" in hidden_grades:
+        text += " The figure for children graded high is too small to publish, so the grades cannot be compared here."
+    elif hidden_grades:
+        text += f" Too small to publish: {' and '.join(hidden_grades)}."
+    return text[0].upper() + text[1:]
+
+
+def study_context(reference: dict, ids=("cse_victim", "cce_victim", "mental_health")) -> str:
+    """The 2019 study's own published figures, as context for a report (not a target to pass or fail)."""
+    figures = {f["id"]: f for f in reference.get("figures", [])}
+    study = reference.get("study", {})
+    children = reference.get("populations", {}).get("rhi_children", {}).get("n")
+    words = {"cse_victim": "sexual exploitation", "cce_victim": "criminal exploitation",
+             "mental_health": "a mental-health issue"}
+    said = [f"{figures[i]['pct']:g}% {words.get(i, i)}" for i in ids if i in figures and figures[i].get("pct") is not None]
+    listed = ", ".join(said[:-1]) + (" and " if len(said) > 1 else "") + said[-1] if said else ""
+    span = ""
+    if study.get("period_start") and study.get("period_end"):
+        span = f", {study['period_start']:%B %Y} to {study['period_end']:%B %Y}" if hasattr(study["period_start"], "strftime") \
+            else f", {study['period_start']} to {study['period_end']}"
+    areas = study.get("provider_areas")
+    return (f"For context, {STUDY}, {areas} local authorities{span}: of the {children:,} children with a completed RHI "
+            f"for a medium- or low-risk episode, {listed.replace('% ', '% disclosed ', 1)}. These are the study's "
+            "published figures, not a standard to meet.")
+
+
+def funnel_headline(label: str, summary: dict) -> str | None:
+    """One line for a funnel plot of the records: the overall figure and how many authorities lie outside the limits."""
+    if summary.get("overall_pct") is None:
+        return None
+    outside = summary["above 99.8% limit"] + summary["below 99.8% limit"]
+    hidden = summary["not_shown_small"] + summary["not_shown_unpublished"]
+    label = label.removesuffix(" (%)")
+    return (f"{label[0].upper() + label[1:]}: {summary['overall_pct']:.1f}% over all authorities; "
+            f"{outside} of the {summary['shown']} authorities shown lie outside the 99.8% limits"
+            + (f" ({hidden} not shown: too small or no value)." if hidden else "."))
+
+
+def dfe_headline(year: int, table, summary: dict, highlight: str | None = None, target: str | None = None) -> str:
+    """One line on the published DfE figures for ``year``, and where a highlighted authority lies."""
+    line = (f"Published DfE figures, year ending 31 March {year}: {summary['overall_pct']:.1f}% of looked-after children "
+            f"in the {summary['shown']} authorities shown went missing at least once; "
+            f"{summary['above 99.8% limit']} authorities lie above and {summary['below 99.8% limit']} below the "
+            f"99.8% limits; {summary['not_shown_unpublished'] + summary['not_shown_small']} authorities with "
+            "suppressed or unpublished values are not shown.")
+    if highlight and target is not None:
+        row = table[table["unit"] == target].iloc[0]
+        if _num(row["pct"]) is None:
+            line += f" {row['la_name']} ({target}): not shown (value suppressed or not published)."
+        else:
+            line += (f" {row['la_name']} ({target}): {float(row['pct']):.1f}% ({int(row['count']):,} of "
+                     f"{int(row['denominator']):,}), {row['position']}.")
+    elif highlight:
+        line += f" {highlight} is not in the DfE list for {year}."
+    return line
+
+
+def context_headlines(computed: dict, comparison, reference: dict, la_code: str | None) -> list[str]:
+    """Notebook 01's headlines: the replicated figures; for all authorities, how many of the study's figures are
+    reproduced; for one authority, the study's figures as context only (an authority is not graded against
+    three others)."""
+    from .compare import status_summary
+    from .replication import headlines
+
+    if la_code:
+        return headlines(computed) + [study_context(reference)]
+    return headlines(computed, status_summary(comparison))
+
+
+# --- what notebook 02 shows and records ------------------------------------------------------------
+
+HEADLINE_OUTCOMES = tuple(vocab.HARM_GROUPS) + ("serious_harm_any",)   # the harm groups and serious harm
+ASSOCIATION_COLUMNS = ["test", "p_value", "q_value_bh", "trend_z", "trend_p_value", "trend_q_value_bh"]
+
+
+def has_rhis(prev_rhis) -> bool:
+    """Whether any completed RHI addresses a high, medium or low episode (the overall row's denominator is not 0)."""
+    everyone = prev_rhis[(prev_rhis["cohort"] == "all") & (prev_rhis["police_risk"] == "all")]
+    return len(everyone) > 0 and _num(everyone["denominator"].iloc[0]) != 0
+
+
+def association_columns(table) -> list[str]:
+    """The columns of an association table a reader needs: counts and denominators by grade, tests, p and q."""
+    counts = [c for c in table.columns if c.endswith("_count") or c.endswith("_denominator")]
+    return ["outcome"] + counts + [c for c in ASSOCIATION_COLUMNS if c in table.columns]
+
+
+def prevalence_sentences(prev: dict, outcomes=HEADLINE_OUTCOMES) -> list[str]:
+    """Per unit and cohort, the outcome by grade in words; then medium and low against high (RHI level)."""
+    out = []
+    for unit in ("rhis", "children"):
+        for cohort in ["all"] + list(vocab.COHORTS):
+            out += [describe_prevalence(prev[unit], o, unit, cohort) for o in outcomes]
+    for o in outcomes:
+        out += [compare_sentence(prev["rhis"], o, "rhis", "all", "medium", "high"),
+                compare_sentence(prev["rhis"], o, "rhis", "all", "low", "high")]
+    return [line for line in out if line]
+
+
+def _records(table) -> list[dict]:
+    return table.astype(object).where(table.notna(), None).to_dict("records")
+
+
+def linkage_record(ctx, have_data: bool) -> dict:
+    """The ``linkage`` block of figures.json, from the published tables of this report."""
+    statement = ctx.control.statement
+    if not have_data:
+        return {"disclosure_control": statement, "statement": "no in-scope RHIs in this selection"}
+    prev = ctx.table("prevalence_by_risk_rhis")
+    hidden, screen, ors = ctx.table("hidden_risk"), ctx.table("screening"), ctx.table("models_odds_ratios")
+    return {
+        "disclosure_control": statement,
+        "serious_harm": list(vocab.SERIOUS_HARM_DEFAULT),
+        "prevalence_serious_by_risk_rhis": _records(prev[(prev["outcome"] == "serious_harm_any") & (prev["cohort"] == "all")]),
+        "hidden_risk": _records(hidden),
+        "hidden_risk_text": describe_hidden_risk_table(hidden, vocab.SERIOUS_HARM_DEFAULT),
+        "screening": _records(screen[screen["cohort"] == "all"]),
+        "models": [{"outcome": o, "status": s} for o, s in ors.drop_duplicates("outcome")[["outcome", "status"]].values],
+    }
+
+
+# --- notebook 03 ------------------------------------------------------------------------------------
+
+FUNNEL_MEASURES = {"rhi_completion": "notified episodes with a completed RHI (%)",
+                   "cse_victim": "RHI children disclosing sexual exploitation (%)",
+                   "cse_red_flag_any": "RHI children with any CSE red flag (%)",
+                   "cce_victim": "RHI children disclosing criminal exploitation (%)",
+                   "mental_health": "RHI children with a mental-health issue (%)"}

@@ -121,6 +121,77 @@ class ReportContext:
             fig.savefig(folder / f"{name}.png", dpi=120, bbox_inches="tight", metadata={"Software": None})
             fig.savefig(folder / f"{name}.svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
 
+    def show_figure(self, fig, name: str, alt: str, caption: str) -> None:
+        """Save the figure (PNG and SVG, when there is an output folder) and show it: a PNG whose output
+        metadata carries ``alt`` (written from the chart's data) and ``caption``.
+
+        ``fig`` may be a :class:`analysis.plots.NotDrawn`: then one line says why there is no chart.
+        Shown with or without an output folder, so charts appear inline in JupyterLab too.
+        """
+        from .plots import NotDrawn
+
+        if isinstance(fig, NotDrawn):
+            _display_text(fig.reason)
+            return
+        import base64
+        import io
+
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        self.save_figure(fig, name)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=PNG_DPI, bbox_inches="tight", metadata={"Software": None})
+        plt.close(fig)   # else the inline backend would show it a second time
+        png = base64.b64encode(buffer.getvalue()).decode("ascii")
+        display({"image/png": png, "text/plain": f"[Chart] {caption} {alt}"}, raw=True,
+                metadata={"alt": alt, "caption": caption})
+
+    def show_table(self, table: pd.DataFrame, name: str, caption: str, missing: dict | None = None,
+                   save: bool = True) -> None:
+        """Save the table as CSV and show it as an accessible HTML table (and plain text), in full.
+
+        Numbers are formatted (thousands separators, one decimal for percentages), 'c' stays 'c',
+        a blank is 'z' (not applicable) unless ``missing`` names another symbol for a column ('x', not
+        available). Long tables are folded behind a details toggle.
+        """
+        from IPython.display import display
+
+        if save:
+            self.save_table(table, name)
+        display({"text/html": table_html(table, caption, missing), "text/plain": table_text(table, caption, missing)},
+                raw=True)
+
+    def say(self, *lines: str, bullets: bool = False) -> None:
+        """Show sentences as paragraphs (or a list), escaped: no Markdown surprises, no preformatted text."""
+        from html import escape
+
+        from IPython.display import display
+
+        lines = [str(line) for line in lines if line]
+        if not lines:
+            return
+        if bullets:
+            body = "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in lines) + "</ul>"
+        else:
+            body = "".join(f"<p>{escape(line)}</p>" for line in lines)
+        display({"text/html": body, "text/plain": "\n".join(lines)}, raw=True)
+
+    @property
+    def period_text(self) -> str:
+        p = self.params
+        if p.period_start is None and p.period_end is None:
+            return "the whole period of the data"
+        start = "the start of the data" if p.period_start is None else f"{p.period_start:%Y-%m-%d}"
+        end = "the end of the data" if p.period_end is None else f"{p.period_end:%Y-%m-%d}"
+        return f"{start} to {end}"
+
+    def record_headlines(self, lines: list[str], rank: int) -> None:
+        """This notebook's headlines for the report's headline box; ``rank`` orders the notebooks' blocks
+        (1: police grade and disclosure, 2: delivery, 3: context)."""
+        self.records["headlines"] = list(lines)
+        self.records["headline_rank"] = int(rank)
+
     def save_table(self, table: pd.DataFrame, name: str) -> None:
         """Write a tidy table as CSV (a published table); text a spreadsheet would run as a formula is neutralised."""
         from .publish.files import neutralise
@@ -152,6 +223,117 @@ class ReportContext:
             old.update(payload)
             payload = old
         existing.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+
+
+PNG_DPI = 120
+LONG_TABLE = 25   # rows; longer tables are shown in full behind a details toggle
+SYMBOLS = {"c": "suppressed (too small to publish, or hidden so that a small count cannot be worked out)",
+           "z": "not applicable", "x": "not available"}
+_PCT = ("pct", "ci_low", "ci_high", "share", "percent")
+_P = ("p_value", "q_value", "trend_p_value", "trend_q_value")
+
+
+def records(table: pd.DataFrame) -> list[dict]:
+    """A published table as JSON-ready records: blanks are None, 'c' stays 'c'."""
+    return table.astype(object).where(table.notna(), None).to_dict("records")
+
+
+def _display_text(line: str) -> None:
+    from IPython.display import Markdown, display
+
+    display(Markdown(line))
+
+
+def _is_blank(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and value != value:
+        return True
+    return isinstance(value, str) and value.strip().lower() in ("", "nan", "none", "<na>")
+
+
+def format_cell(column: str, value, missing: str = "z") -> str:
+    """One published value as a reader sees it: '1,234', '31.2', 'c', 'z' (not applicable) or 'x'."""
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if value is pd.NA or _is_blank(value):
+        return missing
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return value.replace("_", " ") if value not in SYMBOLS else value
+    col = str(column).lower()
+    if isinstance(value, (int,)):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if any(col == k or col.endswith("_" + k) or col.startswith(k) for k in _PCT) or col.endswith("pct"):
+            return f"{value:,.1f}"
+        if any(col.startswith(k) or col == k for k in _P) or col.endswith("p_value") or "q_value" in col:
+            if value < 0.001:
+                return "<0.001"
+            return f"{value:.3f}"
+        if value.is_integer() and not any(k in col for k in ("odds", "ratio", "log", "se", "z")):
+            return f"{int(value):,}"
+        if any(k in col for k in ("odds", "ratio", "log_odds", "se", "trend_z", "median", "hours")):
+            return f"{value:,.2f}" if "hours" not in col and "median" not in col else f"{value:,.1f}"
+        return f"{value:,.1f}"
+    return str(value)
+
+
+def _formatted(table: pd.DataFrame, missing: dict | None) -> tuple[list[str], list[list[str]], list[bool]]:
+    missing = missing or {}
+    columns = [str(c) for c in table.columns]
+    rows = [[format_cell(c, v, missing.get(c, "z")) for c, v in zip(columns, row)]
+            for row in table.itertuples(index=False, name=None)]
+    numeric = [all(_looks_numeric(r[i]) for r in rows) and bool(rows) for i in range(len(columns))]
+    return columns, rows, numeric
+
+
+def _looks_numeric(text: str) -> bool:
+    import re
+
+    return bool(re.fullmatch(r"(<?-?[\d,]+(\.\d+)?|c|z|x)", text))
+
+
+def header_text(column: str) -> str:
+    words = {"pct": "%", "ci_low": "95% CI low", "ci_high": "95% CI high", "denominator": "denominator"}
+    if column in words:
+        return words[column]
+    text = str(column)
+    for key, word in (("_pct", " %"), ("_ci_low", " 95% CI low"), ("_ci_high", " 95% CI high")):
+        if text.endswith(key):
+            text = text[: -len(key)] + word
+    return text.replace("_", " ")
+
+
+def table_html(table: pd.DataFrame, caption: str, missing: dict | None = None) -> str:
+    """An accessible HTML table: caption, column headers with scope, no index, every row shown."""
+    from html import escape
+
+    columns, rows, numeric = _formatted(table, missing)
+    used = sorted({cell for row in rows for cell in row if cell in SYMBOLS})
+    note = ("" if not used else " " + "; ".join(f"{s}: {SYMBOLS[s]}" for s in used) + ".")
+    out = [f'<table class="rhi-table"><caption>{escape(caption)}{escape(note)}</caption><thead><tr>']
+    out += [f'<th scope="col"{" class=num" if n else ""}>{escape(header_text(c))}</th>' for c, n in zip(columns, numeric)]
+    out.append("</tr></thead><tbody>")
+    for row in rows:
+        out.append("<tr>" + "".join(f'<td{" class=num" if n else ""}>{escape(v)}</td>' for v, n in zip(row, numeric))
+                   + "</tr>")
+    out.append("</tbody></table>")
+    html = "".join(out)
+    if len(rows) > LONG_TABLE:
+        html = (f"<details><summary>Show all {len(rows):,} rows: {escape(caption)}</summary>{html}</details>")
+    return html
+
+
+def table_text(table: pd.DataFrame, caption: str, missing: dict | None = None) -> str:
+    """The same table as plain text (every row)."""
+    columns, rows, _ = _formatted(table, missing)
+    heads = [header_text(c) for c in columns]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(heads)]
+    lines = [caption, "  ".join(h.ljust(w) for h, w in zip(heads, widths))]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in rows]
+    return "\n".join(lines)
 
 
 def _plain(value):
