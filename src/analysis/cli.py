@@ -231,12 +231,15 @@ def import_(
                                           help="Keep names, addresses and free-text notes (off by default)."),
     la_code: Optional[str] = typer.Option(None, "--la-code",
                                           help="GSS code of the local authority (required for ssd and ssda903; annex-a: for the DfE comparison)."),
+    collection_year: Optional[str] = typer.Option(None, "--collection-year",
+                                                  help="ssda903: the year the return ends in (2024 or 2023-24) "
+                                                       "for the DfE rules 570 and 571; default: from its dates."),
 ):
     """Translate an SSD, SSDA903, Ofsted Annex A or RHI provider extract into the canonical form, then validate it."""
     from .importers import import_command
 
     import_command(fmt, source, out, mapping=mapping, key_file=key_file, keep_identifiers=keep_identifiers,
-                   la_code=la_code)
+                   la_code=la_code, collection_year=collection_year)
 
 
 @app.command()

@@ -20,7 +20,8 @@ from .pseudonymise import Pseudonymiser, load_key
 FORMATS = ("ssd", "ssda903", "provider", "annex-a")
 
 
-def run_import(fmt: str, source, out, mapping=None, key_file=None, keep_identifiers=False, la_code=None):
+def run_import(fmt: str, source, out, mapping=None, key_file=None, keep_identifiers=False, la_code=None,
+               collection_year=None):
     """Import and write; return (Dataset, ImportReport). Raises DatasetError or ImportFailure."""
     fmt = fmt.lower().strip().replace("_", "-")
     if fmt not in FORMATS:
@@ -35,6 +36,15 @@ def run_import(fmt: str, source, out, mapping=None, key_file=None, keep_identifi
     if fmt == "provider" and mapping is None:
         raise ImportFailure("provider: a mapping YAML is required (--mapping FILE); start from "
                             "src/analysis/templates/provider_mapping_example.yaml")
+    if collection_year is not None:
+        if fmt != "ssda903":
+            raise ImportFailure("--collection-year is for an ssda903 return only")
+        from .rules903 import parse_year
+
+        try:
+            parse_year(collection_year)
+        except ValueError as err:
+            raise ImportFailure(str(err)) from None
     pseudo = Pseudonymiser(load_key(key_file))
     if fmt == "ssd":
         from .ssd import import_ssd
@@ -43,7 +53,8 @@ def run_import(fmt: str, source, out, mapping=None, key_file=None, keep_identifi
     elif fmt == "ssda903":
         from .ssda903 import import_ssda903
 
-        imported = import_ssda903(source, check_la_code(la_code, fmt), pseudo, keep_identifiers)
+        imported = import_ssda903(source, check_la_code(la_code, fmt), pseudo, keep_identifiers,
+                                  collection_year=collection_year)
     elif fmt == "annex-a":
         from .annex_a import import_annex_a
 
@@ -57,13 +68,15 @@ def run_import(fmt: str, source, out, mapping=None, key_file=None, keep_identifi
     return ds, imported.report
 
 
-def import_command(fmt, source, out, mapping=None, key_file=None, keep_identifiers=False, la_code=None):
+def import_command(fmt, source, out, mapping=None, key_file=None, keep_identifiers=False, la_code=None,
+                   collection_year=None):
     """The CLI's ``rhi import``: print what was mapped, derived and not available, or every problem."""
     import typer
 
     try:
         _, report = run_import(fmt, source, out, mapping=mapping, key_file=key_file,
-                               keep_identifiers=keep_identifiers, la_code=la_code)
+                               keep_identifiers=keep_identifiers, la_code=la_code,
+                               collection_year=collection_year)
     except ImportFailure as err:
         typer.echo(f"rhi import: {err}", err=True)
         raise typer.Exit(2)

@@ -1,12 +1,24 @@
-"""Import from the SSDA903 return (children looked after), Missing and Header tables.
+"""Import from the SSDA903 return (children looked after): Header, Episodes and Missing tables.
 
 Source: a folder with ``Missing.csv`` (CHILD, DOB, MISSING, MIS_START, MIS_END)
 and ``Header.csv`` (CHILD, SEX, DOB, ETHNIC, ...), file names in any case;
-``UASC.csv`` (CHILD, SEX, DOB, DUC) is used when present. Dates are dd/mm/yyyy
-as the return writes them (ISO also accepted). MISSING is M (missing) or A
-(away from placement without authorisation). Every child in the return is
-looked after. The return has no episode id, no RHIs, no police risk and no
-local authority column (``--la-code``).
+``Episodes.csv`` (CHILD, DECOM, RNE, LS, CIN, PLACE, PLACE_PROVIDER, DEC, REC,
+REASON_PLACE_CHANGE, HOME_POST, PL_POST, URN) when present gives each missing
+episode the legal status, placement type and provider of the episode of care it
+started in; whether that placement was in or out of the authority comes from
+PL_LOCATION (IN/OUT) or PL_LA when the extract has them (the DfE and the
+sector's validator add them from the placement postcode; this project holds no
+postcode directory, so PL_POST alone cannot say, and is never written out);
+``UASC.csv`` (CHILD, SEX, DOB, DUC) is used when present, and ``Missing_last.csv``
+(last year's Missing table) when present for rule 576. Dates are dd/mm/yyyy as
+the return writes them (ISO also accepted). MISSING is M (missing) or A (away
+from placement without authorisation). Every child in the return is looked
+after. The return has no episode id, no RHIs, no police risk and no local
+authority column (``--la-code``).
+
+The Missing table is checked with the DfE's own 903 validation rules for
+missing periods (:mod:`analysis.importers.rules903`); a failure names the rule
+code, the file, the row and the column, and nothing is written.
 
 An episode is identified by (CHILD, MIS_START, MISSING) and its order among
 identical rows, so the same return always gives the same pseudonymous ids;
@@ -26,6 +38,7 @@ from .common import SourceTable, codes, dates, find_file, format_dates, format_d
 from .output import Imported, finish_table
 from .pseudonymise import Pseudonymiser
 from .report import ImportReport
+from . import rules903
 
 MISSING_CODES = {"M": "missing", "A": "away"}
 SEX_CODES = {"1": "male", "2": "female"}
@@ -33,7 +46,8 @@ IDENTIFYING = {"UPN": "unique pupil number", "MOTHER": "whether the child is a m
                "MC_DOB": "date of birth of the child's child"}
 
 
-def import_ssda903(folder: Path, la_code: str, pseudo: Pseudonymiser, keep_identifiers: bool) -> Imported:
+def import_ssda903(folder: Path, la_code: str, pseudo: Pseudonymiser, keep_identifiers: bool,
+                   collection_year: str | None = None) -> Imported:
     folder = Path(folder)
     problems = Problems()
     report = ImportReport("ssda903", la_code=la_code)
@@ -60,10 +74,11 @@ def import_ssda903(folder: Path, la_code: str, pseudo: Pseudonymiser, keep_ident
     mf = miss.frame
     for label in mf.index[mf[mc["CHILD"]] == ""]:
         problems.add(miss.name, miss.source, miss.row(label), mc["CHILD"], "", "a child id (this column is required)")
-    start = dates(miss, mc["MIS_START"], problems, required=True, expected="a date as dd/mm/yyyy")
-    end = dates(miss, mc["MIS_END"], problems, expected="a date as dd/mm/yyyy (or blank while missing)") \
-        if mc["MIS_END"] else pd.Series(pd.NaT, index=mf.index)
-    ep_type = codes(miss, mc["MISSING"], MISSING_CODES, problems, required=True,
+    # Blank or invalid dates, and a blank MISSING, are reported below under the DfE's rule codes
+    # (1004, 1005, 564, 565), so that a council sees the errors the DfE's portal would show.
+    start = dates(miss, mc["MIS_START"], Problems())
+    end = dates(miss, mc["MIS_END"], Problems()) if mc["MIS_END"] else pd.Series(pd.NaT, index=mf.index)
+    ep_type = codes(miss, mc["MISSING"], MISSING_CODES, problems,
                     expected="M (missing) or A (away from placement without authorisation)")
     miss_dob = dates(miss, mc["DOB"], problems, expected="a date as dd/mm/yyyy")
 
@@ -78,8 +93,26 @@ def import_ssda903(folder: Path, la_code: str, pseudo: Pseudonymiser, keep_ident
     head_kept = SourceTable(head.name, head.source, head.path, hf, head.first_row)
     sex = codes(head_kept, hc["SEX"], SEX_CODES, problems, required=True, expected="1 (male) or 2 (female)")
     dob = dates(head_kept, hc["DOB"], problems, required=True, expected="a date as dd/mm/yyyy")
+
+    # Episodes (legal status and placement on each missing episode's start), then the DfE's rules:
+    # every problem of every table is reported together.
+    epi = rules903.read_episodes(folder, problems)
+    last = rules903.read_missing_last(folder, problems)
+    year = rules903.collection_year(collection_year, epi, start, end)
+    dob_by_child = dict(zip(hf[hc["CHILD"]], dob))
+    rules903.check_missing(miss, mc, start, end, miss_dob, dob_by_child, epi, last, year, problems)
     if problems:
         raise DatasetError(problems.items, str(folder))
+    on_start = rules903.episode_on(mf[mc["CHILD"]], start, epi)
+    setting = rules903.setting(on_start, la_code)
+    report.warn(f"DfE 903 rules for missing periods checked ({', '.join(rules903.RULES_APPLIED(epi, last))}); "
+                f"collection year {year.label} ({year.basis})")
+    if epi is None:
+        report.warn("no Episodes.csv: legal status, placement and setting are not derived, and rules "
+                    "575, 577, 578 and 581 (which need the episodes of care) were not applied")
+    elif (on_start["LS"] == "").any():
+        report.warn(f"{int((on_start['LS'] == '').sum())} missing episode(s) start outside every episode of care in "
+                    f"{epi.source} (children without episodes): their legal status and placement are blank")
 
     children = pd.DataFrame({
         "source": hf[hc["CHILD"]], "sex": sex, "date_of_birth": format_dates(dob),
@@ -133,11 +166,13 @@ def import_ssda903(folder: Path, la_code: str, pseudo: Pseudonymiser, keep_ident
     episodes = pd.DataFrame({
         "episode_id": pseudo.series("episode", key), "child_id": pseudo.series("person", mf[mc["CHILD"]]),
         "la_code": la_code, "missing_start": format_datetimes(start), "missing_end": format_datetimes(end),
-        "episode_type": ep_type, "legal_status": "looked_after",
+        "episode_type": ep_type, "legal_status": "looked_after", "missing_from": setting,
+        "cla_legal_status": on_start["LS"], "cla_placement_type": on_start["PLACE"],
+        "cla_placement_provider": on_start["PLACE_PROVIDER"],
     })
     tables = {
         "children": finish_table("children", children, list(extra) + ["source_child_id"]),
-        "episodes": finish_table("episodes", episodes),
+        "episodes": finish_table("episodes", episodes, list(rules903.EPISODE_EXTRA) if epi is not None else []),
         "rhis": finish_table("rhis", pd.DataFrame()),
         "rhi_episodes": finish_table("rhi_episodes", pd.DataFrame()),
         "disclosures": finish_table("disclosures", pd.DataFrame()),
@@ -146,7 +181,8 @@ def import_ssda903(folder: Path, la_code: str, pseudo: Pseudonymiser, keep_ident
     columns_from = {"episodes": {"child_id": mc["CHILD"], "missing_start": mc["MIS_START"],
                                  "missing_end": mc["MIS_END"], "episode_type": mc["MISSING"]},
                     "children": {"sex": hc["SEX"], "date_of_birth": hc["DOB"]}}
-    _describe(report, miss, head, uasc)
+    _describe(report, miss, head, uasc, epi)
+    used += ([epi.table] if epi is not None else []) + ([last[0]] if last is not None else [])
     report.source_files = [{"file": t.source, "sha256": sha256(t.path), "rows": int(len(t.frame))} for t in used]
     return Imported(tables, origins, report, columns_from)
 
@@ -166,7 +202,7 @@ def _uasc(folder, child_ids, problems, report):
     return child_ids.isin(listed).map({True: "true", False: "false"}).tolist(), table
 
 
-def _describe(report, miss, head, uasc) -> None:
+def _describe(report, miss, head, uasc, epi=None) -> None:
     ms, hs = miss.source, head.source
     report.map("children.child_id", f"{hs}: CHILD (pseudonymised)")
     report.map("children.sex", f"{hs}: SEX (1 -> male, 2 -> female)")
@@ -184,7 +220,25 @@ def _describe(report, miss, head, uasc) -> None:
     else:
         report.missing("children.uasc", "no UASC.csv in the extract")
     report.missing("episodes.police_risk", "the SSDA903 return holds no police risk grading")
-    report.missing("episodes.missing_from", "in or out of area is not in the Missing table")
+    if epi is not None and epi.location_columns:
+        report.derive("episodes.missing_from", f"{epi.source}: PL_LOCATION (IN/OUT), else PL_LA against the "
+                      "authority's own DfE code, of the episode of care the missing episode started in -> "
+                      "care_in_area or care_out_of_area (blank if neither is recorded)")
+    elif epi is not None:
+        report.missing("episodes.missing_from", f"{epi.source} has no PL_LOCATION or PL_LA column: in or out of "
+                       "area needs the placement's local authority, which the DfE derives from PL_POST with a "
+                       "postcode directory this project does not hold")
+    if epi is not None:
+        es = epi.source
+        for column in epi.unused_columns:
+            why = "a postcode or a provider's URN" if column.upper() in ("HOME_POST", "PL_POST", "URN") \
+                else "not used"
+            report.dropped_columns.append({"file": es, "column": column, "why": why})
+        report.derive("episodes.cla_legal_status", f"{es}: LS of the episode of care on the missing episode's start")
+        report.derive("episodes.cla_placement_type", f"{es}: PLACE of that episode")
+        report.derive("episodes.cla_placement_provider", f"{es}: PLACE_PROVIDER of that episode")
+    else:
+        report.missing("episodes.missing_from", "no Episodes.csv: in or out of area is not in the Missing table")
     report.missing("episodes.found_location", "not in the return")
     report.missing("rhis", "the return holds no return home interviews")
     report.missing("rhi_episodes", "no RHIs to link")
