@@ -411,3 +411,64 @@ def print_figures(result: dict, echo=print) -> None:
     echo("\nWhat Annex A cannot answer (not zero: not recorded):")
     for line in result["cannot_answer"]:
         echo(f"  - {line}")
+
+
+# --- the report (notebooks/05_annex_a.ipynb) -----------------------------------------------------
+
+
+def setup(data_path=None, min_cell: int = 5, suppress: bool = True, output_dir=None, publication_dir=None,
+          **_other_parameters):
+    """The notebook's context: the dataset, the Annex A tables as published, and the DfE comparison.
+
+    In a batch the tables come from the run's publication (suppressed once, audited); on its own the
+    notebook suppresses its own tables the same way. Returns (ReportContext, comparison dict).
+    """
+    from .metadata import is_synthetic
+    from .populations import Params
+    from .report import NotebookDataError, ReportContext, published_tables, resolve_data_path
+    from .validate import load_dataset
+
+    path = resolve_data_path(data_path)
+    try:
+        ds = load_dataset(path)
+        if not has_annex_a(path):
+            raise NotebookDataError(f"{path} has no {FILE}: import an Annex A workbook with `rhi import annex-a`")
+        t = load_annex_a(path)
+    except DatasetError as err:
+        raise NotebookDataError(f"{path} is not a valid dataset; nothing was analysed:\n  "
+                                + "\n  ".join(err.summary_lines(10))) from None
+    control = Disclosure(bool(suppress), int(min_cell))
+    if publication_dir:
+        published = published_tables(publication_dir, SCOPE)
+    else:
+        published = tables(build(t, control)[0])
+    out = Path(output_dir) if output_dir else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    ctx = ReportContext(ds, Params(), control, out, path, synthetic=is_synthetic(path), tables=published, scope=SCOPE)
+    return ctx, dfe_comparison(t)
+
+
+def headlines(ctx) -> list[str]:
+    """Sentences for the report's headline box, from the published tables only ('c' said as suppressed)."""
+    once, more = ctx.table("annex_a_repeat_missing").to_dict("records")
+    (everyone,) = [r for r in ctx.table("annex_a_rhi").to_dict("records") if r["breakdown"] == "all children"]
+
+    def share(count, den, pct):
+        if "c" in (count, den, pct) or pct is None:
+            return None
+        return f"{count:,} of {den:,} ({pct:.1f}%)"
+
+    lines = []
+    s = share(once["count"], once["denominator"], once["pct"])
+    lines.append(f"Children looked after who went missing at least once in the 12 months (Annex A, List 8): {s}."
+                 if s else "Children looked after who went missing: suppressed (a small count).")
+    s = share(everyone["offered"], everyone["offer_recorded"], everyone["offered_pct"])
+    lines.append(f"Offered a return interview after their last missing episode: {s} of the children whose answer "
+                 "is recorded." if s else "Offered a return interview after their last missing episode: suppressed.")
+    s = share(everyone["accepted"], everyone["accept_recorded"], everyone["accepted_pct"])
+    lines.append(f"Accepted it: {s} of those offered with an answer recorded." if s
+                 else "Accepted the interview: suppressed.")
+    lines.append("Annex A cannot say how the police graded episodes, what children disclosed or how soon interviews "
+                 "happened: those figures are not shown.")
+    return lines

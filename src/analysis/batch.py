@@ -41,6 +41,7 @@ from .publish.cells import PublicationError
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 COMPARE_PREFIX = "03_"
+ANNEX_A_PREFIX = "05_"   # the Ofsted Annex A report: run only, and always, on an Annex A dataset
 ALL = "all"
 COMPARE = "compare"
 STATUS_FILE = "status.json"
@@ -172,6 +173,12 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
     except DatasetError as err:
         raise BatchError(f"{path}: {len(err.problems)} problem(s) found; nothing was analysed or written.",
                          err.summary_lines(20), code=1) from None
+    from .annex_a import has_annex_a
+
+    annex_a = has_annex_a(path) and len(ds.episodes) == 0   # an Ofsted Annex A import: its own report only
+    per_la = [p for p in per_la if p.name.startswith(ANNEX_A_PREFIX) == annex_a]
+    if annex_a:
+        compare_nb, all_only = None, True
     if la_codes:  # matched in any case: e08000025 is E08000025
         from .options import OptionError, match_las
 
@@ -222,7 +229,12 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
         jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
         id_hashes = frozenset(_id_hash(str(c)) for c in ds.children["child_id"].dropna())
         try:
-            publication = publish_run(ds, options, tasks, staging, progress)
+            if annex_a:  # the Annex A tables, registered and suppressed the same way (analysis.annex_a)
+                from .annex_a import publish_run as publish_annex_a
+
+                publication = publish_annex_a(path, options, staging, PUBLISHED_TABLES)
+            else:
+                publication = publish_run(ds, options, tasks, staging, progress)
         except PublicationError as err:  # two values for one cell, a relation that does not hold: a bug
             raise BatchError(f"The run's numbers are inconsistent, so nothing was published ({err}). "
                              "This is a bug in rhi: please report it with this message.", code=3) from None
