@@ -274,3 +274,14 @@ def test_clustered_proportion_at_0_percent_takes_the_worst_case():
     assert res.design_effect == pytest.approx(2.5) and "not estimable" in res.basis
     low, high = proportion_confint(0, 4 / 2.5, method="wilson")
     assert res.ci_low == pytest.approx(0, abs=1e-12) and res.ci_high == pytest.approx(100 * high)
+
+
+def test_a_design_effect_below_1_is_taken_as_1():
+    # Each child has one RHI with and one without the outcome in the same grade: the children's RHIs are negatively
+    # correlated, the estimated design effect is below 1, and the test is not made more significant than Pearson's.
+    grade = ["high"] * 24 + ["low"] * 24
+    y = [True, False] * 6 + [True] * 12 + [True, False] * 12
+    child = np.repeat(np.arange(24), 2)
+    res = assoc.rao_scott_test(grade, y, child)
+    chi2 = stats.chi2_contingency(pd.crosstab(np.array(grade), np.array(y)).to_numpy(), correction=False)[0]
+    assert res.design_effect < 1 and res.statistic == pytest.approx(chi2) and "taken as 1" in res.reason

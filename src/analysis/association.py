@@ -24,7 +24,10 @@ Definitions used:
   children as clusters, V₀ the same estimator with every unit its own
   cluster, D the cell proportions and C the interaction contrasts. When
   every cluster has one unit V = V₀, the design effect is 1 and the test is
-  Pearson's chi-square.
+  Pearson's chi-square. A mean design effect below 1 is taken as 1
+  (allowing for clustering never makes a test more significant than treating
+  the units as independent); a zero cell is left out of the contrasts (1/0
+  taken as 0, as svychisq does).
 - ``cochran_armitage(events, totals, scores)``: the Cochran-Armitage test for
   a linear trend in proportions across ordered groups (here low < medium <
   high), asymptotic normal, two-sided, no continuity correction;
@@ -291,12 +294,20 @@ def rao_scott_test(groups, outcome, clusters, words=("units", "clusters", "clust
                           f"{deff:.2f} are below {EXPECTED_MIN}, too few for the Rao-Scott chi-square, and exact tests "
                           f"would treat the {words[0]} of one {words[2]} as independent", design_effect=deff)
     chi2 = float(stats.chi2_contingency(table, correction=False)[0])
-    adjusted = chi2 / deff
+    used = max(1.0, deff)
+    adjusted = chi2 / used
     return TestResult("Rao-Scott adjusted chi-square test",
                       f"{n} {words[0]} of {n_clusters} {words[1]} ({shape} table): the {words[0]} of one {words[2]} "
-                      f"are not independent, so Pearson's X2 is divided by the mean design effect {deff:.2f} "
-                      f"(Rao and Scott, first-order correction); {RULE.replace('every expected count', 'every expected count divided by the design effect')}",
+                      f"are not independent, so Pearson's X2 is divided by the mean design effect {used:.2f}"
+                      f"{_floored(deff)} (Rao and Scott, first-order correction); "
+                      f"{RULE.replace('every expected count', 'every expected count divided by the design effect')}",
                       adjusted, float(stats.chi2.sf(adjusted, df)), df, deff)
+
+
+def _floored(estimate: float) -> str:
+    """Design effects below 1 are taken as 1: allowing for clustering never makes a test more significant."""
+    return f" (estimated {estimate:.2f}, taken as 1: allowing for clustering never strengthens a result)" \
+        if estimate < 1 - 1e-9 else ""
 
 
 def cochran_armitage(events, totals, scores) -> TestResult:
@@ -346,12 +357,12 @@ def clustered_trend_test(scores, outcome, clusters, words=("units", "clusters", 
     d = design_effect(terms, codes)
     if not np.isfinite(d) or d <= 0:
         return TestResult(None, "not testable: the design effect of the trend statistic cannot be estimated")
-    z = base.statistic / math.sqrt(d)
+    z = base.statistic / math.sqrt(max(1.0, d))
     return TestResult("Cochran-Armitage trend test, Rao-Scott adjusted",
                       f"ordered groups; linear trend in the proportion disclosing; the {len(y)} {words[0]} of "
                       f"{n_clusters} {words[1]} are not independent (several per {words[2]}), so z is divided by the "
-                      f"square root of the design effect "
-                      f"{d:.2f} (Rao and Scott, first-order correction); normal approximation, two-sided",
+                      f"square root of the design effect {max(1.0, d):.2f}{_floored(d)} (Rao and Scott, first-order "
+                      "correction); normal approximation, two-sided",
                       z, float(2 * stats.norm.sf(abs(z))), design_effect=d)
 
 
