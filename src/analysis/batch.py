@@ -495,7 +495,7 @@ def run_task(key, la_code, notebooks, params, folder, digest, synthetic) -> dict
     import nbformat
     from papermill.parameterize import parameterize_notebook
 
-    from .render import notebook_body, render_report
+    from .render import notebook_body, render_report, write_downloads
 
     t0 = time.perf_counter()
     folder = Path(folder)
@@ -532,6 +532,8 @@ def run_task(key, la_code, notebooks, params, folder, digest, synthetic) -> dict
     render_report(folder / "report.html", title=title, sections=sections, headlines=headlines, synthetic=synthetic,
                   statement=statement["statement"], suppressed=statement["suppressed"],
                   params_text=_params_text(params, key), error=error)
+    write_downloads(folder, key=key, params=params, title=title, statement=statement["statement"],
+                    synthetic=synthetic)
     status = {"key": key, "status": "failed" if error else "ok", "error": error, "digest": digest,
               "duration_s": round(time.perf_counter() - t0, 2), "notebooks": [Path(n).name for n in notebooks]}
     mf.write_json(folder / STATUS_FILE, status)

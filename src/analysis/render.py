@@ -10,6 +10,7 @@ the tests run it on every report.
 from __future__ import annotations
 
 import base64
+import csv
 import json
 import copy
 import html
@@ -79,6 +80,9 @@ def notebook_body(nb) -> tuple[str, int]:
                 continue
             if "image/png" in out.get("data", {}) or "image/svg+xml" in out.get("data", {}):
                 images += 1
+                out = _as_figure(out)
+            elif "text/html" in out.get("data", {}) and _table_name(out):
+                out = _named_table(out)
             kept.append(out)
         cell["outputs"] = kept
         # Printed text arrives in chunks, split differently from run to run around the stderr removed above:
@@ -87,6 +91,76 @@ def notebook_body(nb) -> tuple[str, int]:
     stable = _stable_ids(nb)
     body, _ = _exporter().from_notebook_node(nb)
     return _STYLER_ID.sub(stable, body), images
+
+
+def _meta(out, key: str):
+    """A figure's ``alt`` or ``caption`` from the output's metadata, at the top or under its MIME type."""
+    meta = out.get("metadata", {}) or {}
+    for where in (meta, meta.get("image/png") or {}, meta.get("image/svg+xml") or {}):
+        value = where.get(key) if isinstance(where, dict) else None
+        if isinstance(value, str) and value.strip():
+            return " ".join(value.split())
+    return None
+
+
+def _as_figure(out):
+    """An image output as a ``text/html`` output: ``<figure>`` with its alt text and caption.
+
+    The alt text is the notebook's (written from the chart's data); without one, the caption; without
+    either, a placeholder marked ``missing-alt`` that the tests refuse. A blank image (one colour) is
+    not shown: a note says the chart had nothing to draw.
+    """
+    data = out["data"]
+    alt, caption = _meta(out, "alt"), _meta(out, "caption")
+    if "image/png" in data:
+        payload = "".join(data["image/png"].split()) if isinstance(data["image/png"], str) else data["image/png"]
+        src = "data:image/png;base64," + payload
+        blank = blank_png(base64.b64decode(payload))
+    else:
+        svg = data["image/svg+xml"]
+        svg = "".join(svg) if isinstance(svg, list) else svg
+        src = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        blank = False
+    if blank:
+        body = '<p class="no-chart">A chart was left out here: it had nothing to draw.</p>'
+    else:
+        klass = ""
+        if not alt:
+            alt = f"Chart: {caption}" if caption else "Chart without a description"
+            klass = "" if caption else ' class="missing-alt"'
+        figcaption = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
+        body = f'<figure><img{klass} src="{src}" alt="{escape(alt)}">{figcaption}</figure>'
+    new = copy.deepcopy(out)
+    new["data"] = {"text/html": body}
+    new["metadata"] = {}
+    return new
+
+
+def blank_png(raw: bytes) -> bool:
+    """Whether a PNG is one colour all over (a chart with nothing drawn, or an empty canvas)."""
+    import io
+
+    from PIL import Image
+
+    try:
+        image = Image.open(io.BytesIO(raw)).convert("RGB")
+    except Exception:  # not an image Pillow reads: not judged blank
+        return False
+    return all(low == high for low, high in image.getextrema())
+
+
+def _table_name(out) -> str | None:
+    """The name of the CSV a table output was saved as (output metadata ``table``), if any."""
+    name = (out.get("metadata") or {}).get("table")
+    return name if isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9_.-]+", name) else None
+
+
+def _named_table(out):
+    new = copy.deepcopy(out)
+    html_text = new["data"]["text/html"]
+    html_text = "".join(html_text) if isinstance(html_text, list) else html_text
+    new["data"]["text/html"] = re.sub(r"<table\b", f'<table data-table="{_table_name(out)}"', html_text, count=1)
+    return new
 
 
 # pandas Styler tables carry a random id (``T_`` + 5 hex digits) in their HTML and CSS.
@@ -133,19 +207,145 @@ def generated_stamp() -> str:
     return datetime.now().strftime("%Y-%m-%d %H:%M")
 
 
+LONG_TABLE = 25           # rows: a longer table is shown in full behind a details toggle
+MISSING = {"nan", "<na>", "nat", "none"}   # how pandas prints a missing value: shown as an empty cell
+
+
+def present(body: str, folder: Path | None = None, numbers: list | None = None) -> str:
+    """Notebook HTML made readable and accessible, whatever the notebook printed.
+
+    - headings one level down (the page's title is the only ``h1``);
+    - tables: a pandas row-number index column dropped, ``scope`` on every header cell, empty header cells
+      made data cells, missing values (NaN, <NA>) shown empty; each table in its own scrolling region
+      (labelled by its caption, reachable by keyboard), a long one behind a ``<details>`` toggle, and a
+      link to its CSV when the notebook saved one (``data-table`` names it; ``folder/tables/NAME.csv``).
+    """
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(body, "html.parser")
+    for level in range(5, 0, -1):
+        for heading in soup.find_all(f"h{level}"):
+            heading.name = f"h{level + 1}"
+    for number, table in enumerate(soup.find_all("table")):
+        _tidy_table(table)
+        caption = table.find("caption")
+        label = " ".join(caption.get_text(" ").split()) if caption else ""
+        if numbers is not None:   # tables numbered across the page, so that every region's name is unique
+            numbers.append(label)
+        if not label:
+            heading = table.find_previous(re.compile(r"^h[1-6]$"))
+            where = " ".join(heading.get_text(" ").split()).rstrip("¶ ") if heading else ""
+            label = f"Table {len(numbers) if numbers is not None else number + 1}" + (f": {where}" if where else "")
+        rows = len(table.find("tbody").find_all("tr", recursive=False)) if table.find("tbody") else \
+            len(table.find_all("tr")) - 1
+        wrap = soup.new_tag("div", attrs={"class": "table-wrap", "role": "region", "tabindex": "0",
+                                          "aria-label": label or "Table"})
+        table.wrap(wrap)
+        outer = wrap
+        if rows > LONG_TABLE:
+            details = soup.new_tag("details", attrs={"class": "long-table"})
+            summary = soup.new_tag("summary")
+            summary.string = f"{label or 'Table'}: show all {rows:,} rows"
+            wrap.wrap(details)
+            details.insert(0, summary)
+            outer = details
+        name = table.get("data-table")
+        if name and folder is not None and (Path(folder) / "tables" / f"{name}.csv").exists():
+            link = soup.new_tag("p", attrs={"class": "table-csv"})
+            anchor = soup.new_tag("a", href=f"tables/{name}.csv")
+            anchor.string = f"Download this table (CSV, {name}.csv)"
+            link.append(anchor)
+            outer.insert_after(link)
+    return str(soup)
+
+
+def _tidy_table(table) -> None:
+    rows = table.find_all("tr")
+    body_rows = [tr for tr in rows if tr.find_parent("thead") is None]
+    firsts = [tr.find(["th", "td"]) for tr in body_rows]
+    # pandas' default index: 0, 1, 2... in a first header column, under an empty corner: not data, dropped
+    if firsts and all(c is not None and c.name == "th" and c.get_text().strip() == str(i)
+                      for i, c in enumerate(firsts)):
+        head_firsts = [tr.find(["th", "td"]) for tr in rows if tr.find_parent("thead") is not None]
+        if all(c is not None and not c.get_text().strip() for c in head_firsts):
+            for cell in firsts + head_firsts:
+                cell.decompose()
+    for cell in table.find_all("th"):
+        if not cell.get_text().strip():
+            cell.name = "td"
+            cell.attrs.pop("scope", None)
+        elif not cell.get("scope"):
+            row = cell.find_parent("tr")
+            header_row = cell.find_parent("thead") is not None or (
+                row is not None and all(c.name == "th" for c in row.find_all(["td", "th"], recursive=False)))
+            cell["scope"] = "col" if header_row else "row"
+    for cell in table.find_all("td"):
+        if cell.get_text().strip().lower() in MISSING and not cell.find(True):
+            cell.string = ""
+    _align_text_columns(table)
+
+
+_NUMERIC = re.compile(r"[-+]?[\d,]*\.?\d+%?|c|x|z|n/a|-|\u2013|")
+
+
+def _align_text_columns(table) -> None:
+    """Words to the left, numbers to the right (GSS tables guidance): a column none of whose body cells
+    holds a number (or a symbol) is marked ``text``. Tables with merged cells are left as they are."""
+    rows = [tr.find_all(["td", "th"], recursive=False) for tr in table.find_all("tr")]
+    if not rows or any(c.get("colspan") or c.get("rowspan") for row in rows for c in row):
+        return
+    body = [row for tr, row in zip(table.find_all("tr"), rows) if tr.find_parent("thead") is None
+            and not all(c.name == "th" for c in row)]
+    width = max(len(row) for row in rows)
+    for col in range(width):
+        values = [" ".join(row[col].get_text(" ").split()) for row in body if col < len(row)]
+        if values and not any(v and _NUMERIC.fullmatch(v.split(" ")[0]) for v in values):
+            for row in rows:
+                if col < len(row):
+                    row[col]["class"] = (row[col].get("class") or []) + ["text"]
+
+
+def _statement_parts(statement: str) -> tuple[str, int | None]:
+    match = re.search(r"from 1 to (\d+)", statement or "")
+    return statement, (int(match.group(1)) + 1 if match else None)
+
+
 def render_report(out: Path, *, title: str, sections: list[dict], headlines: list[str], synthetic: bool,
                   statement: str, suppressed: bool, params_text: str, error: str | None = None) -> Path:
-    """Write one report page. ``sections``: dicts with title, anchor, html and optional figures (PNG paths)."""
+    """Write one report page. ``sections``: dicts with title, anchor, html and optional figures (PNG paths).
+
+    Figures a notebook saved but did not show are listed as links to their files (no alt text can be
+    written for them here). The page links the report's spreadsheet and PDF (``analysis.spreadsheet``).
+    """
     from . import __version__
 
+    folder = Path(out).parent
+    numbers: list = []
     for s in sections:
-        s["figures"] = [{"name": p.stem.replace("_", " "), "uri": data_uri(p)} for p in s.get("figures", [])]
+        s["html"] = present(s["html"], folder, numbers)
+        s["figures"] = [{"name": p.stem.replace("_", " "), "png": f"figures/{p.name}",
+                         "svg": f"figures/{p.stem}.svg" if p.with_suffix(".svg").exists() else None}
+                        for p in s.get("figures", [])]
+    _, min_cell = _statement_parts(statement)
     page = _env().get_template("report.html.j2").render(
         title=title, sections=sections, headlines=headlines, synthetic=synthetic, statement=statement,
         suppressed=suppressed, params_text=params_text, error=error, css=_css(), version=__version__,
-        generated=generated_stamp())
+        generated=generated_stamp(), min_cell=min_cell, downloads=report_downloads())
     out.write_text(page, encoding="utf-8")
     return out
+
+
+def report_downloads() -> list[dict]:
+    """The files a report page links beside it (``write_downloads`` makes them after the page).
+
+    The spreadsheet always; the PDF when Chromium is there to print it.
+    """
+    from .browser import find_chromium
+
+    files = [{"href": "report.xlsx", "label": "Spreadsheet of every table", "kind": "Excel, .xlsx"}]
+    if find_chromium() is not None:
+        files.append({"href": "report.pdf", "label": "This report as a PDF", "kind": "PDF"})
+    return files
 
 
 def render_index(out: Path, **context) -> Path:
@@ -198,6 +398,15 @@ def figure_cell(value) -> str:
     return f"{pct:.1f}% ({count:,} of {den:,})"
 
 
+def _downloads_of(folder: Path) -> list[dict]:
+    """The spreadsheet and PDF a report folder holds, as links from the run's index."""
+    found = []
+    for name, label in (("report.xlsx", "spreadsheet"), ("report.pdf", "PDF")):
+        if (folder / name).exists():
+            found.append({"href": f"{folder.name}/{name}", "label": label})
+    return found
+
+
 def write_index(run: Path, record: dict, keys: list[str], synthetic: bool) -> Path:
     """index.html of a run: every report with its status and key figures from its figures.json."""
     from .dfe import la_names
@@ -209,7 +418,7 @@ def write_index(run: Path, record: dict, keys: list[str], synthetic: bool) -> Pa
         error = rep.get("error") or ""
         if key == "compare":
             compare = {"href": "compare/report.html", "label": "funnel plots (RHI data and published DfE figures)",
-                       "status": rep["status"], "error": error}
+                       "status": rep["status"], "error": error, "downloads": _downloads_of(run / key)}
             continue
         try:
             payload = json.loads((run / key / "figures.json").read_text())
@@ -217,6 +426,7 @@ def write_index(run: Path, record: dict, keys: list[str], synthetic: bool) -> Pa
             payload = {}
         label = "All local authorities" if key == "all" else f"{key} {names.get(key, '')}".strip()
         rows.append({"href": f"{key}/report.html", "label": label, "status": rep["status"], "error": error,
+                     "downloads": _downloads_of(run / key),
                      "cells": [figure_cell(_dig(payload, path)) for _, path in INDEX_COLUMNS]})
     control = record["disclosure_control"]
     params = record["parameters"]
@@ -228,7 +438,67 @@ def write_index(run: Path, record: dict, keys: list[str], synthetic: bool) -> Pa
         finished=record["finished"], commit=str(record["git"]["commit"])[:12], dirty=record["git"]["dirty"] is True,
         synthetic=synthetic, suppressed=control["suppressed"], statement=control["statement"],
         params_text=f"Period {period}; police risk in scope: {params['risk_levels'].replace(',', ', ')}",
-        n_ok=len(rows) - failed, n_total=len(rows), n_failed=failed,
+        n_ok=len(rows) - failed, n_total=len(rows), n_failed=failed, min_cell=control.get("min_cell"),
         figures_note="Percentages are of RHI children (children with a completed RHI for an in-scope episode), "
                      "with the count and denominator; 'c' marks a value suppressed by disclosure control; a blank "
                      "cell means the report did not record the figure. Authority names come from the DfE list.")
+
+
+# --- the files beside a report: its spreadsheet and its PDF ---------------------------------------
+
+def write_downloads(folder: Path, *, key: str, params: dict, title: str, statement: str, synthetic: bool) -> dict:
+    """After ``report.html``: ``report.xlsx`` (every table, ``analysis.spreadsheet``) and ``report.pdf``
+    (the page printed by headless Chromium, when it is installed). Returns what was written and how long
+    each took; a PDF that cannot be printed is reported there, not raised (the report itself is complete).
+    """
+    import time
+
+    from . import browser
+    from .spreadsheet import write_report_workbook
+
+    folder = Path(folder)
+    done: dict = {}
+    t0 = time.perf_counter()
+    _, min_cell = _statement_parts(statement)
+    secondary = (f"So that a hidden count cannot be worked out from totals and other tables, some counts of "
+                 f"{min_cell} or more are shown as 'c' too (secondary suppression).") if min_cell else None
+    notes = [f"Police risk grades in scope: {str(params.get('risk_levels', '')).replace(',', ', ')}.",
+             "Every percentage is shown with its count and denominator where the report shows them.",
+             "The tables are those of the report page report.html; the CSV files in tables/ hold the same values."]
+    if synthetic:
+        notes.insert(0, "SYNTHETIC DATA: every record behind these tables was generated by a program; "
+                        "no real child is described.")
+    book = write_report_workbook(folder, title=title, source=_source(synthetic), period=_period(folder, params),
+                                 statement=statement, secondary=secondary, notes=notes)
+    done["xlsx"] = {"file": book.name if book else None, "seconds": round(time.perf_counter() - t0, 2)}
+    if browser.find_chromium() is not None:
+        t0 = time.perf_counter()
+        try:
+            browser.print_pdf(folder / "report.html", folder / "report.pdf")
+            done["pdf"] = {"file": "report.pdf", "seconds": round(time.perf_counter() - t0, 2)}
+        except RuntimeError as err:
+            done["pdf"] = {"file": None, "error": str(err)}
+    return done
+
+
+def _source(synthetic: bool) -> str:
+    if synthetic:
+        return "Synthetic records of missing episodes and return home interviews, made by rhi synth"
+    return ("Local authority records of missing episodes and return home interviews, in the format of the "
+            "project's data contract, analysed with rhi-analysis")
+
+
+def _period(folder: Path, params: dict) -> str:
+    """The period analysed, as the run's publication dates it (financial year) and as the options set it."""
+    start, end = params.get("period_start"), params.get("period_end")
+    text = f"{start or 'start of the data'} to {end or 'end of the data'}"
+    cells = Path(folder).parent / "publication" / "rhi_publication.csv"
+    try:
+        with cells.open(newline="") as handle:
+            first = next(csv.DictReader(handle), None)
+    except OSError:
+        first = None
+    period = (first or {}).get("time_period", "")
+    if re.fullmatch(r"\d{6}", period or ""):
+        text += f" (starting in the financial year {period[:4]}-{period[4:]})"
+    return text
