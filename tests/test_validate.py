@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from builders import LA, child, disc, episode, frames, link, rhi
+from builders import LA, valid_tables
 from typer.testing import CliRunner
 
 from analysis.cli import app
@@ -20,25 +20,7 @@ from analysis.validate import SET_ASIDE_ADULT, SET_ASIDE_EARLY_RHI, load_dataset
 runner = CliRunner()
 
 
-def base_tables() -> dict[str, pd.DataFrame]:
-    """Three children, four episodes, three RHIs: valid."""
-    return frames(
-        children=[child("c1"), child("c2", sex="M", dob="2004-02"), child("c3", sex="2", dob="01/09/2002", uasc="no")],
-        episodes=[
-            episode("e1", "c1", "2017-08-01 20:00", missing_from="home"),
-            episode("e2", "c1", "2017-09-01 20:00", risk="high"),
-            episode("e3", "c2", "03/10/2017 21:30", risk="Low", legal="looked_after", missing_from="care_in_area"),
-            episode("e4", "c3", "2017-10-05 20:00", risk=""),
-        ],
-        rhis=[
-            rhi("r1", "c1", offered_at="2017-09-03 09:00", completed_at="2017-09-05 10:00", consent_to_share="all",
-                follow_up="signposted", helpline_signposted="yes"),
-            rhi("r2", "c2", legal_status="child_in_need", completed_at="2017-10-06 10:00"),
-            rhi("r3", "c3", status="declined", decline_reason="child_declined"),
-        ],
-        links=[link("r1", "e1"), link("r1", "e2"), link("r2", "e3"), link("r3", "e4")],
-        disclosures=[disc("r1", "cse_victim"), disc("r1", "rf_gang_association"), disc("r2", "cce_victim")],
-    )
+base_tables = valid_tables
 
 
 def write_tables(folder, tables):
