@@ -9,7 +9,7 @@ SEED   ?= 2019
 RUN    ?= reports/default
 JOBS   ?=
 
-.PHONY: env data report import-report compare test test-fast bench screenshot clean help
+.PHONY: env data report import-report compare test test-fast bench screenshot clean help lab
 .DEFAULT_GOAL := help
 
 help:
@@ -21,6 +21,7 @@ help:
 	@echo "                 import your extract, validate it and report on every authority"
 	@echo "                 (make the key once with: .venv/bin/rhi keygen --out ~/rhi.key)"
 	@echo "make compare     like make report, with one report per authority and the comparison across them"
+	@echo "make lab         JupyterLab on notebooks/ with the project's kernel and the default dataset (charts inline)"
 
 env: $(VENV)/.installed
 
@@ -66,6 +67,12 @@ bench: env
 
 screenshot: report
 	$(BIN)/python -m analysis.browser $(RUN)/all/report.html $(RUN)/all/screenshot.png
+
+# JupyterLab on the notebooks, with this environment's Python as the kernel (registered in the venv, so a
+# JupyterLab installed elsewhere finds it too) and the default dataset; charts show inline.
+lab: env data
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (rhi-analysis)" >/dev/null
+	RHI_DATA=$(abspath $(DATA)) $(BIN)/jupyter lab --notebook-dir=notebooks
 
 clean:
 	rm -rf $(VENV) $(DATA) reports/*/ .pytest_cache

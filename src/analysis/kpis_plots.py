@@ -37,12 +37,14 @@ def context_note(context: dict, keys) -> str:
             if said else "")
 
 
-def _draw_context(ax, context: dict, key: str, orient: str = "h") -> None:
+def _draw_context(ax, context: dict, key: str, orient: str = "h", short: bool = False) -> None:
     item = context.get(CONTEXT.get(key, ""))
     if not item or item.get("pct") is None:
         return
     line = ax.axhline if orient == "h" else ax.axvline
     line(item["pct"], color="grey", linestyle="--", linewidth=1)
+    if short:   # no room for a label beside the lines: the caption names the context line and its source
+        return
     text = f"context {item['pct']:g}% ({item['short']})"
     if orient == "h":
         ax.annotate(text, (0.99, item["pct"]), xycoords=("axes fraction", "data"), color="#3D3D3D",
@@ -160,14 +162,17 @@ def monthly_trend(month: pd.DataFrame, context: dict):
         last = [(m, v) for m, v in zip(month["month"], values) if v is not None]
         if last:
             labels.append((last[-1][1], label, PALETTE[i], last[-1][0]))
-    for value, label, colour, m in labels:   # direct labels at the line ends
-        right.annotate(label, (m, value), xytext=(6, 0), textcoords="offset points", va="center", color=colour,
-                       fontweight="bold")
-    _draw_context(right, context, "completed")
+    placed = []   # direct labels at the line ends, moved apart so that they never overlap
+    for value, label, colour, m in sorted(labels, key=lambda t: -t[0]):
+        y = value if not placed else min(value, placed[-1] - 8)
+        placed.append(y)
+        right.annotate(label, (m, value), xytext=(len(month) - 0.6, y), textcoords="data", va="center", color=colour,
+                       fontweight="bold", arrowprops={"arrowstyle": "-", "color": colour, "lw": 0.8})
+    _draw_context(right, context, "completed", short=True)
     right.set_ylim(0, 100)
     right.set_ylabel("% of episodes")
     right.tick_params(axis="x", labelrotation=90)
-    right.set_xlim(-0.5, len(month) + 2.5)
+    right.set_xlim(-0.5, len(month) + 2.8)
     fig.tight_layout()
     return fig
 

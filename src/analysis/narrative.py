@@ -407,3 +407,25 @@ FUNNEL_MEASURES = {"rhi_completion": "notified episodes with a completed RHI (%)
                    "cse_red_flag_any": "RHI children with any CSE red flag (%)",
                    "cce_victim": "RHI children disclosing criminal exploitation (%)",
                    "mental_health": "RHI children with a mental-health issue (%)"}
+
+
+MODEL_METHOD_COLUMNS = ("method", "interval_method", "p_value_method", "covariance", "limitation")
+
+
+def model_columns(table) -> list[str]:
+    """The odds-ratio table's columns a reader compares row by row; the methods, the same on every row of an
+    outcome, are said once in words (:func:`model_methods`)."""
+    return [c for c in table.columns if c not in MODEL_METHOD_COLUMNS]
+
+
+def model_methods(table) -> list[str]:
+    """One sentence per outcome: how its intervals, p-values and covariance were computed, and any limitation."""
+    out = []
+    for outcome, rows in table.groupby("outcome", sort=False):
+        first = rows.iloc[0]
+        parts = [f"{word}: {first[col]}" for col, word in (("interval_method", "intervals"), ("p_value_method", "p-values"),
+                                                            ("covariance", "covariance"), ("limitation", "limitation"))
+                 if col in rows and first[col] not in (None, "", SUPPRESSED) and first[col] == first[col]]
+        if parts:
+            out.append(f"{outcome}: " + "; ".join(parts) + ".")
+    return out

@@ -432,8 +432,7 @@ def funnel_chart(table: pd.DataFrame, summary: dict, xlabel: str, ylabel: str, h
     for conf, style in ((0.95, "--"), (0.998, ":")):
         lo, hi = control_limits(p0, grid, conf, method)
         ax.plot(grid, 100 * lo, style, color="#3D3D3D", lw=1.2)
-        ax.plot(grid, 100 * hi, style, color="#3D3D3D", lw=1.2)
-        ax.text(grid[-1], 100 * hi[-1], f" {conf:.1%}".replace(".0%", "%") + " limit", va="center", ha="left")
+        ax.plot(grid, 100 * hi, style, color="#3D3D3D", lw=1.2)   # which is which: in the caption (too close to label)
     ax.axhline(100 * p0, color="#3D3D3D", lw=1.2)
     ax.text(grid[-1], 100 * p0, f" overall {100 * p0:.1f}%", va="center", ha="left")
     outside = shown["position"] != "within limits"
