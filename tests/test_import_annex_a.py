@@ -67,7 +67,7 @@ def test_list8_read_with_title_rows_merged_header_and_codes(imported, key):
     assert row_of(t, key, "800106")["sex"] == "unknown"                 # c) Not stated/recorded
     assert row_of(t, key, "800112")["rhi_offered"] == ""                # c) Unknown: not recorded, never "no"
     assert row_of(t, key, "800111")["missing_episodes"] == ""           # blank stays blank, never 0
-    assert row_of(t, key, "800110")["legal_status_group"] == "youth justice"
+    assert row_of(t, key, "800110")["legal_status_group"] == "other legal status"     # J1: youth justice
     # 12 months ending on the latest date List 8 records (a social work visit on 20/03/2024)
     assert set(t["period_end"]) == {"2024-03-20"} and set(t["period_start"]) == {"2023-03-21"}
     assert "hidden column(s) read like the others: Placement postcode, Allocated Worker" in output
@@ -224,24 +224,25 @@ def test_counts_per_child_and_repeat_missing(imported):
 def test_rhi_offered_and_accepted_by_breakdown(imported):
     out, _ = imported
     r = analysed(out, suppress=False)
-    (everyone,) = rows(r, "annex_a_rhi", breakdown="all children")
+    (everyone,) = r["tables"]["annex_a_rhi"]
     # offered: 6 yes, 1 no, 1 unknown among 8 missing children; accepted: 3 of the 5 offered with an answer
     assert (everyone["children_missing"], everyone["offered"], everyone["offer_recorded"]) == (8, 6, 7)
     assert (everyone["offer_not_recorded"], everyone["accepted"], everyone["accept_recorded"]) == (1, 3, 5)
     assert everyone["offered_pct"] == 85.7 and everyone["accepted_pct"] == 60.0
-    (out_la,) = rows(r, "annex_a_rhi", breakdown="placed in or out of the authority", level="out of the authority")
-    assert (out_la["children_missing"], out_la["offered"], out_la["accepted"]) == (5, 5, 2)
-    (s20,) = rows(r, "annex_a_rhi", breakdown="legal status", level="section 20")
-    assert (s20["children_missing"], s20["offered"], s20["offer_recorded"]) == (3, 1, 2)
+    (out_la,) = rows(r, "annex_a_rhi_by", breakdown="placed in or out of the authority", level="out of the authority")
+    assert (out_la["offered"], out_la["offer_recorded"], out_la["accepted"], out_la["accept_recorded"]) == (5, 5, 2, 4)
+    (s20,) = rows(r, "annex_a_rhi_by", breakdown="legal status", level="section 20")
+    assert (s20["offered"], s20["offer_recorded"], s20["offered_pct"]) == (1, 2, 50.0)
     for breakdown in ("legal status", "placement type", "placed in or out of the authority", "age band", "sex",
                       "unaccompanied asylum-seeking child"):
-        assert sum(x["children_missing"] for x in rows(r, "annex_a_rhi", breakdown=breakdown)) == 8
+        assert sum(x["offered"] for x in rows(r, "annex_a_rhi_by", breakdown=breakdown)) == 6
+        assert sum(x["offer_recorded"] for x in rows(r, "annex_a_rhi_by", breakdown=breakdown)) == 7
 
 
 def test_small_counts_suppressed_and_limits_stated(imported):
     out, _ = imported
     r = analysed(out, suppress=True)
-    (everyone,) = rows(r, "annex_a_rhi", breakdown="all children")
+    (everyone,) = r["tables"]["annex_a_rhi"]
     assert everyone["offered"] == "c" and everyone["offered_pct"] == "c"
     once = r["tables"]["annex_a_repeat_missing"][0]
     assert once["count"] == "c" and once["pct"] == "c"
@@ -255,27 +256,27 @@ def test_small_counts_suppressed_and_limits_stated(imported):
 
 def test_larger_list_shows_counts_and_hides_what_would_reveal_a_small_one(tmp_path, key):
     children = [(f"9{i:05d}",) + c[1:] for i, c in enumerate(wbk.CHILDREN * 6)]
-    extra = ("b) Female", wbk.D(2009, 1, 1), "b) No", "L2: EPO", "f) U6: Foster placement - not FFA",
+    extra = ("d) Neither", wbk.D(2009, 1, 1), "b) No", "C2: FCO", "f) U6: Foster placement - not FFA",
              "b) PR1 - Own provision", "a) In", 1, 0, "a) Yes", "a) Yes", None)
-    children += [("990001",) + extra, ("990002",) + extra]   # two children under an EPO: a small level
+    children += [("990001",) + extra, ("990002",) + extra]   # two children of the sex 'neither': a small level
     book = wbk.build(tmp_path / "big.xlsx", children=children)
     assert cli("import", "annex-a", book, "--out", tmp_path / "o", "--la-code", LA).exit_code == 0
     r = analysed(tmp_path / "o", suppress=True)
     once = r["tables"]["annex_a_repeat_missing"][0]
-    assert (once["count"], once["denominator"]) == (50, 68)
-    (everyone,) = rows(r, "annex_a_rhi", breakdown="all children")
-    assert everyone["offered"] == 38 and everyone["offer_recorded"] == 44
-    (epo,) = rows(r, "annex_a_rhi", breakdown="legal status", level="emergency protection")
-    assert epo["children_missing"] == "c" and epo["offered"] == "c" and epo["offered_pct"] == "c"
-    # youth justice: 6 children missing, 6 offered, 0 of 0 accepted recorded, 6 not recorded
-    shown = [x for x in r["tables"]["annex_a_rhi"] if x["breakdown"] == "legal status"]
-    small = [x for x in shown if isinstance(x["offer_not_recorded"], int) and 0 < x["offer_not_recorded"] < 5]
-    assert not small                                           # no count from 1 to 4 is shown
+    assert once["denominator"] == 68
+    (other,) = rows(r, "annex_a_rhi_by", breakdown="sex", level="other")
+    assert other["offered"] == "c" and other["offer_recorded"] == "c" and other["offered_pct"] == "c"
+    for table in r["tables"].values():                       # no count from 1 to 4 is shown anywhere
+        for row in table:
+            for k, v in row.items():
+                assert not (isinstance(v, int) and 0 < v < 5 and k not in ("pct", "offered_pct", "accepted_pct")), (k, row)
+    # 'other' hidden alone would be the total less female, male and unknown: another level is hidden too
+    others = [x for x in rows(r, "annex_a_rhi_by", breakdown="sex") if x["level"] != "other"]
+    assert any(x["offered"] == "c" for x in others) or r["tables"]["annex_a_rhi"][0]["offered"] == "c"
     unsuppressed = analysed(tmp_path / "o", suppress=False)
-    # the EPO level alone hidden would be the total less the other levels: another level is hidden too
-    others = [x for x in shown if x["level"] != "emergency protection"]
-    assert any(x["children_missing"] == "c" for x in others)
     assert unsuppressed["tables"]["annex_a_repeat_missing"][0]["count"] == 50
+    (other,) = rows(unsuppressed, "annex_a_rhi_by", breakdown="sex", level="other")
+    assert (other["offered"], other["offer_recorded"]) == (2, 2)
 
 
 def test_dfe_comparison_same_year(imported):

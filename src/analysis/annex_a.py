@@ -196,14 +196,22 @@ def register(pub, t: pd.DataFrame) -> None:
                 totals[name].append(k)
         for name, parts in totals.items():
             store.relate("sum", _rhi_key(name, None, None), parts)
-    frame = pd.DataFrame(rows)
-    derived = {"offered_pct": [(o, d) for o, d in zip(cells["offered"], cells["offer_recorded"])],
-               "accepted_pct": [(a, d) for a, d in zip(cells["accepted"], cells["accept_recorded"])]}
-    pub.add_table(SCOPE, "annex_a_rhi", frame, {
-        "children_missing": cells["children"], "offered": cells["offered"],
-        "offer_recorded": cells["offer_recorded"], "offer_not_recorded": cells["offer_not_recorded"],
-        "accepted": cells["accepted"], "accept_recorded": cells["accept_recorded"],
-        "accept_not_recorded": cells["accept_not_recorded"]}, derived)
+    # All children (with the answers not recorded), then each breakdown's levels (shares only).
+    for name, part, columns in (("annex_a_rhi", slice(0, 1), list(cells)),
+                                ("annex_a_rhi_by", slice(1, None), ["offered", "offer_recorded", "accepted",
+                                                                    "accept_recorded"])):
+        frame = pd.DataFrame(rows[part])
+        if name == "annex_a_rhi_by":
+            frame = frame.drop(columns=["children_missing", "offer_not_recorded", "accept_not_recorded"])
+        else:
+            frame = frame.drop(columns=["breakdown", "level"])
+        c = {k: v[part] for k, v in cells.items()}
+        derived = {"offered_pct": [(o, d) for o, d in zip(c["offered"], c["offer_recorded"])],
+                   "accepted_pct": [(a, d) for a, d in zip(c["accepted"], c["accept_recorded"])]}
+        shown = {"children": "children_missing", "offered": "offered", "offer_recorded": "offer_recorded",
+                 "offer_not_recorded": "offer_not_recorded", "accepted": "accepted",
+                 "accept_recorded": "accept_recorded", "accept_not_recorded": "accept_not_recorded"}
+        pub.add_table(SCOPE, name, frame, {shown[k]: c[k] for k in columns}, derived)
     store.relate("sum", _rhi_key("children", None, None), [miss_k])  # one population, two names
 
 
@@ -233,17 +241,20 @@ def _rhi_cells(store, part: pd.DataFrame, label, level, column, rows, cells, tot
     store.relate("sum", keys["children"], [keys["offer_recorded"], keys["offer_not_recorded"]])
     store.relate("sum", keys["offered"], [keys["accept_recorded"], keys["accept_not_recorded"]])
     store.relate("sum", keys["accept_recorded"], [keys["accepted"], declined])
-    if not total:
-        pass
-    rows.append({"breakdown": label, "level": level, "children_missing": values["children"],
+    # A level's row shows its shares and their denominators; how many children it has and how many answers
+    # are not recorded are shown for all children only. Those cells still count (the relations hold), but
+    # a small 'not recorded' in one level then does not force its level's denominators to be hidden.
+    shown_here = set(keys) if total else {"offered", "offer_recorded", "accepted", "accept_recorded"}
+    rows.append({"breakdown": label, "level": level,
+                 "children_missing": values["children"] if "children" in shown_here else None,
                  "offered": values["offered"], "offer_recorded": values["offer_recorded"],
                  "offered_pct": _pct(values["offered"], values["offer_recorded"]),
-                 "offer_not_recorded": values["offer_not_recorded"], "accepted": values["accepted"],
-                 "accept_recorded": values["accept_recorded"],
+                 "offer_not_recorded": values["offer_not_recorded"] if total else None,
+                 "accepted": values["accepted"], "accept_recorded": values["accept_recorded"],
                  "accepted_pct": _pct(values["accepted"], values["accept_recorded"]),
-                 "accept_not_recorded": values["accept_not_recorded"]})
+                 "accept_not_recorded": values["accept_not_recorded"] if total else None})
     for name, k in keys.items():
-        cells[name].append(k)
+        cells[name].append(k if name in shown_here else None)
     return keys
 
 
@@ -429,11 +440,15 @@ def setup(data_path=None, min_cell: int = 5, suppress: bool = True, output_dir=N
     from .validate import load_dataset
 
     path = resolve_data_path(data_path)
+    example = False
     try:
         ds = load_dataset(path)
-        if not has_annex_a(path):
+        if has_annex_a(path):
+            t = load_annex_a(path)
+        elif publication_dir:
             raise NotebookDataError(f"{path} has no {FILE}: import an Annex A workbook with `rhi import annex-a`")
-        t = load_annex_a(path)
+        else:   # the notebook opened on another dataset: an invented example, said so on the page
+            t, example = example_table(), True
     except DatasetError as err:
         raise NotebookDataError(f"{path} is not a valid dataset; nothing was analysed:\n  "
                                 + "\n  ".join(err.summary_lines(10))) from None
@@ -445,14 +460,47 @@ def setup(data_path=None, min_cell: int = 5, suppress: bool = True, output_dir=N
     out = Path(output_dir) if output_dir else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-    ctx = ReportContext(ds, Params(), control, out, path, synthetic=is_synthetic(path), tables=published, scope=SCOPE)
-    return ctx, dfe_comparison(t)
+    ctx = ReportContext(ds, Params(), control, out, path, synthetic=example or is_synthetic(path), tables=published,
+                        scope=SCOPE)
+    comparison = dfe_comparison(t)
+    comparison["example"] = example
+    if example:
+        ctx.say(f"{path} holds no Annex A table, so the tables below are from an INVENTED example of "
+                f"{len(t)} children (analysis.annex_a.example_table), to show what the report contains. Import an "
+                "Annex A workbook with `rhi import annex-a` to see your own.")
+    return ctx, comparison
+
+
+def example_table(seed: int = 2019, n: int = 900) -> pd.DataFrame:
+    """An invented Annex A table in the contract's form (no real child), for the notebook opened on other data."""
+    import numpy as np
+
+    from .importers.annex_a import LEGAL_STATUS_GROUP, PLACEMENT, age_band
+
+    rng = np.random.default_rng(seed)
+    legal = rng.choice(["C2", "C1", "V2", "E1", "J1"], size=n, p=[0.6, 0.1, 0.2, 0.06, 0.04])
+    place = rng.choice(["U4", "U6", "U3", "K2", "H5", "A5", "P1"], size=n, p=[0.25, 0.3, 0.15, 0.12, 0.08, 0.05, 0.05])
+    age = rng.integers(0, 18, size=n)
+    went = rng.random(n) < np.where(age >= 13, 0.35, 0.05)
+    missing = np.where(went, rng.geometric(0.35, size=n), 0)
+    offered = np.where(~went, "", rng.choice(["true", "false", ""], size=n, p=[0.8, 0.12, 0.08]))
+    accepted = np.where(offered != "true", "", rng.choice(["true", "false", ""], size=n, p=[0.5, 0.4, 0.1]))
+    return pd.DataFrame({
+        "child_id": [f"EXAMPLE{i:04d}" for i in range(n)], "la_code": "", "period_start": "2023-04-01",
+        "period_end": "2024-03-31", "age": age.astype(str), "age_band": [age_band(a) for a in age],
+        "sex": rng.choice(["female", "male"], size=n), "uasc": np.where(rng.random(n) < 0.06, "true", "false"),
+        "legal_status": legal, "legal_status_group": [LEGAL_STATUS_GROUP[c] for c in legal], "placement_type": place,
+        "placement_group": [PLACEMENT[c] for c in place], "placement_provider": rng.choice(["PR1", "PR4", "PR5"], size=n),
+        "placement_location": rng.choice(["in", "out"], size=n, p=[0.6, 0.4]),
+        "missing_episodes": missing.astype(str), "absent_episodes": rng.poisson(0.4, size=n).astype(str),
+        "rhi_offered": offered, "rhi_accepted": accepted,
+    })
 
 
 def headlines(ctx) -> list[str]:
     """Sentences for the report's headline box, from the published tables only ('c' said as suppressed)."""
     once, more = ctx.table("annex_a_repeat_missing").to_dict("records")
-    (everyone,) = [r for r in ctx.table("annex_a_rhi").to_dict("records") if r["breakdown"] == "all children"]
+    (everyone,) = ctx.table("annex_a_rhi").to_dict("records")
 
     def share(count, den, pct):
         if "c" in (count, den, pct) or pct is None:

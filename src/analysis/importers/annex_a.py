@@ -98,21 +98,14 @@ LEGAL_STATUS_WORDS = (  # words a council may write instead of the code, most sp
     ("emergency protection", "L2"), ("child assessment", "L3"), ("remand", "J1"), ("pace", "J2"),
     ("youth rehabilitation", "J3"), ("episodes recorded", "V3"), ("agreements recorded", "V4"),
 )
-LEGAL_STATUS_GROUP = {"C1": "care order", "C2": "care order", "D1": "placement or freeing order",
-                      "E1": "placement or freeing order", "V2": "section 20", "V3": "short-term breaks",
-                      "V4": "short-term breaks", "J1": "youth justice", "J2": "youth justice", "J3": "youth justice",
-                      "L1": "emergency protection", "L2": "emergency protection", "L3": "emergency protection"}
-PLACEMENT = {
-    "U1": "foster care", "U2": "foster care", "U3": "foster care", "U4": "foster care", "U5": "foster care",
-    "U6": "foster care", "A3": "placed for adoption", "A4": "placed for adoption", "A5": "placed for adoption",
-    "A6": "placed for adoption", "P1": "placed with parents", "P2": "independent or semi-independent living",
-    "H5": "independent or semi-independent living", "P3": "other residential settings",
-    "K1": "children's homes", "K2": "children's homes", "R1": "children's homes",
-    "R2": "other residential settings", "R3": "other residential settings", "R5": "other residential settings",
-    "S1": "other residential settings", "Z1": "other placements", "T0": "temporary placements",
-    "T1": "temporary placements", "T2": "temporary placements", "T3": "temporary placements",
-    "T4": "temporary placements",
-}
+# Groups for breakdowns: few enough that a mid-sized authority's counts are not all suppressed.
+LEGAL_STATUS_GROUP = {"C1": "care order", "C2": "care order", "V2": "section 20"}
+LEGAL_STATUS_GROUP.update({c: "other legal status" for c in ("D1", "E1", "V3", "V4", "J1", "J2", "J3", "L1", "L2", "L3")})
+PLACEMENT = {c: "foster care" for c in ("U1", "U2", "U3", "U4", "U5", "U6")}
+PLACEMENT.update({c: "children's homes" for c in ("K1", "K2", "R1")})
+PLACEMENT.update({c: "independent or semi-independent living" for c in ("P2", "H5")})
+PLACEMENT.update({c: "other placements" for c in ("A3", "A4", "A5", "A6", "P1", "P3", "R2", "R3", "R5", "S1", "Z1",
+                                                   "T0", "T1", "T2", "T3", "T4")})
 PLACEMENT_WORDS = (
     ("placed with parents", "P1"), ("secure children", "K1"), ("children's home", "K2"), ("childrens home", "K2"),
     ("semi-independent", "H5"), ("semi independent", "H5"), ("independent living", "P2"),
