@@ -17,7 +17,7 @@ help:
 	@echo "make test     run the whole test suite"
 	@echo "make bench    run the benchmarks and write benchmarks/results.md"
 	@echo "make screenshot  open a report in headless Chromium and save a PNG"
-	@echo "make import-report FORMAT=ssd|ssda903|provider SOURCE=... [LA=GSS] [MAPPING=yaml] [KEY=file] [NAME=mine]"
+	@echo "make import-report FORMAT=ssd|ssda903|annex-a|provider SOURCE=... [LA=GSS] [MAPPING=yaml] [KEY=file] [NAME=mine]"
 	@echo "                 import your extract, validate it and report on every authority"
 	@echo "                 (make the key once with: .venv/bin/rhi keygen --out ~/rhi.key)"
 	@echo "make compare     like make report, with one report per authority and the comparison across them"
@@ -47,7 +47,7 @@ FORMAT ?=
 SOURCE ?=
 NAME   ?= mine
 import-report: env
-	@test -n "$(FORMAT)" -a -n "$(SOURCE)" || { echo "usage: make import-report FORMAT=ssd|ssda903|provider SOURCE=path [LA=GSS code] [MAPPING=file] [KEY=file] [NAME=mine]; make the key once with: $(BIN)/rhi keygen --out ~/rhi.key"; exit 2; }
+	@test -n "$(FORMAT)" -a -n "$(SOURCE)" || { echo "usage: make import-report FORMAT=ssd|ssda903|annex-a|provider SOURCE=path [LA=GSS code] [MAPPING=file] [KEY=file] [NAME=mine]; make the key once with: $(BIN)/rhi keygen --out ~/rhi.key"; exit 2; }
 	$(BIN)/rhi import $(FORMAT) $(SOURCE) --out data/processed/$(NAME) $(if $(LA),--la-code $(LA),) $(if $(MAPPING),--mapping $(MAPPING),) $(if $(KEY),--key-file $(KEY),)
 	$(BIN)/rhi batch data/processed/$(NAME) --out reports/$(NAME) $(if $(JOBS),--jobs $(JOBS),)
 	@echo "Report written: reports/$(NAME)/index.html"
