@@ -319,3 +319,28 @@ def test_bad_annex_a_table_named(imported):
     t.to_csv(out / "annex_a_children.csv", index=False)
     result = cli("figures", out)
     assert result.exit_code == 1 and "annex_a_children.csv, row 4, column missing_episodes" in result.output
+
+
+# --- file to report ------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_workbook_to_report_with_the_batch(imported, tmp_path):
+    """What make import-report FORMAT=annex-a runs: import (above), then rhi batch; only notebook 05 runs."""
+    import re
+
+    out, _ = imported
+    run = tmp_path / "run"
+    result = cli("batch", out, "--out", run, "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["disclosure_audit"]["ok"] and manifest["publication"]["cells"] > 50
+    status = json.loads((run / "all" / "status.json").read_text())
+    assert status["status"] == "ok" and status["notebooks"] == ["05_annex_a.ipynb"]
+    text = re.sub(r"<[^>]+>", " ", (run / "all" / "report.html").read_text())
+    assert "What Annex A cannot answer" in text and "Police risk grading" in text and "72 hours" in text
+    assert "Traceback" not in text and " nan " not in text.lower()
+    everything = "".join(p.read_text(errors="ignore") for p in run.rglob("*") if p.suffix in (".html", ".csv", ".json"))
+    assert "800101" not in everything and "ZZ9 9ZZ" not in everything
+    published = (run / "all" / "tables" / "annex_a_repeat_missing.csv").read_text()
+    assert "children missing at least once,c,c,c" in published      # 8 of 11: a small table, suppressed
