@@ -70,7 +70,8 @@ def rhi_table(pops: Populations, serious=vocab.SERIOUS_HARM_DEFAULT) -> pd.DataF
     rhis["episode_number"] = rhis["rhi_id"].map(first["episode_number"]).astype(int)
     rhis["episode_band"] = episode_band(rhis["episode_number"])
     rhis["age_band"] = age_band(rhis["rhi_id"].map(first["age"]).astype(float))
-    rhis["first_episode_start"] = rhis["rhi_id"].map(first["missing_start"])    # orders a child's RHIs in time
+    rhis["first_episode_start"] = (rhis["rhi_id"].map(first["missing_start"]) if len(rhis)   # orders a child's
+                                   else pd.Series([], dtype="datetime64[ns]"))             # RHIs in time (none: 903)
     rhis["first_episode_id"] = rhis["rhi_id"].map(first["episode_id"])
     rhis["sex"] = rhis["child_id"].map(ds.children.set_index("child_id")["sex"]).fillna("unknown")
     flags = indicator_matrix(ds, rhis["rhi_id"], by=("rhi_id",))
