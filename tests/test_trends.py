@@ -343,3 +343,21 @@ def test_synth_years_and_trends_from_the_command_line(tmp_path):
     assert text.exit_code == 0 and "increase from 2016-17 to 2017-18" in text.output
     bad = runner.invoke(app, ["trends", str(out), "--year-start-month", "0"])
     assert bad.exit_code == 2 and "--year-start-month" in bad.output
+
+
+def test_years_that_add_up_to_a_total_get_secondary_suppression():
+    """Episodes are in one year each: with the total over the span published by rhi figures, one hidden
+    year would be the total minus the others, so a second year is hidden too."""
+    series = {"episodes": {"counts": [(3, 400), (50, 380), (40, 390)], "additive": True},
+              "children": {"counts": [(3, 400), (50, 380), (40, 390)]},
+              "two_hidden": {"counts": [(3, 400), (2, 380), (40, 390)], "additive": True}}
+    out = analyse_series(series, ["a", "b", "c"], (1, 2), [0, 1, 2], control=Disclosure())
+    ep = out["episodes"]["years"]
+    assert ep[0]["count"] == "c" and ep[2]["count"] == "c" and ep[1]["count"] == 50     # 40 is the smallest other
+    assert "secondary" in ep[2] and ep[2]["pct"] == "c"
+    assert out["episodes"]["change"]["p_value"] == "c" and out["episodes"]["trend"]["p_value"] == "c"
+    assert [r["count"] for r in out["children"]["years"]] == ["c", 50, 40]   # children may be in two years
+    assert [r["count"] for r in out["two_hidden"]["years"]] == ["c", "c", 40]  # already two: nothing more
+    # The total over the span minus the years shown no longer gives the hidden year.
+    shown = [r["count"] for r in ep if r["count"] != "c"]
+    assert len(shown) == 1

@@ -157,6 +157,8 @@ def analyse_series(series: dict[str, dict], labels: list[str], change_pair: tupl
         kind = item.get("kind", "proportion")
         records = [_year_record(c, d, kind) for c, d in item["counts"]]
         shown = [suppress_figure(r, control) for r in records]
+        if item.get("additive") and control.suppress:
+            shown = secondary_across_years(shown, item["counts"])
         entry = {"years": shown, "change": None, "trend": None}
         if kind == "count":
             reason = "not tested: a count, not a proportion"
@@ -205,6 +207,33 @@ def analyse_series(series: dict[str, dict], labels: list[str], change_pair: tupl
         entry["flags"] = flags
         entry["verdict"] = "; ".join(flags) if flags else _no_flag_reason(entry)
     return out
+
+
+def secondary_across_years(shown: list[dict], counts: list[tuple[int, int]]) -> list[dict]:
+    """Where the years of a figure add up to its total over the span (episodes: each is in one year), a single
+    suppressed year could be recovered as that total minus the others (``rhi figures`` over the whole span
+    publishes the total). Then the smallest other non-zero year is suppressed too, for the count and, likewise,
+    for the denominator (the smallest other year's denominator)."""
+    shown = [dict(r) for r in shown]
+    for key, index in (("count", 0), ("denominator", 1)):
+        hidden = [i for i, r in enumerate(shown) if r.get(key) == SUPPRESSED]
+        if len(hidden) != 1:
+            continue
+        if key == "count":   # the hidden value is the count or, equivalently, its complement
+            size = [min(c, d - c) for c, d in counts]
+        else:
+            size = [d for _, d in counts]
+        others = [i for i in range(len(shown)) if i not in hidden and size[i] > 0]
+        if not others:
+            continue
+        k = min(others, key=lambda i: (size[i], i))
+        for field in ("count", "pct", "ci_low", "ci_high") + (("denominator",) if key == "denominator" else ()):
+            if field in shown[k]:
+                shown[k][field] = SUPPRESSED
+        shown[k]["suppressed"] = True
+        shown[k]["secondary"] = ("suppressed as well: the years add up to the total over the span, which "
+                                 "would otherwise reveal the suppressed year")
+    return shown
 
 
 def _year_record(count, denominator, kind) -> dict:
@@ -341,7 +370,8 @@ def compute_trends(ds, params: Params | None = None, start_month: int = DFE_STAR
     figure_ids = list(raw[0]["figures"])
     series = {fid: {"kind": raw[0]["figures"][fid]["kind"],
                     "counts": [(r["figures"][fid]["count"], r["figures"][fid]["denominator"]) for r in raw],
-                    "design_effects": _design_effects(raw, fid)}
+                    "design_effects": _design_effects(raw, fid),
+                    "additive": raw[0]["figures"][fid]["unit"] == "episodes"}
               for fid in figure_ids}
     analysed = analyse_series(series, labels, change_pair, trend_years, control, alpha)
     figures = {}
