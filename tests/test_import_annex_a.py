@@ -96,6 +96,21 @@ def test_no_child_id_postcode_or_worker_in_outputs(imported):
         assert name in report["unavailable"]
 
 
+def test_guidance_row_under_the_header_and_a_hidden_column_range(tmp_path, key):
+    def edit(ws):
+        ws.insert_rows(FIRST)   # a row of hints under the header, as some templates have
+        ws.cell(FIRST, wbk.column_of("Date of Birth")).value = "dd/mm/yyyy"
+        ws.cell(FIRST, wbk.column_of(OFFERED_COL)).value = "a) Yes / b) No"
+        ws.column_dimensions.group("B", "C", hidden=True)   # Gender and Ethnicity hidden as one range
+    book = wbk.build(tmp_path / "a.xlsx", edit=edit)
+    result = cli("import", "annex-a", book, "--out", tmp_path / "o", "--la-code", LA)
+    assert result.exit_code == 0, result.output
+    assert f"row(s) {FIRST} under the header have no Child Unique ID" in result.output
+    assert "hidden column(s) read like the others: Gender, Ethnicity" in result.output
+    assert len(read(tmp_path / "o", "annex_a_children")) == 12
+    assert row_of(read(tmp_path / "o", "annex_a_children"), key, "800101")["sex"] == "female"
+
+
 def test_excel_serial_number_dates(tmp_path, key):
     def edit(ws):
         ws.cell(FIRST, wbk.column_of("Date of Birth")).value = 39521    # 14/03/2008 as a bare serial number

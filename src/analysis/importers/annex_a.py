@@ -140,6 +140,14 @@ def import_annex_a(source: Path, la_code: str | None, pseudo: Pseudonymiser, kee
     cols = _find_columns(table, problems)
     if problems:
         raise DatasetError(problems.items, str(source))
+    # Rows between the header and the first child with no child id: the template's guidance rows.
+    ids = table.frame[cols["child_id"]]
+    first = ids.index[ids != ""]
+    leading = ids.index[ids.index < first[0]] if len(first) else ids.index[:0]
+    if len(leading):
+        report.warn(f"{table.source}: row(s) {', '.join(str(table.row(i)) for i in leading)} under the header have "
+                    "no Child Unique ID and were read as guidance, not children")
+        table = SourceTable(table.name, table.source, table.path, table.frame.drop(index=leading), table.first_row)
     f = table.frame
     values = {}
     for name in ("child_id",):
@@ -303,8 +311,11 @@ def read_list8(path: Path, problems: Problems) -> tuple[SourceTable | None, list
                          "values only under a named column (the header cell is blank)")
         frame = frame.drop(columns=c)
     frame = frame[~(frame == "").all(axis=1)] if len(frame.columns) else frame
-    hidden = [header[j] for j in range(width) if header[j]
-              and ws.column_dimensions[_letter(j + 1)].hidden]
+    hidden_numbers = set()
+    for dim in ws.column_dimensions.values():   # a hidden range is stored once, on its first column
+        if dim.hidden and dim.min:
+            hidden_numbers.update(range(dim.min, (dim.max or dim.min) + 1))
+    hidden = [header[j] for j in range(width) if header[j] and j + 1 in hidden_numbers]
     return SourceTable("annex_a", source, path, frame, first_row=header_row + 1), hidden
 
 
