@@ -16,7 +16,7 @@ help:
 	@echo "make report   build the environment if needed, make the default dataset, run the notebooks, write $(RUN)/"
 	@echo "make test     run the whole test suite"
 	@echo "make bench    run the benchmarks and write benchmarks/results.md"
-	@echo "make screenshot  open a report in headless Chromium and save a PNG"
+	@echo "make screenshot  open the report in headless Chromium and save PNGs at 1280 and 400 pixels wide"
 	@echo "make import-report FORMAT=ssd|ssda903|annex-a|provider SOURCE=... [LA=GSS] [MAPPING=yaml] [KEY=file] [NAME=mine]"
 	@echo "                 import your extract, validate it and report on every authority"
 	@echo "                 (make the key once with: .venv/bin/rhi keygen --out ~/rhi.key)"
@@ -65,8 +65,10 @@ test-fast: env
 bench: env
 	$(BIN)/python benchmarks/run.py
 
+# PNGs of the all-authorities report at 1280 and 400 CSS pixels wide (a desktop and a phone):
+# $(RUN)/all/screenshot.png and $(RUN)/all/screenshot-400.png.
 screenshot: report
-	$(BIN)/python -m analysis.browser $(RUN)/all/report.html $(RUN)/all/screenshot.png
+	$(BIN)/python -m analysis.browser $(RUN)/all/report.html $(RUN)/all/screenshot.png 1280 400
 
 # JupyterLab on the notebooks, with this environment's Python as the kernel (registered in the venv, so a
 # JupyterLab installed elsewhere finds it too) and the default dataset; charts show inline.

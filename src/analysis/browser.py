@@ -74,7 +74,7 @@ def print_pdf(report: Path, out: Path, timeout: int = 180) -> Path:
     """Print ``report`` to an A4 PDF, long tables opened, the same bytes for the same page.
 
     The page is printed from a copy in which every ``<details>`` is open (a closed one prints only its
-    summary). Chromium stamps the PDF with the time it was made: the stamps are set to $SOURCE_DATE_EPOCH,
+    summary) and links to the files beside the page are plain text (they would point at the copy). Chromium stamps the PDF with the time it was made: the stamps are set to $SOURCE_DATE_EPOCH,
     or blanked when that is not set (same length, so the file's cross-references stay right).
     """
     report, out = Path(report).resolve(), Path(out).resolve()
@@ -82,6 +82,8 @@ def print_pdf(report: Path, out: Path, timeout: int = 180) -> Path:
         raise RuntimeError(f"No report at {report}")
     text = report.read_text(encoding="utf-8")
     opened = re.sub(r"<details\b(?![^>]*\bopen\b)", "<details open", text)
+    # Links to files beside the page would point at the temporary copy: kept as text, without the link.
+    opened = re.sub(r"""<a\s+href=(["'])(?!#|https?:|mailto:)[^"']*\1""", "<a", opened)
     with tempfile.TemporaryDirectory(prefix="rhi-print-") as tmp:
         page = Path(tmp) / report.name
         page.write_text(opened, encoding="utf-8")
