@@ -149,5 +149,4 @@ def context_view(table: pd.DataFrame) -> pd.DataFrame:
     replicate, so the status column is left out.
     """
     columns = ["id", "published_count", "published_pct", "count", "denominator", "pct", "ci_low", "ci_high"]
-    return table[[c for c in columns if c in table]].rename(
-        columns={"id": "figure", "published_count": "study_count", "published_pct": "study_pct"})
+    return table[[c for c in columns if c in table]]   # published_*: the study's printed numbers
