@@ -332,8 +332,15 @@ def test_bad_annex_a_table_named(imported):
     t = read(out, "annex_a_children")
     t.loc[2, "missing_episodes"] = "three"
     t.to_csv(out / "annex_a_children.csv", index=False)
-    result = cli("figures", out)
-    assert result.exit_code == 1 and "annex_a_children.csv, row 4, column missing_episodes" in result.output
+    for command in ("figures", "validate"):
+        result = cli(command, out)
+        assert result.exit_code == 1 and "annex_a_children.csv, row 4, column missing_episodes" in result.output
+
+
+def test_validate_checks_and_names_the_annex_a_table(imported):
+    out, _ = imported
+    result = cli("validate", out)
+    assert result.exit_code == 0 and "annex_a_children.csv (Ofsted Annex A, List 8) is valid: 12 children" in result.output
 
 
 # --- file to report ------------------------------------------------------------------------------------

@@ -520,3 +520,21 @@ def headlines(ctx) -> list[str]:
     lines.append("Annex A cannot say how the police graded episodes, what children disclosed or how soon interviews "
                  "happened: those figures are not shown.")
     return lines
+
+
+def validate_note(path) -> str | None:
+    """For ``rhi validate``: check the Annex A table if the dataset has one (exit 1 naming every problem)."""
+    if not has_annex_a(path):
+        return None
+    import typer
+
+    try:
+        t = load_annex_a(path)
+    except DatasetError as err:
+        typer.echo(f"{path}: {len(err.problems)} problem(s) found; nothing was analysed.", err=True)
+        for line in err.summary_lines(20):
+            typer.echo(f"  - {line}", err=True)
+        raise typer.Exit(1)
+    return (f"Note: {FILE} (Ofsted Annex A, List 8) is valid: {len(t)} children looked after, "
+            f"{t['period_start'].iloc[0] if len(t) else '-'} to {t['period_end'].iloc[0] if len(t) else '-'}; "
+            "`rhi figures` and `rhi batch` report on it.")

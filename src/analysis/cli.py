@@ -91,7 +91,12 @@ def validate(
     params = parse_params(la, period_start, period_end, risk_levels)
     ds = load_or_exit(path, max_problems)
     params = with_la(params, ds, path)
+    from .annex_a import validate_note
+
+    annex_note = validate_note(path)   # the optional Ofsted Annex A table, checked too
     typer.echo(f"{path}: valid.")
+    if annex_note:
+        typer.echo(annex_note)
     for name in TABLE_NAMES:
         if name in ds.sources and len(getattr(ds, name)) == 0:
             typer.echo(f"Note: {ds.sources[name]} has a header but no rows: no {EMPTY_NOUNS[name]} to analyse.")
