@@ -111,6 +111,22 @@ def test_guidance_row_under_the_header_and_a_hidden_column_range(tmp_path, key):
     assert row_of(read(tmp_path / "o", "annex_a_children"), key, "800101")["sex"] == "female"
 
 
+def test_headers_worded_differently(tmp_path, key):
+    def edit(ws):
+        for old, new in ((MISSING_COL, "No. of times missing in last 12 months"),
+                         (ABSENT_COL, "Number of absences episodes (last 12 months)"),
+                         (OFFERED_COL, "Offered a return home interview after last missing episode?"),
+                         (ACCEPTED_COL, "Return home interview accepted?"),
+                         ("Child's Legal Status", "Legal status"), ("Gender", "Sex")):
+            ws.cell(4, wbk.column_of(old)).value = new
+    book = wbk.build(tmp_path / "a.xlsx", edit=edit)
+    result = cli("import", "annex-a", book, "--out", tmp_path / "o", "--la-code", LA)
+    assert result.exit_code == 0, result.output
+    first = row_of(read(tmp_path / "o", "annex_a_children"), key, "800101")
+    assert (first["missing_episodes"], first["absent_episodes"], first["rhi_offered"], first["rhi_accepted"],
+            first["legal_status"], first["sex"]) == ("4", "1", "true", "true", "C2", "female")
+
+
 def test_excel_serial_number_dates(tmp_path, key):
     def edit(ws):
         ws.cell(FIRST, wbk.column_of("Date of Birth")).value = 39521    # 14/03/2008 as a bare serial number

@@ -50,6 +50,13 @@ def _not(test, *words):
     return lambda h: test(h) and not any(w in h for w in words)
 
 
+def _count_of(h: str, word: str) -> bool:
+    """A column counting missing (or absent) episodes: 'Number of Episodes ... Missing ...', 'Times missing ...'."""
+    stem, other = ("missing", "absen") if word == "missing" else ("absen", "missing")   # absent, absences
+    return (stem in h and other not in h and "interview" not in h
+            and any(w in h for w in ("episode", "number", "times", "how many", "no. of", "count")))
+
+
 FIELDS = {
     "child_id": (lambda h: h in ("child unique id", "child id", "unique id", "child unique identifier")
                  or h.startswith("child unique id"), True, "Child Unique ID"),
@@ -63,13 +70,13 @@ FIELDS = {
     "placement_provider": (_has("placement provider"), False, "Placement Provider"),
     "placement_location": (_has("placement location"), False, "Placement Location"),
     "la_of_placement": (_has("la of placement"), False, "LA of Placement"),
-    "missing_episodes": (lambda h: "missing" in h and "episode" in h and "interview" not in h, True,
+    "missing_episodes": (lambda h: _count_of(h, "missing"), True,
                          "Number of Episodes the Child has been 'Missing' from their Placement in the last 12 months"),
-    "absent_episodes": (lambda h: "absent" in h and "episode" in h and "interview" not in h, True,
+    "absent_episodes": (lambda h: _count_of(h, "absent"), True,
                         "Number of Episodes the Child has been 'Absent' from their Placement in the last 12 months"),
-    "rhi_offered": (lambda h: "offered" in h and "return interview" in h, True,
+    "rhi_offered": (lambda h: "offer" in h and "interview" in h, True,
                     "Was the child offered a Return Interview after their last missing episode (Y/N)?"),
-    "rhi_accepted": (lambda h: "accept" in h and "return interview" in h, True,
+    "rhi_accepted": (lambda h: "accept" in h and "interview" in h, True,
                      "Did the child accept a Return Interview after their last missing episode (Y/N)?"),
 }
 DATE_FIELDS = ("date_of_birth", "date_ceased")
@@ -344,8 +351,6 @@ def _find_columns(table: SourceTable, problems: Problems) -> dict:
     normalised = {c: normalise_header(c) for c in table.frame.columns}
     for name, (test, required, shown) in FIELDS.items():
         found = [c for c, n in normalised.items() if test(n)]
-        if name == "missing_episodes":
-            found = [c for c in found if "absent" not in normalised[c]]
         if len(found) > 1:
             problems.add(table.name, table.source, table.first_row - 1, found[1], None,
                          f"one column for {shown!r} (also {found[0]!r})")
