@@ -280,7 +280,7 @@ def _fmt(value) -> str:
 def grouped_bars(table: pd.DataFrame, category: str, group: str, value: str, xlabel: str):
     """Horizontal bars: one block per category, one bar per group, each count written at its end ('c' where suppressed)."""
     cats = list(dict.fromkeys(table[category]))
-    groups = list(dict.fromkeys(table[group]))
+    groups = [g for g in dict.fromkeys(table[group]) if not all_zero(table, group, g, value)]   # said in the alt text
     height = 0.38 * len(cats) * len(groups) + 0.35 * len(cats) + 1.0
     fig, ax = plt.subplots(figsize=(WIDTH, height))
     bar = 0.8 / len(groups)
@@ -306,7 +306,16 @@ def grouped_bars(table: pd.DataFrame, category: str, group: str, value: str, xla
     return fig
 
 
+def all_zero(table: pd.DataFrame, group: str, level, value: str) -> bool:
+    """Whether every published value of one group is 0 (such a group is not drawn; no bar to see)."""
+    return all(number(v) == 0 for v in table.loc[table[group] == level, value])
+
+
 def grouped_alt(table: pd.DataFrame, category: str, group: str, value: str, what: str) -> str:
+    zero = [str(g) for g in dict.fromkeys(table[group]) if all_zero(table, group, g, value)]
+    if zero:
+        return (grouped_alt(table[~table[group].isin(zero)], category, group, value, what)
+                + f" Not drawn, 0 in every {category.replace('_', ' ')}: {', '.join(zero)}.")
     parts = []
     for cat, sub in table.groupby(category, sort=False):
         parts.append(f"{cat}: " + ", ".join(f"{g} {count_text(v)}" for g, v in zip(sub[group], sub[value])))
@@ -369,6 +378,9 @@ def forest_chart(ors: pd.DataFrame, prefix: str = ""):
         lines.append(("header", outcome_label(outcome), None))
         lines += [("row", term_label(r["term"]), r) for _, r in sub.iterrows()]
     fig, ax = plt.subplots(figsize=(WIDTH, 0.42 * len(lines) + 1.3))
+    from matplotlib.transforms import blended_transform_factory
+
+    right_column = blended_transform_factory(ax.transAxes, ax.transData)   # the values, in a column of their own
     ax.axvline(1, color="#3D3D3D", lw=1)
     lows = [number(r["ci_low"]) for k, _, r in lines if k == "row"]
     highs = [number(r["ci_high"]) for k, _, r in lines if k == "row"]
@@ -385,16 +397,19 @@ def forest_chart(ors: pd.DataFrame, prefix: str = ""):
         text = f"{orr:.2f} ({low:.2f} to {high:.2f})" if low and high else f"{orr:.2f}"
         if colour == PALETTE[3]:
             text += " *"
-        ax.text(hi * 1.25, y, text, va="center", ha="left")
+        ax.text(1.03, y, text, va="center", ha="left", transform=right_column)
     ax.set_xscale("log")
-    ax.set_xlim(lo, hi * 9)
-    ticks = [t for t in (0.1, 0.25, 0.5, 1, 2, 4, 10) if lo <= t <= hi * 1.2]
+    ax.set_xlim(lo, hi * 1.3)
+    wide = math.log10(hi * 1.3 / lo) > 2   # a narrow axis over many decades: powers of ten only, so labels never touch
+    ticks = [t for t in ((0.01, 0.1, 1, 10, 100) if wide else (0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100))
+             if lo <= t <= hi * 1.3]
     ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
     ax.minorticks_off()
     _label_rows(ax, lines)
     ax.spines["left"].set_visible(False)
     ax.set_xlabel("adjusted odds ratio (log scale, 95% interval)", loc="left")
     fig.tight_layout()
+    fig.subplots_adjust(right=0.66)   # the column of values to the right of the axes
     return fig
 
 
