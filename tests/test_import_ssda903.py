@@ -343,3 +343,16 @@ def test_bad_collection_year(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV_VAR, KEY)
     result = cli("ssda903", FULL, "--out", tmp_path / "o", "--la-code", LA, "--collection-year", "next year")
     assert result.exit_code == 2 and "--collection-year" in result.output
+
+
+@needs_validator_fix
+def test_report_section_states_what_the_return_cannot_answer(full, tmp_path):
+    from analysis.importers.report import limits_section
+
+    out, _ = full
+    section = limits_section(out)
+    assert section["title"] == "What this source cannot answer"
+    assert "imported from an SSDA903 return" in section["html"]
+    assert "<strong>rhis</strong>: the return holds no return home interviews" in section["html"]
+    assert "<strong>episodes.police_risk</strong>" in section["html"] and "not as none" in section["html"]
+    assert limits_section(tmp_path) is None and limits_section(None) is None   # not an imported dataset

@@ -525,6 +525,11 @@ def run_task(key, la_code, notebooks, params, folder, digest, synthetic) -> dict
         if error:
             break
     statement = _statement(params)
+    from .importers.report import limits_section
+
+    limits = limits_section(params.get("data_path"))   # an imported source's missing fields, stated first
+    if limits and key != COMPARE:
+        sections.insert(0, limits)
     headlines = [line for _, lines in sorted(blocks, key=lambda b: b[0]) for line in lines]  # notebooks' ranks
     _merge_headlines(folder, headlines)
     title = ("Comparison of local authorities" if key == COMPARE else

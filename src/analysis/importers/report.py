@@ -129,3 +129,37 @@ class ImportReport:
 
 def canonical_columns(table: str) -> list[str]:
     return [c.name for c in COLUMNS[table]]
+
+
+def limits_section(data_path) -> dict | None:
+    """A report section saying what the dataset's source could not supply, from its ``import_report.json``.
+
+    ``rhi batch`` puts it first in every report of an imported dataset, so that a figure built on a field
+    the source lacks (RHIs in an SSDA903 return, police risk in SSD) is read as not recorded, not as none.
+    None for a dataset that was not imported (no import report) or lacks nothing.
+    """
+    from html import escape
+
+    if not data_path:
+        return None
+    path = Path(data_path) / "import_report.json"
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    items = [d for d in data.get("unavailable_detail", []) if isinstance(d, dict) and d.get("field")]
+    if not items or data.get("format") == "annex-a":   # the Annex A report states its limits itself
+        return None
+    names = {"ssd": "a Standard Safeguarding Dataset extract", "ssda903": "an SSDA903 return",
+             "provider": "an RHI provider's export", "annex-a": "an Ofsted Annex A workbook"}
+    source = names.get(str(data.get("format")), "an extract")
+    lines = "".join(f"<li><strong>{escape(str(d['field']))}</strong>: {escape(str(d.get('why', '')))}</li>"
+                    for d in items)
+    html = (f"<p>This dataset was imported from {escape(source)}. The source does not hold the fields below, so "
+            "nothing in this report measures them: where a table or chart below shows 0 for a figure built on "
+            "them (for example RHIs offered, police grades or disclosures), read it as <em>not recorded in this "
+            "source</em>, not as none.</p>"
+            f"<ul>{lines}</ul><p>From the import report (<code>import_report.md</code> beside the data).</p>")
+    return {"title": "What this source cannot answer", "anchor": "source-limits", "html": html, "figures": []}
