@@ -357,7 +357,69 @@ def test_years_that_add_up_to_a_total_get_secondary_suppression():
     assert "secondary" in ep[2] and ep[2]["pct"] == "c"
     assert out["episodes"]["change"]["p_value"] == "c" and out["episodes"]["trend"]["p_value"] == "c"
     assert [r["count"] for r in out["children"]["years"]] == ["c", 50, 40]   # children may be in two years
-    assert [r["count"] for r in out["two_hidden"]["years"]] == ["c", "c", 40]  # already two: nothing more
+    # Two hidden years adding up to 5: the total minus the years shown says 5, not small: nothing more.
+    assert [r["count"] for r in out["two_hidden"]["years"]] == ["c", "c", 40]
+    # Two hidden years adding up to 4 would both be shown to be small: a third year is hidden.
+    tiny = analyse_series({"e": {"counts": [(3, 400), (1, 380), (40, 390)], "additive": True}}, ["a", "b", "c"],
+                          (1, 2), [], control=Disclosure())["e"]
+    assert [r["count"] for r in tiny["years"]] == ["c", "c", "c"]
     # The total over the span minus the years shown no longer gives the hidden year.
     shown = [r["count"] for r in ep if r["count"] != "c"]
     assert len(shown) == 1
+
+
+def _attack(shown: list[dict], true: list[tuple[int, int]], span_count: int, span_den: int, min_cell: int = 5):
+    """Bounds an attacker gets on each primary-suppressed year from the years shown and the span's total
+    (the years add up to it), for the count and for its complement: [(smallest, largest), ...]."""
+    hidden = [i for i, r in enumerate(shown) if r["count"] == "c"]
+    if not hidden or 0 < span_count < min_cell or 0 < span_den - span_count < min_cell:
+        return []     # nothing hidden, or the span's total is itself suppressed by `rhi figures`
+    rest = [i for i in range(len(shown)) if i not in hidden]
+    s_count = span_count - sum(shown[i]["count"] for i in rest)
+    s_rest = (span_den - span_count) - sum(shown[i]["denominator"] - shown[i]["count"] for i in rest)
+    bounds = []
+    for i in hidden:
+        c, d = true[i]
+        others = sum(true[o][1] for o in hidden if o != i)
+        for value, total in ((c, s_count), (d - c, s_rest)):
+            if 0 < value < min_cell:
+                bounds.append((max(0, total - others), min(d, total)))
+    return bounds
+
+
+def test_no_suppressed_year_is_pinned_or_shown_small_by_the_span_total():
+    """2,000 random episode figures over three years, some with small counts: for every primary-suppressed
+    year, the attacker's largest value is at least min_cell and above the smallest."""
+    rng = np.random.default_rng(18)
+    attacked = 0
+    for _ in range(2000):
+        dens = rng.integers(20, 400, size=3)
+        counts = [int(rng.integers(0, 8)) if rng.random() < 0.4 else int(rng.integers(0, d + 1)) for d in dens]
+        true = list(zip(counts, map(int, dens)))
+        out = analyse_series({"f": {"counts": true, "additive": True}}, ["a", "b", "c"], (1, 2), [0, 1, 2],
+                             control=Disclosure())["f"]
+        for smallest, largest in _attack(out["years"], true, sum(counts), int(dens.sum())):
+            attacked += 1
+            assert largest >= 5 and smallest < largest, (true, out["years"])
+    assert attacked > 300
+
+
+def test_years_and_the_span_total_together_pin_no_suppressed_year(planted):
+    """The same attack on synthetic authorities: `rhi figures` over the span and `rhi trends` together."""
+    from analysis.figures import compute_figures
+
+    checked = 0
+    for la in planted.la_codes:
+        params = Params(la_code=la)
+        shown = compute_trends(planted, params, progress=False)["figures"]
+        raw = compute_trends(planted, params, control=Disclosure(suppress=False), progress=False)["figures"]
+        span = compute_figures(planted, params)["figures"]
+        for fid, fig in shown.items():
+            if fig["unit"] != "episodes" or fig["kind"] != "proportion" or span[fid]["count"] == "c":
+                continue
+            true = [(r["count"], r["denominator"]) for r in raw[fid]["years"].values()]
+            for smallest, largest in _attack(list(fig["years"].values()), true, span[fid]["count"],
+                                             span[fid]["denominator"]):
+                assert largest >= 5 and smallest < largest, (la, fid)
+                checked += 1
+    assert checked > 0       # the synthetic authorities do have small episode counts in some years

@@ -158,7 +158,7 @@ def analyse_series(series: dict[str, dict], labels: list[str], change_pair: tupl
         records = [_year_record(c, d, kind) for c, d in item["counts"]]
         shown = [suppress_figure(r, control) for r in records]
         if item.get("additive") and control.suppress:
-            shown = secondary_across_years(shown, item["counts"])
+            shown = secondary_across_years(shown, item["counts"], control.min_cell)
         entry = {"years": shown, "change": None, "trend": None}
         if kind == "count":
             reason = "not tested: a count, not a proportion"
@@ -209,30 +209,37 @@ def analyse_series(series: dict[str, dict], labels: list[str], change_pair: tupl
     return out
 
 
-def secondary_across_years(shown: list[dict], counts: list[tuple[int, int]]) -> list[dict]:
-    """Where the years of a figure add up to its total over the span (episodes: each is in one year), a single
-    suppressed year could be recovered as that total minus the others (``rhi figures`` over the whole span
-    publishes the total). Then the smallest other non-zero year is suppressed too, for the count and, likewise,
-    for the denominator (the smallest other year's denominator)."""
+def secondary_across_years(shown: list[dict], counts: list[tuple[int, int]], min_cell: int) -> list[dict]:
+    """Secondary suppression for a figure whose years add up to its total over the span (episodes: each is in
+    one year). ``rhi figures`` over the whole span publishes that total, so the hidden years add up to the total
+    minus the years shown: one hidden year would be recovered, and several whose counts (or complements) add up
+    to less than ``min_cell`` would all be shown to be small. Years are hidden, smallest first, until neither
+    can happen; likewise for the denominators."""
     shown = [dict(r) for r in shown]
-    for key, index in (("count", 0), ("denominator", 1)):
-        hidden = [i for i, r in enumerate(shown) if r.get(key) == SUPPRESSED]
-        if len(hidden) != 1:
-            continue
-        if key == "count":   # the hidden value is the count or, equivalently, its complement
-            size = [min(c, d - c) for c, d in counts]
-        else:
-            size = [d for _, d in counts]
-        others = [i for i in range(len(shown)) if i not in hidden and size[i] > 0]
-        if not others:
-            continue
-        k = min(others, key=lambda i: (size[i], i))
-        for field in ("count", "pct", "ci_low", "ci_high") + (("denominator",) if key == "denominator" else ()):
-            if field in shown[k]:
-                shown[k][field] = SUPPRESSED
-        shown[k]["suppressed"] = True
-        shown[k]["secondary"] = ("suppressed as well: the years add up to the total over the span, which "
-                                 "would otherwise reveal the suppressed year")
+    for key in ("count", "denominator"):
+        hidden = {i for i, r in enumerate(shown) if r.get(key) == SUPPRESSED}
+        # The quantities whose sums over the hidden years an attacker learns: the denominators, or the counts
+        # and their complements (with the denominators shown, each year's complement is known with its count).
+        sides = [[d for _, d in counts]] if key == "denominator" else [[c for c, _ in counts],
+                                                                        [d - c for c, d in counts]]
+        while hidden:
+            sums = [sum(side[i] for i in hidden) for side in sides]
+            needs = [k for k, total in enumerate(sums)
+                     if total > 0 and (len(hidden) == 1 or total < min_cell)]
+            if not needs:
+                break
+            others = [i for i in range(len(shown)) if i not in hidden and any(sides[k][i] > 0 for k in needs)]
+            if not others:
+                break
+            k = min(others, key=lambda i: (-sum(sides[n][i] > 0 for n in needs),
+                                           min(sides[n][i] for n in needs if sides[n][i] > 0), i))
+            for field in ("count", "pct", "ci_low", "ci_high") + (("denominator",) if key == "denominator" else ()):
+                if field in shown[k]:
+                    shown[k][field] = SUPPRESSED
+            shown[k]["suppressed"] = True
+            shown[k]["secondary"] = ("suppressed as well: the years add up to the total over the span, which "
+                                     "would otherwise reveal or bound the suppressed year")
+            hidden.add(k)
     return shown
 
 
