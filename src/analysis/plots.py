@@ -431,9 +431,16 @@ def funnel_shown(table: pd.DataFrame) -> pd.DataFrame:
 
 @styled
 def funnel_chart(table: pd.DataFrame, summary: dict, xlabel: str, ylabel: str, highlight: str | None = None,
-                 label_column: str = "unit", method: str = "wilson"):
-    """Funnel plot: authorities shown, the overall line and 95% and 99.8% limits, each line labelled at its end."""
-    from .funnel import control_limits
+                 label_column: str = "unit", method: str | None = None):
+    """Funnel plot: authorities shown, the overall line and 95% and 99.8% limits (of the kind and widening the
+    summary records, so the lines are those the positions were judged against)."""
+    from .funnel import control_limits as _limits
+
+    method = method or summary.get("limits", "wilson")
+    phi = summary.get("phi_applied") or 1.0
+
+    def control_limits(p0, n, conf, kind):
+        return _limits(p0, n, conf, kind, phi)
 
     shown = funnel_shown(table)
     if summary.get("overall_pct") is None or shown.empty:
@@ -469,7 +476,7 @@ def funnel_chart(table: pd.DataFrame, summary: dict, xlabel: str, ylabel: str, h
         ax.set_xscale("log")
     ax.set_xlim(right=nmax * (3 if nmax / nmin > 30 else 1.45))
     if outside.any():
-        ax.legend(loc="lower right", frameon=False)
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False)   # above the plot: never over a point
     fig.tight_layout()
     return fig
 
@@ -477,7 +484,10 @@ def funnel_chart(table: pd.DataFrame, summary: dict, xlabel: str, ylabel: str, h
 def funnel_alt(table: pd.DataFrame, summary: dict, what: str, highlight: str | None = None,
                label_column: str = "unit") -> str:
     shown = funnel_shown(table)
-    text = (f"Funnel plot of {what} by authority against its denominator. Overall {summary.get('overall_pct')}%. "
+    overall = number(summary.get("overall_pct"))
+    what = what.removesuffix(" (%)")
+    text = (f"Funnel plot of {what} by authority against its denominator. "
+            + ("No overall figure. " if overall is None else f"Overall {overall:.1f}%. ") +
             f"{len(shown)} authorities shown: {summary.get('above 99.8% limit', 0)} above and "
             f"{summary.get('below 99.8% limit', 0)} below the 99.8% limits, "
             f"{summary.get('above 95% limit', 0)} above and {summary.get('below 95% limit', 0)} below the 95% limits only.")
@@ -488,3 +498,10 @@ def funnel_alt(table: pd.DataFrame, summary: dict, what: str, highlight: str | N
         if len(hit):
             text += f" Highlighted {highlight}: {value_text(hit.iloc[0])}, {hit.iloc[0]['position']}."
     return text
+
+
+def funnel_caption(label: str, summary: dict, where: str = "") -> str:
+    """What the funnel plot shows and what its lines are (the kind of limits, and any widening)."""
+    kind = summary.get("limit_type") or "control limits"   # names any widening for overdispersion
+    return (f"{label[0].upper() + label[1:]}, by authority{where}. The solid line is the overall figure; the dashed and "
+            f"dotted lines are the 95% and 99.8% control limits around it ({kind}).")
