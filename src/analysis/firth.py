@@ -30,6 +30,8 @@ from scipy.special import expit
 LEVEL = 0.95
 #: Profile ends further than this from the estimate (log odds) are reported as unbounded.
 MAX_DISTANCE = 60.0
+#: A Newton step smaller than this (log odds) counts as converged.
+STEP_TOL = 1e-8
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class FirthProfile:
 
 
 def _check(X, y) -> tuple[np.ndarray, np.ndarray]:
-    X = np.asarray(X, dtype=float)
+    X = np.ascontiguousarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
     if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
         raise ValueError(f"Firth regression needs a 2-D design and a 1-D outcome of the same length "
@@ -62,13 +64,18 @@ def _check(X, y) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def _penalised_loglik(X, y, beta) -> float:
+def _state(X, y, beta) -> tuple[float, np.ndarray, np.ndarray]:
+    """Penalised log-likelihood l(b) + 1/2 log|X'WX| at ``beta``, with p and X'WX (reused by the next step)."""
     eta = X @ beta
     loglik = float(np.sum(y * eta - np.logaddexp(0, eta)))
     p = expit(eta)
     info = X.T @ ((p * (1 - p))[:, None] * X)
     sign, logdet = np.linalg.slogdet(info)
-    return loglik + 0.5 * logdet if sign > 0 else -np.inf
+    return (loglik + 0.5 * logdet if sign > 0 else -np.inf), p, info
+
+
+def _penalised_loglik(X, y, beta) -> float:
+    return _state(X, y, beta)[0]
 
 
 def _maximise(X, y, beta, free, max_iter: int, max_step: float, tol: float) -> tuple[np.ndarray, float, bool, int]:
@@ -76,33 +83,30 @@ def _maximise(X, y, beta, free, max_iter: int, max_step: float, tol: float) -> t
 
     The step is (X'WX)_ff^-1 U*_f (the free block of the information), capped at
     ``max_step`` per coefficient and halved until the penalised log-likelihood does not
-    decrease. Converged when every free element of U* is below ``tol``.
+    decrease. Converged when every free element of U* is below ``tol``, or when the
+    Newton step is below ``STEP_TOL`` (with many rows, rounding keeps U* above ``tol``).
     """
     beta = beta.astype(float).copy()
-    current = _penalised_loglik(X, y, beta)
+    current, p, info = _state(X, y, beta)
     it = 0
     for it in range(1, max_iter + 1):
-        p = expit(X @ beta)
         w = p * (1 - p)
-        info = X.T @ (w[:, None] * X)
-        cov = np.linalg.pinv(info)
-        h = w * np.einsum("ij,jk,ik->i", X, cov, X)
+        h = w * np.einsum("ij,ij->i", X @ np.linalg.pinv(info), X)
         score = X.T @ (y - p + h * (0.5 - p))
-        if np.abs(score[free]).max() < tol:
-            return beta, current, True, it
         step = np.zeros_like(beta)
         step[free] = np.linalg.pinv(info[np.ix_(free, free)]) @ score[free]
+        if np.abs(score[free]).max() < tol or np.abs(step).max() < STEP_TOL:
+            return beta, current, True, it
         biggest = np.abs(step).max()
         if biggest > max_step:
             step *= max_step / biggest
-        candidate = current
         for _ in range(30):
-            candidate = _penalised_loglik(X, y, beta + step)
-            if candidate >= current - 1e-12:
+            candidate, p_new, info_new = _state(X, y, beta + step)
+            if candidate >= current - 1e-9 * max(1.0, abs(current)):   # rounding, not a real decrease
                 break
             step /= 2
         beta = beta + step
-        current = candidate
+        current, p, info = candidate, p_new, info_new
     return beta, current, False, it
 
 
@@ -150,12 +154,16 @@ def firth_profile(X, y, fit: FirthFit | None = None, terms=None, level: float = 
         pval[j] = float(stats.chi2.sf(lr0[j], 1))
         for sign, out in ((-1, low), (1, high)):
             start["beta"] = fit.params.copy()
-            out[j] = _profile_end(deviance, fit.params[j], sign, max(fit.bse[j], 0.1), q)
+            out[j] = _profile_end(deviance, fit.params[j], sign, max(fit.bse[j], 0.05) * math.sqrt(q), q)
     return FirthProfile(low, high, lr0, pval, level)
 
 
 def _profile_end(deviance, estimate: float, sign: int, scale: float, q: float) -> float:
-    """Where the profile deviance crosses q on one side of the estimate (bracket by doubling, then Brent)."""
+    """Where the profile deviance crosses q on one side of the estimate.
+
+    The first try is the Wald end (``scale`` = 1.96 standard errors), then the distance
+    doubles until the deviance exceeds q; Brent's method finds the crossing in the bracket.
+    """
     inner, distance = estimate, scale
     while True:
         outer = estimate + sign * distance
@@ -166,4 +174,4 @@ def _profile_end(deviance, estimate: float, sign: int, scale: float, q: float) -
             return sign * math.inf
         inner, distance = outer, distance * 2
     a, b = sorted((inner, outer))
-    return float(optimize.brentq(lambda c: deviance(c) - q, a, b, xtol=1e-10, rtol=1e-12))
+    return float(optimize.brentq(lambda c: deviance(c) - q, a, b, xtol=1e-9, rtol=1e-10))

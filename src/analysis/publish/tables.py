@@ -436,7 +436,8 @@ def _models(pub, scope, K, ors) -> None:
     for o in ors["outcome"]:
         based.append(tuple(K("rhis", "graded_rhis", m, police_grade=lv) for lv in ("high", "medium", "low")
                            for m in (o, "not_" + o, TOTAL)) + (K("rhis", "graded_rhis", o), K("children", "graded_children")))
-    columns = ("status", "log_odds", "se", "odds_ratio", "ci_low", "ci_high", "p_value", "note", "warnings")
+    columns = ("status", "log_odds", "se", "odds_ratio", "ci_low", "ci_high", "p_value", "note", "warnings",
+               "interval_method", "p_value_method", "covariance", "limitation")
     pub.add_table(scope, "models_odds_ratios", ors, {"rhis": rhis, "children": kids, "events": events},
                   {c: based for c in columns if c in ors.columns})
 
