@@ -205,3 +205,30 @@ def test_notebook_02_in_a_plain_kernel_shows_its_charts_inline():
     assert any("<caption>" in h for h in html) and not any("NaN" in h for h in html)
     printed = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "stream"]
     assert not [o for o in printed if "Disclosure control applied" in o.get("text", "")]   # stated once, by the page
+
+
+def test_delivery_headline_names_its_population():
+    from analysis import kpis_plots
+
+    card = pd.DataFrame([{"group": "all", "value": "all", "measure": m, "count": k, "denominator": n, "pct": p}
+                         for m, k, n, p in (("episodes", 1921, None, None), ("children missing", 700, None, None),
+                                            ("episodes with an RHI offered", 1071, 1921, 55.8),
+                                            ("episodes with an RHI completed", C, 1921, C),
+                                            ("offered episodes declined", 459, 1071, 42.9))])
+    timeliness = pd.DataFrame([{"within_72h_count": C, "within_72h_denominator": 329, "within_72h_pct": C,
+                                "median_hours": 60.9}])
+    lines = kpis_plots.headline_sentences(card, timeliness)
+    assert lines[0].startswith("RHI delivery, every notified episode whatever its police grade: 1,921 missing episodes")
+    assert "1,071 of 1,921 (56%)" in lines[0] and "c of 1,921" in lines[0]
+    assert lines[1].startswith("Too few completed RHIs")
+
+
+def test_dfe_year_option_is_checked_before_anything_runs(tmp_path):
+    from typer.testing import CliRunner
+
+    from analysis.cli import app
+
+    with pytest.raises(batch.BatchError, match="not in the DfE data"):
+        batch.run_batch(tmp_path / "no-data", tmp_path / "out", dfe_year=1990, progress=False)
+    assert not (tmp_path / "out").exists()
+    assert "--dfe-year" in CliRunner().invoke(app, ["batch", "--help"]).output

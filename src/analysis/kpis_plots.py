@@ -208,7 +208,8 @@ def headline_sentences(card: pd.DataFrame, timeliness: pd.DataFrame) -> list[str
             return f"{n(row['count'])} of {n(row['denominator'])}"
         return f"{int(row['count']):,} of {int(row['denominator']):,} ({row['pct']:.0f}%)"
 
-    out = [f"{n(overall.loc['episodes', 'count'])} missing episodes of {n(overall.loc['children missing', 'count'])} children: "
+    out = [f"RHI delivery, every notified episode whatever its police grade: "
+           f"{n(overall.loc['episodes', 'count'])} missing episodes of {n(overall.loc['children missing', 'count'])} children; "
            f"an RHI was offered for {part('episodes with an RHI offered')} and completed for "
            f"{part('episodes with an RHI completed')}; {part('offered episodes declined')} offered episodes were declined."]
     ret = timeliness.iloc[0]
