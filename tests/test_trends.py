@@ -70,6 +70,17 @@ def test_years_cover_the_span_and_partial_years_are_flagged(tmp_path):
     assert extract[-1].partial and "extract was made on 2018-02-01" in extract[-1].note
 
 
+def test_a_year_without_episodes_is_flagged(tmp_path):
+    ds = b.load(tmp_path / "g", children=[b.child("C1")],
+                episodes=[b.episode("E1", "C1", "2015-04-05 10:00"), b.episode("E2", "C1", "2017-04-10 10:00"),
+                          b.episode("E3", "C1", "2018-03-25 10:00")])
+    years = reporting_years(ds)
+    assert [(y.label, y.partial) for y in years] == [("2015-16", False), ("2016-17", True), ("2017-18", False)]
+    assert years[1].note.startswith("no episode has a missing_start in this year")
+    used = compute_trends(ds, control=Disclosure(suppress=False), progress=False)["years"]
+    assert [y["compared"] for y in used] == [True, False, True]
+
+
 def test_partial_first_year_of_the_study_is_flagged_and_not_compared(tmp_path):
     ds = _two_year_dataset(tmp_path, first="2016-07-01 10:00")
     result = compute_trends(ds, progress=False)
@@ -134,6 +145,9 @@ def test_trend_test_is_cochran_armitage_over_year_scores():
     assert res.statistic == pytest.approx(ref.statistic) and res.pvalue == pytest.approx(ref.pvalue)
     assert res.statistic > 0 and res.pvalue < 0.001
     assert not trend_test([1, 2], [10, 10]).tested
+    gap = trend_test([10, 20, 30], [100, 100, 100], scores=[0, 1, 3])     # a year left out between
+    ref = association.cochran_armitage([10, 20, 30], [100, 100, 100], [0, 1, 3])
+    assert gap.statistic == pytest.approx(ref.statistic) and gap.statistic != pytest.approx(res.statistic)
 
 
 def test_worst_case_design_effect():

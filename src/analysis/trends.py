@@ -13,7 +13,7 @@ percentage and 95% Wilson interval. Then, for each figure that is a proportion:
   count of the 2x2 table is at least 5 (Cochran's rule), otherwise Fisher's
   exact test (two-sided);
 - **trend over three or more complete years**: the Cochran-Armitage test for a
-  linear trend in proportions, with the years as equally spaced scores
+  linear trend in proportions, scored by the years' positions in time (a year left out leaves a gap)
   (``analysis.association.cochran_armitage``);
 - **multiple testing**: Benjamini-Hochberg adjusted p-values (q-values) over
   one family holding every change test and every trend test of every figure
@@ -121,19 +121,21 @@ def change_test(x1: int, n1: int, x2: int, n2: int) -> Result:
                   + ")", None, float(res.pvalue))
 
 
-def trend_test(events, totals) -> Result:
-    """Cochran-Armitage test for a linear trend over consecutive years (scores 0, 1, 2, ...)."""
+def trend_test(events, totals, scores=None) -> Result:
+    """Cochran-Armitage test for a linear trend over years; ``scores`` (default 0, 1, 2, ...) are the years'
+    positions, so that a year left out (partial) leaves a gap."""
     x, n = np.asarray(events, dtype=float), np.asarray(totals, dtype=float)
+    scores = np.arange(len(n)) if scores is None else np.asarray(scores, dtype=float)
     used = int((n > 0).sum())
     if used < 3:
         return Result(None, f"not testable: {used} year(s) with a non-zero denominator; a trend needs three or more")
     if x.sum() in (0, n.sum()):
         return Result(None, "not testable: the proportion is 0% or 100% in every year")
-    res = association.cochran_armitage(x, n, np.arange(len(n)))
+    res = association.cochran_armitage(x, n, scores)
     if not res.tested:
         return Result(None, "not testable: " + res.reason.split(": ", 1)[-1])
-    return Result(res.method, f"linear trend in the proportion over {used} consecutive years (equally spaced "
-                "scores), normal approximation, two-sided", res.statistic, res.pvalue)
+    return Result(res.method, f"linear trend in the proportion over {used} years (scored by their position in "
+                "time), normal approximation, two-sided", res.statistic, res.pvalue)
 
 
 # --- the analysis of counts (what the simulation tests exercise) -----------------------------------
@@ -181,7 +183,7 @@ def analyse_series(series: dict[str, dict], labels: list[str], change_pair: tupl
         if len(trend_years) >= 3:
             counts = [effective[k] for k in trend_years]
             hidden = any(shown[k].get("suppressed") for k in trend_years)
-            entry["trend"] = _trend(counts, [labels[k] for k in trend_years], hidden)
+            entry["trend"] = _trend(counts, [labels[k] for k in trend_years], hidden, trend_years)
             if max(deffs[k] for k in trend_years) > 1:
                 entry["trend"]["design_effects"] = [round(deffs[k], 3) for k in trend_years]
                 entry["trend"]["clustering"] = CLUSTER_NOTE
@@ -271,8 +273,8 @@ def _change(x1, n1, x2, n2, a: str, b: str, hidden: bool) -> dict:
     return res
 
 
-def _trend(counts, labels, hidden: bool) -> dict:
-    test = trend_test([c for c, _ in counts], [d for _, d in counts])
+def _trend(counts, labels, hidden: bool, scores=None) -> dict:
+    test = trend_test([c for c, _ in counts], [d for _, d in counts], scores)
     res = {"years": labels, "tested": test.tested, "method": test.method, "reason": test.reason}
     if hidden:
         res.update({"statistic": SUPPRESSED, "p_value": SUPPRESSED, "q_value_bh": SUPPRESSED, "tested": False,
@@ -467,7 +469,8 @@ def year_section(result: dict, figure_ids=HEADLINE) -> dict:
             quiet.append(fig["label"])
     if quiet:
         sentences.append(f"No evidence of change in the other {len(quiet)} figure(s) shown "
-                         f"({', '.join(quiet)}).")
+                         f"({', '.join(quiet)}). No evidence of change is not evidence of no change: with a few "
+                         "hundred children a year, only large changes can be detected (docs/trends.md).")
     return {"title": "This year against earlier years", "panels": panels, "sentences": sentences,
             "notes": list(result["notes"]) + ([result["shared_children"]["note"]] if result["shared_children"] else []),
             "disclosure_control": result["disclosure_control"]["statement"]}

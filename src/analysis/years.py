@@ -127,6 +127,8 @@ def reporting_years(ds, params: Params | None = None, start_month: int = DFE_STA
             notes.append(f"the data start on {first:%Y-%m-%d}, {(first - start).days} days after the year began")
         if y == year_of(last, start_month) and end - last > grace:
             notes.append(f"the data end on {last:%Y-%m-%d}, {(end - last).days} days before the year ended")
+        if inside.empty:
+            notes.append("no episode has a missing_start in this year (a gap in the extract?)")
         if extracted_on is not None and pd.Timestamp(extracted_on) < end:
             notes.append(f"the extract was made on {pd.Timestamp(extracted_on):%Y-%m-%d}, before the year ended")
         out.append(ReportingYear(
