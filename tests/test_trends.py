@@ -277,10 +277,21 @@ def unplanted(tmp_path_factory, base_year):
     return _years_dataset(tmp_path_factory, base_year, 8, None)
 
 
-def test_synthetic_years_are_whole_dfe_years(planted):
+def test_synthetic_years_are_whole_dfe_years(planted, base_year, tmp_path):
     years = reporting_years(planted)
     assert [y.label for y in years] == ["2015-16", "2016-17", "2017-18"]
     assert not any(y.partial for y in years)
+    assert planted.episodes["set_aside"].isna().all() and planted.rhi_episodes["set_aside"].isna().all()
+    # Moving each child's record into its year keeps every figure that does not depend on disclosures.
+    from analysis.figures import compute_figures
+
+    write_dataset(base_year, tmp_path / "base", fmt="csv", metadata={"synthetic": True})
+    study = compute_figures(load_dataset(tmp_path / "base"), control=Disclosure(suppress=False))["figures"]
+    per_year = compute_trends(planted, control=Disclosure(suppress=False), progress=False)["figures"]
+    for fid in ("girls", "aged_14_16", "repeat_episodes", "lac_missing_2_plus", "cohort_looked_after",
+                "consent_all_shared", "high_children_missing_more_than_once"):
+        for record in per_year[fid]["years"].values():
+            assert (record["count"], record["denominator"]) == (study[fid]["count"], study[fid]["denominator"]), fid
 
 
 def test_trends_finds_the_planted_change_on_synthetic_years(planted):
