@@ -24,7 +24,6 @@ from analysis import association
 from analysis.cli import app
 from analysis.disclosure import Disclosure
 from analysis.populations import Params
-from analysis.synth import write_synthetic
 from analysis.synth_study import generate_study
 from analysis.synth_years import generate_study_years, parse_plant
 from analysis.trends import (NO_CHANGE, analyse_series, change_test, compute_trends, newcombe_difference,

@@ -46,7 +46,8 @@ def parse_plant(items) -> dict[str, float]:
         name, sep, factor = str(item).partition(":")
         name = name.strip()
         if not sep or name not in vocab.INDICATORS:
-            derived = f" ({name} is derived from others; plant one of its parts)" if name in vocab.DERIVED_INDICATORS else ""
+            derived = (f" ({name} is derived from others; plant one of its parts)"
+                       if name in vocab.DERIVED_INDICATORS else "")
             raise ValueError(f"--plant {item!r}: expected INDICATOR:FACTOR with an indicator of the vocabulary, "
                              f"e.g. cce_victim:1.8{derived}")
         try:
@@ -128,7 +129,8 @@ def move_into_year(tables: dict[str, pd.DataFrame], years_before: int, tag: str,
     days = pd.Series(base - rng.integers(0, spread + 1, size=len(children)), index=children["child_id"].to_numpy())
     out = {name: frame.copy() for name, frame in tables.items()}
     stamp = "%Y-%m-%d %H:%M"
-    out["children"]["date_of_birth"] = _shift_text(children["date_of_birth"], children["child_id"].map(days), "%Y-%m-%d")
+    out["children"]["date_of_birth"] = _shift_text(children["date_of_birth"], children["child_id"].map(days),
+                                                   "%Y-%m-%d")
     for col in ("missing_start", "missing_end"):
         out["episodes"][col] = _shift_text(tables["episodes"][col], tables["episodes"]["child_id"].map(days), stamp)
     for col in ("offered_at", "completed_at"):
