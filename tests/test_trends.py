@@ -447,3 +447,12 @@ def test_years_and_the_span_total_together_pin_no_suppressed_year(planted):
                 assert largest >= 5 and smallest < largest, (la, fid)
                 checked += 1
     assert checked > 0       # the synthetic authorities do have small episode counts in some years
+
+
+def test_synthetic_years_are_the_same_for_the_same_seed(base_year):
+    one = generate_study_years(5, 2, {"cce_victim": 2.0}, make_year=lambda s: base_year)
+    two = generate_study_years(5, 2, {"cce_victim": 2.0}, make_year=lambda s: base_year)
+    other = generate_study_years(6, 2, {"cce_victim": 2.0}, make_year=lambda s: base_year)
+    assert all(one[name].equals(two[name]) for name in one)
+    assert not one["disclosures"].equals(other["disclosures"])
+    assert not base_year["children"]["child_id"].str.startswith("Y").any()   # the base year is not changed in place
