@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy import optimize
 
 from analysis import firth, models, narrative
@@ -96,10 +98,15 @@ def test_perfect_separation_falls_back_to_firth_and_says_so():
     assert set(table["interval_method"]) == {models.FIRTH_INTERVALS}
     assert set(table["p_value_method"]) == {"penalised likelihood-ratio test"}
     assert set(table["limitation"]) == {models.FIRTH_LIMITATION}
-    # the interval is the profile one, not Wald: asymmetric on the log scale around the estimate
-    b, se = low["log_odds"], low["se"]
-    assert low["ci_low"] == pytest.approx(0, abs=1e-12) or np.log(low["ci_low"]) != pytest.approx(b - models.Z_95 * se, abs=1e-3)
-    assert np.log(low["ci_high"]) - b != pytest.approx(b - np.log(low["ci_low"]), abs=1e-3)
+    # the interval and p-value are the profile ones of the same design, not Wald
+    X, _ = models.design_matrix(data, ["police_risk", "sex"], {"police_risk": "medium"})
+    y = data["y"].to_numpy(float)
+    j = list(X.columns).index("police_risk=low")
+    prof = models.firth_profile(X.to_numpy(), y, terms=[j])
+    assert low["ci_low"] == pytest.approx(np.exp(prof.ci_low[j]), rel=1e-6)
+    assert low["ci_high"] == pytest.approx(np.exp(prof.ci_high[j]), rel=1e-6)
+    assert low["p_value"] == pytest.approx(prof.p_value[j], rel=1e-6)
+    assert np.log(low["ci_high"]) != pytest.approx(low["log_odds"] + models.Z_95 * low["se"], abs=0.05)
     text = narrative.describe_model(res)
     assert "firth: separation" in text and "low vs reference: not reported as a finding" in text
 
@@ -131,6 +138,7 @@ def test_odds_ratio_table_and_forest_plot():
                models.fit_outcome_model(data.assign(z=False), "z", ["police_risk"], {})]
     table = models.odds_ratio_table(results)
     assert set(table["status"]) == {"ok", "not estimable: no RHI recorded this harm"}
+    assert {"interval_method", "p_value_method", "covariance", "limitation"} <= set(table.columns)
     fig = models.plot_forest(results)
     assert len(fig.axes) == 2
 
@@ -325,9 +333,6 @@ def test_nominal_levels_pooled_then_joined_to_the_most_common():
     with pytest.raises(KeyError, match="no column"):
         models.collapse_sparse_levels(data, "age_band")
 
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
