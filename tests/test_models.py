@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import optimize
 
-from analysis import firth, models, narrative
+from analysis import models, narrative
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
