@@ -10,7 +10,8 @@ percentage and 95% Wilson interval. Then, for each figure that is a proportion:
   method 10: built from the two Wilson intervals), and a test of equal
   proportions: the two-sample score test (the pooled z test, the same as
   Pearson's chi-square without continuity correction) when every expected
-  count of the 2x2 table is at least 5 (Cochran's rule), otherwise Fisher's
+  count of the 2x2 table is at least 5 (stricter than Cochran's rule, which allows
+  some below 5), otherwise Fisher's
   exact test (two-sided);
 - **trend over three or more complete years**: the Cochran-Armitage test for a
   linear trend in proportions, scored by the years' positions in time (a year left out leaves a gap)
@@ -109,14 +110,14 @@ def change_test(x1: int, n1: int, x2: int, n2: int) -> Result:
     if (expected >= EXPECTED_MIN).all():
         p = events / total
         z = (x2 / n2 - x1 / n1) / math.sqrt(p * (1 - p) * (1 / n1 + 1 / n2))
-        return Result("two-sample score test", f"every expected count is at least {EXPECTED_MIN} (Cochran's rule), "
+        return Result("two-sample score test", f"every expected count is at least {EXPECTED_MIN} (the rule used here, stricter than Cochran's), "
                     "so the normal approximation holds; pooled z, two-sided (= Pearson chi-square, no continuity "
                     "correction)", z, math.erfc(abs(z) / math.sqrt(2)))
     small = int((expected < EXPECTED_MIN).sum())
     whole = all(float(v).is_integer() for v in (x1, n1, x2, n2))
     a1, b1, a2, b2 = (round(v) for v in (x1, n1, x2, n2))
     res = stats.fisher_exact([[a2, b2 - a2], [a1, b1 - a1]])
-    return Result("Fisher's exact test", f"{small} of 4 expected counts are below {EXPECTED_MIN} (Cochran's rule), "
+    return Result("Fisher's exact test", f"{small} of 4 expected counts are below {EXPECTED_MIN} (the rule used here requires all at least 5), "
                   "so an exact test is used (two-sided" + ("" if whole else "; on the effective counts, rounded")
                   + ")", None, float(res.pvalue))
 
