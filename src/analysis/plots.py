@@ -241,7 +241,8 @@ def flow_diagram(flow: pd.DataFrame, unit: str = "episodes", title: str | None =
         elif row.kind == "excluded":
             items.append(("excluded", f"− {_fmt(row.count)} {row.reason}"))
     height = 0.55 * len(items) + 0.6
-    fig, ax = plt.subplots(figsize=(WIDTH, height))
+    longest = max([len(text) for _, text in items] + [20])
+    fig, ax = plt.subplots(figsize=(min(WIDTH, 0.11 * min(longest, 50) + 0.9), height))   # no empty right half
     ax.axis("off")
     ax.set_xlim(0, 1)
     ax.set_ylim(-len(items) + 0.4, 0.6)

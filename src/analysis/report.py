@@ -239,9 +239,11 @@ def records(table: pd.DataFrame) -> list[dict]:
 
 
 def _display_text(line: str) -> None:
-    from IPython.display import Markdown, display
+    from html import escape
 
-    display(Markdown(line))
+    from IPython.display import display
+
+    display({"text/html": f"<p>{escape(line)}</p>", "text/plain": line}, raw=True)
 
 
 def _is_blank(value) -> bool:
