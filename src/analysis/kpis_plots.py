@@ -254,10 +254,11 @@ def monthly_alt(month: pd.DataFrame) -> str:
     parts = []
     for _, r in month.iterrows():
         bits = [f"{count_text(r['episodes'])} episodes"]
-        for column, word in (("offered_pct", "offered"), ("completed_pct", "completed"),
-                             (f"within_{CLOCK_HOURS}h_pct", f"within {CLOCK_HOURS} h")):
-            v = number(r[column])
-            bits.append(f"{word} {'c' if v is None else f'{v:.1f}%'}")
+        for stem, word, den in (("offered", "offered", "episodes"), ("completed", "completed", "episodes"),
+                                (f"within_{CLOCK_HOURS}h", f"within {CLOCK_HOURS} h", "completed_count")):
+            v = number(r.get(f"{stem}_pct"))
+            of = f" ({count_text(r.get(f'{stem}_count'))} of {count_text(r.get(den))})" if v is not None else ""
+            bits.append(f"{word} {'c' if v is None else f'{v:.1f}%'}{of}")
         parts.append(f"{r['month']}: " + ", ".join(bits))
     return "Monthly episodes and the shares offered, completed and completed on time. " + "; ".join(parts) + "."
 

@@ -379,7 +379,9 @@ def prevalence_sentences(prev: dict, outcomes=HEADLINE_OUTCOMES) -> list[str]:
 
 
 def _records(table) -> list[dict]:
-    return table.astype(object).where(table.notna(), None).to_dict("records")
+    from .report import records   # one definition (notebooks 02 and 04 each had their own)
+
+    return records(table)
 
 
 def linkage_record(ctx, have_data: bool) -> dict:
