@@ -234,7 +234,9 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
 
                 publication = publish_annex_a(path, options, staging, PUBLISHED_TABLES)
             else:
-                publication = publish_run(ds, options, tasks, staging, progress)
+                from .publish.availability import unavailable_fields
+
+                publication = publish_run(ds, options, tasks, staging, progress, unavailable_fields(path))
         except PublicationError as err:  # two values for one cell, a relation that does not hold: a bug
             raise BatchError(f"The run's numbers are inconsistent, so nothing was published ({err}). "
                              "This is a bug in rhi: please report it with this message.", code=3) from None
@@ -260,7 +262,7 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
 PUBLISHED_TABLES = ".published-tables"   # the notebooks' tables of each scope, removed before the swap
 
 
-def publish_run(ds, options, tasks, staging: Path, progress: bool) -> dict:
+def publish_run(ds, options, tasks, staging: Path, progress: bool, unavailable=()) -> dict:
     """Every table of every report, suppressed once for the whole run, written to ``publication/``.
 
     The notebooks then show these tables (``report.setup(publication_dir=...)``),
@@ -280,7 +282,7 @@ def publish_run(ds, options, tasks, staging: Path, progress: bool) -> dict:
     params = Params(period_start=options["period_start"], period_end=options["period_end"],
                     risk_levels=tuple(options["risk_levels"].split(",")))
     control = Disclosure(options["suppress"], options["min_cell"])
-    pub = build_publication(ds, params, scopes, control, progress=progress, compare=compare)
+    pub = build_publication(ds, params, scopes, control, progress=progress, compare=compare, unavailable=unavailable)
     folder = staging / PUBLISHED_TABLES
     folder.mkdir(exist_ok=True)
     for scope in scopes + ([COMPARE] if compare else []):

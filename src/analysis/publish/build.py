@@ -11,16 +11,18 @@ from .tables import register_compare, register_scope
 
 
 def build_publication(ds, params, scopes, control: Disclosure, progress: bool = False,
-                      compare: bool = False) -> Publication:
+                      compare: bool = False, unavailable=()) -> Publication:
     """The publication of a run over ``scopes`` (authority codes and/or ``all``), suppressed once.
 
     With ``compare``, the comparison across authorities (scope ``compare``) is
     registered too: it shows the authorities' own cells, so it can never
-    disagree with their reports.
+    disagree with their reports. ``unavailable`` names the contract fields the
+    dataset's source does not hold (its import report): cells resting on them
+    are published as 'x', not 0 (see :mod:`analysis.publish.availability`).
     """
     from tqdm import tqdm
 
-    pub = Publication(control, (params.period_start, params.period_end))
+    pub = Publication(control, (params.period_start, params.period_end), unavailable)
     for scope in tqdm(list(scopes), desc="tables", unit="scope", disable=not progress):
         if scope == ALL_SCOPE:
             register_scope(pub, scope, ds, replace(params, la_code=None))

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..disclosure import SUPPRESSED, Disclosure
+from .availability import NOT_AVAILABLE, not_available
 from .cells import CellStore, Key
 from .suppression import Protection, protect
 
@@ -40,8 +41,10 @@ class TableSpec:
 class Publication:
     """The cells, relations and tables of one run, suppressed once for all of them."""
 
-    def __init__(self, control: Disclosure, period: tuple = (None, None)):
+    def __init__(self, control: Disclosure, period: tuple = (None, None), unavailable=()):
         self.control = control
+        self.unavailable = tuple(unavailable)     # contract fields the source does not hold
+        self._lacks = not_available(self.unavailable)
         self.store = CellStore()
         self.tables: dict[tuple[str, str], TableSpec] = {}
         self.period = period
@@ -77,19 +80,30 @@ class Publication:
     def hidden(self, k: Key | None) -> bool:
         return k is not None and k in self.protection.hidden
 
+    def lacking(self, k: Key | None) -> bool:
+        """True when the cell rests on a field the dataset's source does not hold (shown as 'x')."""
+        return k is not None and self._lacks(k) is not None
+
+    def shown(self, k: Key | None, value):
+        """What the reader sees for a cell: 'x' (source lacks it), 'c' (suppressed) or the value."""
+        if self.lacking(k):
+            return NOT_AVAILABLE
+        return SUPPRESSED if self.hidden(k) else value
+
     def value(self, k: Key):
-        """A cell as published: its count, or 'c'."""
-        return SUPPRESSED if self.hidden(k) else self.store.values[k]
+        """A cell as published: its count, 'c' or 'x'."""
+        return self.shown(k, self.store.values[k])
 
     def table(self, scope: str, name: str) -> pd.DataFrame:
         """The table as published (suppressed, rounded). KeyError if the run has no such table."""
         spec = self.tables[(scope, name)]
         out = spec.frame.copy().astype(object)
         for column, keys in spec.counts.items():
-            out[column] = [SUPPRESSED if self.hidden(k) else _int_or_blank(v) for v, k in zip(spec.frame[column], keys)]
+            out[column] = [self.shown(k, _int_or_blank(v)) for v, k in zip(spec.frame[column], keys)]
         for column, based in spec.derived.items():
             digits = DECIMALS.get(column, 2)
-            out[column] = [SUPPRESSED if any(self.hidden(k) for k in ks) else _rounded(v, digits)
+            out[column] = [NOT_AVAILABLE if any(self.lacking(k) for k in ks)
+                           else SUPPRESSED if any(self.hidden(k) for k in ks) else _rounded(v, digits)
                            for v, ks in zip(spec.frame[column], based)]
         return out
 
