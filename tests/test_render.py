@@ -300,3 +300,35 @@ def test_the_batch_writes_a_spreadsheet_beside_each_report_and_the_index_links_i
     assert [c.value for c in book["Table_1"][3]] == ["police risk", "count"]
     index = (run / "index.html").read_text()
     assert 'href="E08000001/report.xlsx"' in index and 'href="E08000001/report.html"' in index
+
+
+def test_a_table_the_notebook_folded_is_not_folded_twice_and_its_csv_is_linked_below(tmp_path):
+    from bs4 import BeautifulSoup
+
+    from analysis.render import present
+
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / "grades.csv").write_text("grade,children\n")
+    table = PANDAS_TABLE.format(rows=_rows(30)).replace("<table", '<table data-table="grades"')
+    soup = BeautifulSoup(present(f"<details><summary>Show all 30 rows</summary>{table}</details>", tmp_path),
+                         "html.parser")
+    assert len(soup.find_all("details")) == 1
+    assert soup.find("details").find_next_sibling("p").a["href"] == "tables/grades.csv"
+
+
+def test_the_spreadsheet_takes_each_table_title_from_its_caption_on_the_page(tmp_path, monkeypatch):
+    from openpyxl import load_workbook
+
+    from analysis.render import table_titles
+    from analysis.spreadsheet import write_report_workbook
+
+    _workbook(tmp_path, monkeypatch)
+    page = tmp_path / "report.html"
+    page.write_text('<table data-table="record_flow"><caption>Record flow: stages - E08000001 '
+                    'c: suppressed; z: not applicable.</caption></table>')
+    titles = table_titles(page)
+    assert titles == {"record_flow": "Record flow: stages - E08000001"}
+    book = load_workbook(write_report_workbook(tmp_path, title="T", source="S", period="P", statement="St",
+                                               secondary=None, notes=[], titles=titles))
+    assert book["Table_2"]["A1"].value == "Table 2: Record flow: stages - E08000001"
+    assert book["Contents"]["B5"].value == "Record flow: stages - E08000001"

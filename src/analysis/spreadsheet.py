@@ -83,8 +83,12 @@ def read_tables(folder: Path) -> list[tuple[str, list[str], list[list]]]:
 
 
 def write_report_workbook(folder: Path, *, title: str, source: str, period: str, statement: str,
-                          secondary: str | None, notes: list[str], out: Path | None = None) -> Path | None:
-    """Write ``folder/report.xlsx`` from ``folder/tables/*.csv``; None (and no file) when there is no table."""
+                          secondary: str | None, notes: list[str], out: Path | None = None,
+                          titles: dict | None = None) -> Path | None:
+    """Write ``folder/report.xlsx`` from ``folder/tables/*.csv``; None (and no file) when there is no table.
+
+    ``titles``: a table's title by CSV name (its caption on the page); else a title made from the name.
+    """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
@@ -133,7 +137,8 @@ def write_report_workbook(folder: Path, *, title: str, source: str, period: str,
     for number, (name, header, body) in enumerate(tables, start=1):
         sheet_name = f"Table_{number}"
         sheet = book.create_sheet(sheet_name)
-        caption = f"Table {number}: {table_title(name)}"
+        title_text = (titles or {}).get(name) or table_title(name)
+        caption = f"Table {number}: {title_text}"
         sheet["A1"] = caption
         sheet["A1"].font = heading
         sheet["A2"] = (f"This worksheet contains one table of {len(body):,} rows. Source: {source}. "
@@ -169,7 +174,7 @@ def write_report_workbook(folder: Path, *, title: str, source: str, period: str,
         link = contents.cell(row=row, column=1, value=sheet_name)
         link.hyperlink = f"#'{sheet_name}'!A1"
         link.style = "Hyperlink"
-        contents.cell(row=row, column=2, value=table_title(name))
+        contents.cell(row=row, column=2, value=title_text)
         contents.cell(row=row, column=3, value=len(body)).number_format = "#,##0"
         contents.cell(row=row, column=4, value=f"tables/{name}.csv")
     contents_ref = f"A3:D{3 + len(tables)}"
