@@ -92,14 +92,27 @@ def test_report_renders_in_headless_chromium_at_1280_and_400_pixels(run, tmp_pat
 
 
 @NEEDS_CHROMIUM
-def test_every_report_gets_a_pdf_with_no_time_stamp_of_its_own(run, monkeypatch, tmp_path):
-    pdf = run / "E08000001" / "report.pdf"
-    data = pdf.read_bytes()
+def test_a_pdf_has_no_time_stamp_of_its_own_and_long_tables_print_open(run, monkeypatch, tmp_path):
+    assert not (run / "E08000001" / "report.pdf").exists()          # an authority's report: no PDF
+    assert 'href="report.pdf"' not in (run / "E08000001" / "report.html").read_text()
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    data = browser.print_pdf(run / "E08000001" / "report.html", tmp_path / "a.pdf").read_bytes()
     assert data[:5] == b"%PDF-" and len(data) > 5000
     assert b"/CreationDate (D:" not in data and b"/ModDate (D:" not in data
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1577836800")
     again = browser.print_pdf(run / "E08000001" / "report.html", tmp_path / "again.pdf").read_bytes()
     assert b"/CreationDate (D:20200101000000+00'00')" in again
+
+
+def test_the_run_level_reports_get_a_pdf_when_chromium_is_there(monkeypatch):
+    from analysis import render
+
+    monkeypatch.setattr(browser, "find_chromium", lambda: "/usr/bin/chromium")
+    assert render.prints_pdf("all") and render.prints_pdf("compare") and not render.prints_pdf("E08000001")
+    assert [d["href"] for d in render.report_downloads("all")] == ["report.xlsx", "report.pdf"]
+    monkeypatch.setattr(browser, "find_chromium", lambda: None)
+    assert not render.prints_pdf("all")
+    assert [d["href"] for d in render.report_downloads("all")] == ["report.xlsx"]
 
 
 def test_pdf_time_stamps_are_blanked_or_fixed_at_the_same_length(monkeypatch):

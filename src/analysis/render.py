@@ -330,20 +330,30 @@ def render_report(out: Path, *, title: str, sections: list[dict], headlines: lis
     page = _env().get_template("report.html.j2").render(
         title=title, sections=sections, headlines=headlines, synthetic=synthetic, statement=statement,
         suppressed=suppressed, params_text=params_text, error=error, css=_css(), version=__version__,
-        generated=generated_stamp(), min_cell=min_cell, downloads=report_downloads())
+        generated=generated_stamp(), min_cell=min_cell, downloads=report_downloads(folder.name))
     out.write_text(page, encoding="utf-8")
     return out
 
 
-def report_downloads() -> list[dict]:
-    """The files a report page links beside it (``write_downloads`` makes them after the page).
+PDF_REPORTS = ("all", "compare")   # the run-level reports; see ``prints_pdf``
 
-    The spreadsheet always; the PDF when Chromium is there to print it.
+
+def prints_pdf(key: str) -> bool:
+    """Whether a report gets a PDF: the all-authorities report and the comparison, when Chromium is installed.
+
+    Printing takes 1.5 s a report on an idle machine and the PDF is about 2.5 MB (the default study), so
+    per-authority PDFs would cost minutes and hundreds of MB on a national run: an authority's page prints
+    from the browser (print styles included) when a reader wants one.
     """
     from .browser import find_chromium
 
+    return key in PDF_REPORTS and find_chromium() is not None
+
+
+def report_downloads(key: str) -> list[dict]:
+    """The files a report page links beside it (``write_downloads`` makes them after the page)."""
     files = [{"href": "report.xlsx", "label": "Spreadsheet of every table", "kind": "Excel, .xlsx"}]
-    if find_chromium() is not None:
+    if prints_pdf(key):
         files.append({"href": "report.pdf", "label": "This report as a PDF", "kind": "PDF"})
     return files
 
@@ -391,6 +401,8 @@ def figure_cell(value) -> str:
     if not isinstance(value, dict):
         return f"{value:,}" if isinstance(value, int) else str(value)
     count, den, pct = value.get("count"), value.get("denominator"), value.get("pct")
+    if "x" in (count, den, pct):
+        return "x"   # not available in this dataset's source
     if "c" in (count, pct):
         return "c" if den in (None, "c") else f"c (of {den:,})" if isinstance(den, int) else "c"
     if pct is None:
@@ -447,8 +459,8 @@ def write_index(run: Path, record: dict, keys: list[str], synthetic: bool) -> Pa
 # --- the files beside a report: its spreadsheet and its PDF ---------------------------------------
 
 def write_downloads(folder: Path, *, key: str, params: dict, title: str, statement: str, synthetic: bool) -> dict:
-    """After ``report.html``: ``report.xlsx`` (every table, ``analysis.spreadsheet``) and ``report.pdf``
-    (the page printed by headless Chromium, when it is installed). Returns what was written and how long
+    """After ``report.html``: ``report.xlsx`` (every table, ``analysis.spreadsheet``) and, for the run-level
+    reports, ``report.pdf`` (the page printed by headless Chromium, when it is installed; ``prints_pdf``). Returns what was written and how long
     each took; a PDF that cannot be printed is reported there, not raised (the report itself is complete).
     """
     import time
@@ -472,7 +484,7 @@ def write_downloads(folder: Path, *, key: str, params: dict, title: str, stateme
                                  statement=statement, secondary=secondary, notes=notes,
                                  titles=table_titles(folder / "report.html"))
     done["xlsx"] = {"file": book.name if book else None, "seconds": round(time.perf_counter() - t0, 2)}
-    if browser.find_chromium() is not None:
+    if prints_pdf(key):
         t0 = time.perf_counter()
         try:
             browser.print_pdf(folder / "report.html", folder / "report.pdf")
