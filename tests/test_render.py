@@ -284,7 +284,7 @@ def test_the_spreadsheet_has_a_cover_contents_and_one_table_per_sheet(tmp_path, 
     sheet = book["Table_1"]
     assert sheet["A1"].value == "Table 1: Prevalence by risk RHIs"
     assert [c.value for c in sheet[3]] == ["police risk", "outcome", "count", "denominator", "pct", "reason"]
-    assert [c.value for c in sheet[4]] == ["medium", "cse_victim", 12, 80, 15.0, "x"]
+    assert [c.value for c in sheet[4]] == ["medium", "cse_victim", 12, 80, 15.0, "z"]
     assert [c.value for c in sheet[5]][2:5] == ["c", 40, "c"]
     assert sheet["C4"].data_type == "n" and sheet["C5"].data_type == "s"
     assert sheet["F6"].value == "'=cmd" and sheet["F6"].data_type == "s"    # never a formula

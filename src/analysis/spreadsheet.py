@@ -5,7 +5,7 @@ in spreadsheets asks: a cover sheet (title, source, period, disclosure control,
 the symbols used, notes), a contents sheet linking every table, then one table
 per sheet: its title in cell A1, a line saying what the sheet holds, then the
 header row and the rows, marked as an Excel table; no merged cells, no blank
-rows or cells inside a table, numbers stored as numbers and symbols as text.
+rows or cells inside a table (an empty cell is 'z'), numbers stored as numbers and symbols as text.
 
 The tables are the report's published tables, the CSVs the notebooks saved in
 ``tables/`` (the run's publication: every value is as the report shows it,
@@ -25,12 +25,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 SUPPRESSED = "c"
-NOT_AVAILABLE = "x"
+NOT_APPLICABLE = "z"
 SYMBOLS = [
-    (SUPPRESSED, "confidential: suppressed so that no child can be identified (disclosure control)"),
-    (NOT_AVAILABLE, "not available: the report has no value for this cell (for example, a test that could not "
-                    "be run, or a reason that applies only to some rows)"),
-    ("z", "not applicable"),
+    (SUPPRESSED, "confidential: suppressed (too small to publish, or hidden so that a small count cannot be "
+                 "worked out)"),
+    ("x", "not available"),
+    (NOT_APPLICABLE, "not applicable: the table has no value for this cell (an empty cell of the report's CSV, "
+                     "as the report page shows it by default)"),
 ]
 _NUMBER = re.compile(r"-?\d+(\.\d+)?([eE]-?\d+)?")
 _FIXED = datetime(1980, 1, 1, tzinfo=timezone.utc)
@@ -56,10 +57,10 @@ def header_label(column: str) -> str:
 
 
 def cell_value(text: str):
-    """A CSV value for the sheet: a number as a number, 'c' and other words as text, a blank as 'x'."""
+    """A CSV value for the sheet: a number as a number, 'c' and other words as text, a blank as 'z'."""
     value = text.strip()
     if value == "" or value.lower() in {"nan", "<na>", "none", "nat"}:
-        return NOT_AVAILABLE
+        return NOT_APPLICABLE
     if _NUMBER.fullmatch(value):
         number = float(value)
         if "." not in value and "e" not in value.lower() and abs(number) < 2 ** 53:
@@ -142,7 +143,7 @@ def write_report_workbook(folder: Path, *, title: str, source: str, period: str,
         sheet["A1"] = caption
         sheet["A1"].font = heading
         sheet["A2"] = (f"This worksheet contains one table of {len(body):,} rows. Source: {source}. "
-                       f"Period: {period}. The symbols c and x are explained on the Cover sheet.")
+                       f"Period: {period}. The symbols c, x and z are explained on the Cover sheet.")
         sheet["A2"].data_type = "s"
         labels = _unique([header_label(h) for h in header])
         for col, label in enumerate(labels, start=1):
@@ -158,9 +159,9 @@ def write_report_workbook(folder: Path, *, title: str, source: str, period: str,
                     cell.number_format = "#,##0"
         last = get_column_letter(len(labels))
         ref = f"A3:{last}{3 + max(len(body), 1)}"
-        if not body:   # an Excel table needs a row: one row of 'x'
+        if not body:   # an Excel table needs a row: one row of 'z'
             for col in range(1, len(labels) + 1):
-                sheet.cell(row=4, column=col, value=NOT_AVAILABLE)
+                sheet.cell(row=4, column=col, value=NOT_APPLICABLE)
         table = Table(displayName=f"table_{number}", ref=ref)
         table.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=False)
         sheet.add_table(table)
