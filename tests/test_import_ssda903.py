@@ -354,5 +354,23 @@ def test_report_section_states_what_the_return_cannot_answer(full, tmp_path):
     assert section["title"] == "What this source cannot answer"
     assert "imported from an SSDA903 return" in section["html"]
     assert "<strong>rhis</strong>: the return holds no return home interviews" in section["html"]
-    assert "<strong>episodes.police_risk</strong>" in section["html"] and "not as none" in section["html"]
+    assert "<strong>episodes.police_risk</strong>" in section["html"] and "never as 0" in section["html"]
     assert limits_section(tmp_path) is None and limits_section(None) is None   # not an imported dataset
+
+
+@pytest.mark.slow
+def test_full_return_goes_to_a_report_with_x_not_zero(full, tmp_path):
+    """A 903 return has no RHIs or police grades: the report runs, and what it cannot supply reads x."""
+    import pandas as pd
+
+    from analysis.batch import run_batch
+
+    out, _ = full
+    record = run_batch(out, tmp_path / "run", all_only=True, jobs=1, progress=False)
+    assert record["summary"]["failed"] == [], record["summary"]["failed"]
+    flow = pd.read_csv(tmp_path / "run" / "all" / "tables" / "record_flow.csv", dtype=str,
+                       keep_default_na=False).set_index("stage")["count"]
+    assert flow["RHI rows read"] == "x" and flow["risk-coded episodes"] == "x"
+    assert flow["notified episodes"] not in ("x", "0")
+    html = (tmp_path / "run" / "all" / "report.html").read_text()
+    assert "not available in this source" in html and "never as 0" in html

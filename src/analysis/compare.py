@@ -24,6 +24,7 @@ STATUS_MATCH = "matches"
 STATUS_DIFFER = "differs"
 STATUS_REPORT = "report inconsistent"
 STATUS_SUPPRESSED = "suppressed"
+STATUS_NOT_AVAILABLE = "not available in this source"
 STATUS_MISSING = "not computable from these data"
 STATUS_NOT_PUBLISHED = "not published"
 
@@ -88,6 +89,8 @@ def compare_figures(computed: dict, reference: dict, inconsistent: dict[str, str
             status, reason = STATUS_NOT_PUBLISHED, rec["not_published"]
         elif rec.get("suppressed"):
             status, reason = STATUS_SUPPRESSED, "count below the disclosure threshold"
+        elif "x" in (rec.get("count"), rec.get("denominator")):
+            status, reason = STATUS_NOT_AVAILABLE, "the dataset's source does not hold what this figure needs"
         elif _matches(pub.published_pct, pub.published_count, rec["count"], rec["pct"], pub.decimals):
             status, reason = STATUS_MATCH, ""
         else:
@@ -119,7 +122,8 @@ def compare_populations(computed: dict, reference: dict) -> pd.DataFrame:
                 rows.append({"population": name, "measure": "episodes or children" if key == "n" else "children",
                              "published": pub[key], "replicated": value,
                              "status": STATUS_MATCH if value == pub[key] else
-                             (STATUS_SUPPRESSED if value == "c" else STATUS_DIFFER)})
+                             (STATUS_SUPPRESSED if value == "c" else
+                              STATUS_NOT_AVAILABLE if value == "x" else STATUS_DIFFER)})
     return pd.DataFrame(rows)
 
 
@@ -128,7 +132,7 @@ def status_summary(table: pd.DataFrame) -> str:
     counts = table["status"].value_counts()
     total = len(table)
     parts = [f"{counts.get(STATUS_MATCH, 0)} of {total} published figures are reproduced at the printed precision"]
-    for status in (STATUS_REPORT, STATUS_DIFFER, STATUS_SUPPRESSED, STATUS_MISSING):
+    for status in (STATUS_REPORT, STATUS_DIFFER, STATUS_SUPPRESSED, STATUS_NOT_AVAILABLE, STATUS_MISSING):
         n = int(counts.get(status, 0))
         if n:
             parts.append(f"{n} {'is' if n == 1 else 'are'} {status}")

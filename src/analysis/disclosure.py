@@ -16,6 +16,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 SUPPRESSED = "c"
+NOT_AVAILABLE = "x"   # the source does not hold what the number needs (DfE symbol)
+SYMBOLS = (SUPPRESSED, NOT_AVAILABLE, "z")
+
+
+def is_symbol(value) -> bool:
+    """True for a published symbol (c suppressed, x not available, z not applicable) in place of a number."""
+    return isinstance(value, str) and value in SYMBOLS
 DEFAULT_MIN_CELL = 5
 
 

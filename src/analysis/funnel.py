@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
-from .disclosure import SUPPRESSED, Disclosure
+from .disclosure import NOT_AVAILABLE, SUPPRESSED, Disclosure, is_symbol
 from .stats import wilson_arrays
 
 LEVELS = (0.95, 0.998)
@@ -243,7 +243,7 @@ def funnel_from_published(table: pd.DataFrame, method: str = "auto",
         k0, n0 = int(overall.iloc[0]["count"]), int(overall.iloc[0]["denominator"])
         p0 = k0 / n0 if n0 else float("nan")
     published = [(int(r["count"]), int(r["denominator"])) for r in units.to_dict("records")
-                 if SUPPRESSED not in (r["count"], r["denominator"]) and r["denominator"]]
+                 if not (is_symbol(r["count"]) or is_symbol(r["denominator"])) and r["denominator"]]
     if np.isnan(p0):
         disp = {"phi": None, "phi_units": 0, "overdispersion_p": None, "overdispersed": False,
                 "statement": "overdispersion not estimated: the overall figure is not published"}
@@ -253,7 +253,10 @@ def funnel_from_published(table: pd.DataFrame, method: str = "auto",
     rows = []
     for rec in units.to_dict("records"):
         k, n = rec["count"], rec["denominator"]
-        if SUPPRESSED in (k, n):
+        if NOT_AVAILABLE in (k, n):
+            rows.append({**rec, "pct": NOT_AVAILABLE, "ci_low": NOT_AVAILABLE, "ci_high": NOT_AVAILABLE,
+                         "position": "not available in this source"})
+        elif SUPPRESSED in (k, n):
             rows.append({**rec, "pct": SUPPRESSED, "ci_low": SUPPRESSED, "ci_high": SUPPRESSED,
                          "position": "not shown (suppressed)"})
         elif not n:

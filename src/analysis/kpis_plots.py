@@ -10,7 +10,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from .disclosure import SUPPRESSED
+from .disclosure import SUPPRESSED, is_symbol
 from .narrative import SHORT_SOURCES, citation
 from .plots import PALETTE, WIDTH, count_text, number, styled, value_text
 from .kpis import CLOCK_HOURS, CLOCKS, HOURS_LABELS, SETTING_LABELS, SETTINGS
@@ -92,7 +92,7 @@ def refusals_and_repeats(card: pd.DataFrame, context: dict):
 
 
 def _value(x):
-    return None if x in (SUPPRESSED, None) or pd.isna(x) else float(x)
+    return None if x is None or is_symbol(x) or pd.isna(x) else float(x)
 
 
 @styled
@@ -198,11 +198,11 @@ def headline_sentences(card: pd.DataFrame, timeliness: pd.DataFrame) -> list[str
     overall = card[(card["group"] == "all")].set_index("measure")
 
     def n(value):
-        return value if value == SUPPRESSED else f"{int(value):,}"
+        return value if is_symbol(value) else f"{int(value):,}"
 
     def part(measure):
         row = overall.loc[measure]
-        if SUPPRESSED in (row["count"], row["denominator"], row["pct"]):
+        if any(is_symbol(v) for v in (row["count"], row["denominator"], row["pct"])):
             return f"{n(row['count'])} of {n(row['denominator'])}"
         if row["pct"] is None or pd.isna(row["pct"]):
             return f"{n(row['count'])} of {n(row['denominator'])}"
@@ -214,7 +214,7 @@ def headline_sentences(card: pd.DataFrame, timeliness: pd.DataFrame) -> list[str
            f"{part('episodes with an RHI completed')}; {part('offered episodes declined')} offered episodes were declined."]
     ret = timeliness.iloc[0]
     shown = [ret[c] for c in ("within_72h_count", "within_72h_denominator", "within_72h_pct", "median_hours")]
-    if SUPPRESSED in shown or not ret["within_72h_denominator"]:
+    if any(is_symbol(v) for v in shown) or not ret["within_72h_denominator"]:
         out.append("Too few completed RHIs to report how many were within 72 hours of the return.")
     else:
         out.append(f"{int(ret['within_72h_count']):,} of {int(ret['within_72h_denominator']):,} completed RHIs "

@@ -11,14 +11,14 @@ import math
 
 from . import vocab
 from .association import format_p
-from .disclosure import SUPPRESSED
+from .disclosure import NOT_AVAILABLE, SUPPRESSED, is_symbol
 
 RISK_WORDS = {"high": "high-risk", "medium": "medium-risk", "low": "low-risk", "all": "all"}
 UNIT_NOUN = {"rhis": "RHIs", "children": "children"}
 
 
 def _num(value) -> float | None:
-    if value is None or value == SUPPRESSED:
+    if value is None or is_symbol(value):
         return None
     value = float(value)
     return None if math.isnan(value) else value
@@ -27,6 +27,8 @@ def _num(value) -> float | None:
 def figure_text(row) -> str:
     """'12 of 80 (15%, 95% CI 9% to 24%)' from a (possibly suppressed) figure row."""
     count, den = row["count"], row["denominator"]
+    if NOT_AVAILABLE in (count, den):
+        return "not available in this source"
     if den == SUPPRESSED:
         return "a small group (suppressed)"
     if _num(den) == 0:
@@ -170,6 +172,8 @@ def describe_grades(table, many: int) -> str:
 def describe_model_rows(rows) -> str:
     """What was fitted for one outcome and what it shows for the police grade, from the published table."""
     first = rows.iloc[0]
+    if first["status"] == NOT_AVAILABLE:
+        return f"{first['outcome']}: no model: this dataset's source does not hold what it needs."
     if first["status"] == SUPPRESSED:
         return (f"{first['outcome']}: the model is not published: its grade-by-outcome table has a count too "
                 "small to publish.")

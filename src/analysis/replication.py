@@ -8,12 +8,14 @@ carry.
 
 from __future__ import annotations
 
-from .disclosure import SUPPRESSED
+from .disclosure import NOT_AVAILABLE, SUPPRESSED
 
 
 def figure_phrase(record: dict, min_cell: int = 5, with_ci: bool = True) -> str:
     """'30 of 214 (14%, 95% CI 10% to 19%)', or a suppression/no-estimate phrase."""
     count, den, pct = record.get("count"), record.get("denominator"), record.get("pct")
+    if NOT_AVAILABLE in (count, den, pct):
+        return "a number this dataset's source cannot supply"
     if SUPPRESSED in (count, den, pct):
         return f"a number too small to publish (fewer than {min_cell}, or recoverable from one)"
     if pct is None:
@@ -33,7 +35,9 @@ def headlines(computed: dict, comparison_summary: str | None = None) -> list[str
                f"had no police risk code, and {figure_phrase(f['medium_low_share_of_coded'], min_cell, False)} "
                f"risk-coded episodes were graded {levels}.")
     children = pops["rhi_children"]["n"]
-    if children in (0, SUPPRESSED):
+    if children == NOT_AVAILABLE:
+        out.append("This dataset's source holds no return home interviews, so nothing children disclosed can be reported.")
+    elif children in (0, SUPPRESSED):
         out.append(f"Too few children had a completed RHI for a {levels}-risk episode to report what they disclosed.")
     else:
         out.append(
@@ -48,4 +52,6 @@ def headlines(computed: dict, comparison_summary: str | None = None) -> list[str
 
 
 def _n(value) -> str:
+    if value == NOT_AVAILABLE:
+        return "An unknown number of (not in this source)"
     return "A number too small to publish of" if value == SUPPRESSED else f"{value:,}"

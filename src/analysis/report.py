@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .disclosure import Disclosure
+from .disclosure import Disclosure, is_symbol
 from .errors import DatasetError
 from .metadata import is_synthetic
 from .populations import Params
@@ -67,8 +67,9 @@ class ReportContext:
             count, den = _plain(row["count"]), _plain(row["denominator"])
             record = {"unit": fig.unit, "population": fig.population, "label": fig.label, "kind": fig.kind,
                       "count": count, "denominator": den, "pct": None, "ci_low": None, "ci_high": None}
-            if "c" in (count, den):   # a percentage built on a suppressed count is suppressed with it
-                record.update(pct="c", ci_low="c", ci_high="c", suppressed=True)
+            symbol = next((v for v in (count, den) if is_symbol(v)), None)
+            if symbol:   # a percentage built on a suppressed (or unavailable) count is shown as that count is
+                record.update(pct=symbol, ci_low=symbol, ci_high=symbol, suppressed=symbol == "c")
             elif fig.kind != "count" and den:   # from the published count and denominator: nothing new
                 p = proportion(count, den)
                 record.update(pct=p.pct, ci_low=p.ci_low, ci_high=p.ci_high)
@@ -406,7 +407,7 @@ def setup(data_path=None, la_code=None, period_start=None, period_end=None,
     if publication_dir:   # a batch: the run's tables, suppressed once for every report of the run
         tables = published_tables(publication_dir, scope)
     else:                 # on its own: a publication of this report's tables alone
-        tables = _own_publication(dataset, params, scope, control)
+        tables = _own_publication(dataset, params, scope, control, path)
     return ReportContext(dataset, params, control, out, path, synthetic=synthetic, tables=tables, scope=scope)
 
 
@@ -419,10 +420,12 @@ def published_tables(folder, scope: str) -> dict:
         return pickle.load(handle)
 
 
-def _own_publication(dataset, params: Params, scope: str, control: Disclosure) -> dict:
+def _own_publication(dataset, params: Params, scope: str, control: Disclosure, data_path=None) -> dict:
     """A notebook run outside a batch publishes its own scope (the comparison: every authority and all)."""
+    from .publish.availability import unavailable_fields
     from .publish.build import build_publication, tables_of
 
     scopes = ["all"] + list(dataset.la_codes) if scope == "compare" else [scope]
-    pub = build_publication(dataset, params, scopes, control, compare=scope == "compare")
+    pub = build_publication(dataset, params, scopes, control, compare=scope == "compare",
+                            unavailable=unavailable_fields(data_path))
     return tables_of(pub, scope)

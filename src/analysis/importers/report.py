@@ -158,8 +158,8 @@ def limits_section(data_path) -> dict | None:
     lines = "".join(f"<li><strong>{escape(str(d['field']))}</strong>: {escape(str(d.get('why', '')))}</li>"
                     for d in items)
     html = (f"<p>This dataset was imported from {escape(source)}. The source does not hold the fields below, so "
-            "nothing in this report measures them: where a table or chart below shows 0 for a figure built on "
-            "them (for example RHIs offered, police grades or disclosures), read it as <em>not recorded in this "
-            "source</em>, not as none.</p>"
+            "nothing in this report measures them: every count, percentage or test built on them (for example "
+            "RHIs offered, police grades or disclosures) is shown as <strong>x</strong>, <em>not available in this "
+            "source</em>, never as 0.</p>"
             f"<ul>{lines}</ul><p>From the import report (<code>import_report.md</code> beside the data).</p>")
     return {"title": "What this source cannot answer", "anchor": "source-limits", "html": html, "figures": []}
