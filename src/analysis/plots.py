@@ -282,6 +282,8 @@ def grouped_bars(table: pd.DataFrame, category: str, group: str, value: str, xla
     """Horizontal bars: one block per category, one bar per group, each count written at its end ('c' where suppressed)."""
     cats = list(dict.fromkeys(table[category]))
     groups = [g for g in dict.fromkeys(table[group]) if not all_zero(table, group, g, value)]   # said in the alt text
+    if not groups:
+        return NotDrawn(f"The chart of {xlabel} is not drawn: every group is 0 in this selection.")
     height = 0.38 * len(cats) * len(groups) + 0.35 * len(cats) + 1.0
     fig, ax = plt.subplots(figsize=(WIDTH, height))
     bar = 0.8 / len(groups)
