@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([^\s\\;]+)")
 # Packages whose conda-forge name differs from PyPI's.
 CONDA_NAMES = {"pyyaml": "pyyaml", "pytest-xdist": "pytest-xdist"}
+# Packages conda-forge does not carry: installed by pip inside the conda environment, same pinned version.
+PIP_ONLY = {"axe-playwright-python"}
 
 
 def lock_versions(lock: Path = ROOT / "requirements.lock") -> dict[str, str]:
@@ -41,8 +43,10 @@ def render() -> str:
         "  - python=3.11",
         "  - pip",
     ]
-    lines += [f"  - {CONDA_NAMES.get(name, name)}={versions[name]}" for name in direct_requirements()]
-    lines += ["  - pip:", "      - -e ."]
+    lines += [f"  - {CONDA_NAMES.get(name, name)}={versions[name]}" for name in direct_requirements()
+              if name not in PIP_ONLY]
+    lines += ["  - pip:"] + [f"      - {name}=={versions[name]}" for name in direct_requirements() if name in PIP_ONLY]
+    lines += ["      - -e ."]
     return "\n".join(lines) + "\n"
 
 

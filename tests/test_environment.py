@@ -17,7 +17,10 @@ from sync_environment import direct_requirements, lock_versions  # noqa: E402
 def conda_pins() -> dict[str, str]:
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pins = {}
+    deps = []
     for dep in env["dependencies"]:
+        deps += dep["pip"] if isinstance(dep, dict) else [dep]    # pip-only packages, pinned the same way
+    for dep in deps:
         if isinstance(dep, str) and "=" in dep and not dep.startswith("python="):
             name, version = re.split(r"=+", dep, maxsplit=1)
             pins[name.lower()] = version

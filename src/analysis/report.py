@@ -161,7 +161,7 @@ class ReportContext:
         if save:
             self.save_table(table, name)
         display({"text/html": table_html(table, caption, missing), "text/plain": table_text(table, caption, missing)},
-                raw=True)
+                raw=True, metadata={"table": name} if save else None)
 
     def say(self, *lines: str, bullets: bool = False) -> None:
         """Show sentences as paragraphs (or a list), escaped: no Markdown surprises, no preformatted text."""
