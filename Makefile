@@ -68,7 +68,7 @@ bench: env
 # PNGs of the all-authorities report at 1280 and 400 CSS pixels wide (a desktop and a phone):
 # $(RUN)/all/screenshot.png and $(RUN)/all/screenshot-400.png.
 screenshot: report
-	$(BIN)/python -m analysis.browser $(RUN)/all/report.html $(RUN)/all/screenshot.png 1280 400
+	$(BIN)/python -m analysis.render.browser $(RUN)/all/report.html $(RUN)/all/screenshot.png 1280 400
 
 # JupyterLab on the notebooks, with this environment's Python as the kernel (registered in the venv, so a
 # JupyterLab installed elsewhere finds it too) and the default dataset; charts show inline.

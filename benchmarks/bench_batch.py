@@ -43,8 +43,8 @@ def machine() -> str:
 
 def make_dataset(folder: Path, las: int, per_la: int, seed: int = 6) -> tuple[Path, str]:
     try:
-        from analysis.synth_national import generate_national  # written by another issue
-        from analysis.io import write_dataset
+        from analysis.synth.national import generate_national  # written by another issue
+        from analysis.dataset.io import write_dataset
 
         write_dataset(generate_national(seed=seed, years=1), folder)
         return folder, "rhi synth --scale national --years 1"
@@ -104,8 +104,8 @@ def main() -> None:
                         help="Per-authority notebooks to run (default: the project's notebooks/).")
     args = parser.parse_args()
 
-    from analysis.batch import discover_notebooks, run_batch
-    from analysis.validate import load_dataset
+    from analysis.run.batch import discover_notebooks, run_batch
+    from analysis.dataset.validate import load_dataset
 
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import vocab
-from analysis.schema import COLUMNS, DATE_FORMATS, DATETIME_FORMATS
+from analysis.dataset.schema import COLUMNS, DATE_FORMATS, DATETIME_FORMATS
 
 GSS = re.compile(r"(E06|E08|E09|E10|W06)\d{6}")
 

@@ -6,7 +6,7 @@ For each size (1x = one national year of `generate_national`, about 200,000
 episodes; 4x and 16x = 4 and 16 years) it measures, each in its own
 subprocess so that the peak memory is that of the measurement alone:
 
-(a) load and validate: `analysis.validate.load_dataset` on the CSV folder;
+(a) load and validate: `analysis.dataset.validate.load_dataset` on the CSV folder;
 (b) all figures for every authority: for each LA, `compute_figures` on
     `ds.subset_la(la)` with `Params(la_code=la)` (same results as on the whole
     dataset, checked on a sample), spread over --jobs forked workers.
@@ -53,8 +53,8 @@ def peak_mb() -> float:
 # --- measurements, each run as `python run.py _<step> ...` in a fresh process -------------------
 
 def step_generate(years: int, out: str) -> dict:
-    from analysis.io import write_dataset
-    from analysis.synth_national import generate_national
+    from analysis.dataset.io import write_dataset
+    from analysis.synth.national import generate_national
 
     t = time.perf_counter()
     tables = generate_national(SEED, years)
@@ -78,8 +78,8 @@ _DS = None
 
 
 def _figures_of(la: str):
-    from analysis.figures import compute_figures
-    from analysis.populations import Params
+    from analysis.definitions.figures import compute_figures
+    from analysis.definitions.populations import Params
 
     compute_figures(_DS.subset_la(la), Params(la_code=la))
     return peak_mb()
@@ -90,7 +90,7 @@ def step_measure(path: str, jobs: int, check_las: int) -> dict:
     global _DS
     import multiprocessing as mp
 
-    from analysis.validate import load_dataset
+    from analysis.dataset.validate import load_dataset
 
     base = peak_mb()
     t = time.perf_counter()
@@ -116,8 +116,8 @@ def step_measure(path: str, jobs: int, check_las: int) -> dict:
 
 def _as_is(ds, sample) -> dict:
     """The library as documented: compute_figures(ds, Params(la_code=la)) on the whole dataset; same answers?"""
-    from analysis.figures import compute_figures
-    from analysis.populations import Params
+    from analysis.definitions.figures import compute_figures
+    from analysis.definitions.populations import Params
 
     t, same = time.perf_counter(), 0
     results = {la: compute_figures(ds, Params(la_code=la)) for la in sample}
@@ -133,9 +133,9 @@ def step_naive(full: str, subset: str, naive_las: int) -> dict:
     from naive import naive_figures, naive_validate
 
     from analysis.disclosure import Disclosure
-    from analysis.figures import compute_figures
-    from analysis.populations import Params
-    from analysis.validate import load_dataset
+    from analysis.definitions.figures import compute_figures
+    from analysis.definitions.populations import Params
+    from analysis.dataset.validate import load_dataset
 
     t = time.perf_counter()
     problems = naive_validate(subset)
@@ -169,9 +169,9 @@ def step_profile(path: str) -> dict:
     import io
     import pstats
 
-    from analysis.figures import compute_figures
-    from analysis.populations import Params
-    from analysis.validate import load_dataset
+    from analysis.definitions.figures import compute_figures
+    from analysis.definitions.populations import Params
+    from analysis.dataset.validate import load_dataset
 
     out = {}
     for name, code in (("load", "ds = load_dataset(path)"),
@@ -315,7 +315,7 @@ def write_results(m: dict, sizes, gen, meas, naive, prof, batch_lines, total_s) 
               f"({naive['naive_validate_s'] / naive['lib_subset_load_s']:.1f}x). **Extrapolated** linearly in "
               "episodes to each size in the table.",
               f"- figures: `naive_figures` (`iterrows` and Python sets per authority, {naive['compared'] // max(1, naive['naive_fig_las'])} "
-              f"of the {len(__import__('analysis.figures', fromlist=['FIGURES']).FIGURES)} figures: the populations, "
+              f"of the {len(__import__('analysis.definitions.figures', fromlist=['FIGURES']).FIGURES)} figures: the populations, "
               f"cohorts and every prevalence figure) on {naive['naive_fig_las']} authorities "
               f"({naive['sample_episode_share']:.1%} of episodes) took {naive['naive_fig_s']:.1f} s against "
               f"{naive['lib_fig_sample_s']:.1f} s for every figure of `compute_figures` on the same authorities; "

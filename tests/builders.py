@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.schema import COLUMNS, parse_datetimes
-from analysis.validate import load_dataset
+from analysis.dataset.schema import COLUMNS, parse_datetimes
+from analysis.dataset.validate import load_dataset
 
 LA = "E08000001"
 LA2 = "E09000002"

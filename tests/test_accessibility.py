@@ -24,9 +24,9 @@ import pytest
 from bs4 import BeautifulSoup
 from typer.testing import CliRunner
 
-from analysis import browser
+from analysis.render import browser
 from analysis.cli import app
-from analysis.render import blank_png
+from analysis.render.html import blank_png
 
 pytestmark = [
     pytest.mark.slow,
@@ -43,7 +43,7 @@ REPORTS = ["all", "compare", "E08999901", "E08999902", "E08999903"]
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from analysis.synth import write_synthetic
+    from analysis.synth.command import write_synthetic
 
     base = tmp_path_factory.mktemp("pages")
     data = write_synthetic(base / "data", seed=2019)

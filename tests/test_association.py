@@ -15,7 +15,7 @@ from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.contingency_tables import Table
 from statsmodels.stats.multitest import multipletests
 
-from analysis import association as assoc
+from analysis.stats import association as assoc
 
 
 def brute_force_fisher(table):

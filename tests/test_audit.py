@@ -8,10 +8,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from analysis.audit import (BEYOND, CONSISTENT, IMPOSSIBLE, INCONSISTENT, NOT_TESTABLE, OVERLAP, audit_reference,
+from analysis.reference.audit import (BEYOND, CONSISTENT, IMPOSSIBLE, INCONSISTENT, NOT_TESTABLE, OVERLAP, audit_reference,
                             inconsistent_figures, parse_words, possible_counts, rounds_to)
 from analysis.cli import app
-from analysis.compare import load_reference
+from analysis.reference.compare import load_reference
 
 REFERENCE = load_reference()
 

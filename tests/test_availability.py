@@ -14,7 +14,7 @@ import pytest
 from builders import child, episode, load
 
 from analysis.disclosure import Disclosure
-from analysis.populations import Params
+from analysis.definitions.populations import Params
 from analysis.publish.availability import needs_grade, needs_rhis, unavailable_fields
 from analysis.publish.build import build_publication
 from analysis.publish.cells import BREAKDOWNS, Key

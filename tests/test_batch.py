@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from typer.testing import CliRunner
 
-from analysis import batch
+from analysis.run import batch
 from analysis.cli import app
 from builders import child, disc, episode, link, rhi, write
 
@@ -25,12 +25,12 @@ BROKEN = "E06000001"   # every episode graded high: no in-scope episodes, the no
 PARAMS_CELL = ('data_path = None\nla_code = None\nperiod_start = None\nperiod_end = None\nrisk_levels = "medium,low"\n'
                'min_cell = 5\nsuppress = True\noutput_dir = None')
 FIRST = '''import os
-import analysis.report
+import analysis.render.report
 from analysis.disclosure import suppress_counts
-from analysis.figures import compute_figures
-from analysis.populations import Populations
+from analysis.definitions.figures import compute_figures
+from analysis.definitions.populations import Populations
 import matplotlib.pyplot as plt
-ctx = analysis.report.setup(data_path, la_code, period_start, period_end, risk_levels, min_cell, suppress, output_dir)
+ctx = analysis.render.report.setup(data_path, la_code, period_start, period_end, risk_levels, min_cell, suppress, output_dir)
 pop = Populations(ctx.ds, ctx.params)
 if len(pop.in_scope) == 0:
     raise ValueError("no in-scope episodes in this selection")
@@ -38,16 +38,16 @@ leak_me = "from the first notebook"
 computed = compute_figures(ctx.ds, ctx.params, control=ctx.control)
 ctx.record("replication", computed)
 ctx.record("headlines", ["First headline from notebook one.", "Second headline from notebook one."])
-ctx.record("kernel", {"pid": os.getpid(), "dataset_id": id(analysis.report._CACHE.get("full"))})
+ctx.record("kernel", {"pid": os.getpid(), "dataset_id": id(analysis.render.report._CACHE.get("full"))})
 table = pop.in_scope.groupby("police_risk").size().rename("count").reset_index()
 ctx.save_table(suppress_counts(table, ["count"], ctx.control), "in_scope_by_risk")
 fig, ax = plt.subplots()
 ax.bar(["in scope"], [len(pop.in_scope)])
 ctx.save_figure(fig, "in_scope")
 ctx.finish()'''
-SECOND = '''import analysis.report
+SECOND = '''import analysis.render.report
 assert "leak_me" not in globals(), "a variable of the previous notebook survived in the warm kernel"
-ctx = analysis.report.setup(data_path, la_code, period_start, period_end, risk_levels, min_cell, suppress, output_dir)
+ctx = analysis.render.report.setup(data_path, la_code, period_start, period_end, risk_levels, min_cell, suppress, output_dir)
 ctx.record("headlines", ["Headline from notebook two."])
 ctx.finish()
 print("second notebook ran for", la_code or "all")'''

@@ -2,7 +2,7 @@
 
 Refusals (foreign files in --out, the dataset as --out, a folder being written by another batch, an
 unwritable destination) are checked through the command line and must change nothing. Locks, markers
-and the swap are checked on analysis.runfolder directly. Process hygiene is checked for real: a batch
+and the swap are checked on analysis.run.folder directly. Process hygiene is checked for real: a batch
 is started as a subprocess, killed with SIGKILL (or sent SIGTERM) while its kernels run, and every
 process it started must be gone within seconds; a --resume after the kill must give the same reports
 as a run that was never interrupted.
@@ -29,17 +29,17 @@ from pathlib import Path
 import psutil
 import pytest
 
-from analysis import batch, runfolder
+from analysis.run import batch, folder as runfolder
 from builders import child, disc, episode, link, rhi, write
 from test_batch import make_notebook, run_cli
 
 SLOW_NOTEBOOK = '''import os, time
-import analysis.report
+import analysis.render.report
 from analysis.disclosure import suppress_counts
-from analysis.figures import compute_figures
-from analysis.populations import Populations
+from analysis.definitions.figures import compute_figures
+from analysis.definitions.populations import Populations
 import matplotlib.pyplot as plt
-ctx = analysis.report.setup(data_path, la_code, period_start, period_end, risk_levels, min_cell, suppress, output_dir)
+ctx = analysis.render.report.setup(data_path, la_code, period_start, period_end, risk_levels, min_cell, suppress, output_dir)
 pop = Populations(ctx.ds, ctx.params)
 ctx.record("replication", compute_figures(ctx.ds, ctx.params, control=ctx.control))
 ctx.record("headlines", [f"{len(pop.in_scope)} episodes in scope."])
@@ -350,11 +350,11 @@ def mount_tmpfs():
 @pytest.fixture
 def no_work(monkeypatch):
     """Fail the test if the batch reads the dataset or runs a notebook."""
-    import analysis.validate
+    import analysis.dataset.validate
 
     def forbidden(*args, **kwargs):
         raise AssertionError("work started before the destination was checked")
-    monkeypatch.setattr(analysis.validate, "load_dataset", forbidden)
+    monkeypatch.setattr(analysis.dataset.validate, "load_dataset", forbidden)
     monkeypatch.setattr(batch, "_execute_all", forbidden)
 
 
@@ -411,7 +411,7 @@ def test_a_probe_that_fails_stops_the_batch_before_work_starts(setup, tmp_path, 
 
 PARENT = """
 import subprocess, sys, time
-from analysis import lifeline
+from analysis.run import lifeline
 command = [sys.executable, "-c", "import time; time.sleep(60)"]
 child = subprocess.Popen(lifeline.tethered(command) if sys.argv[1] == "tethered" else command)
 print(child.pid, flush=True)

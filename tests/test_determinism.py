@@ -16,12 +16,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.accounting import record_flow
-from analysis.figures import compute_figures
-from analysis.io import read_raw, write_dataset
-from analysis.populations import Params, Populations
-from analysis.synth_national import generate_national
-from analysis.validate import load_dataset
+from analysis.definitions.accounting import record_flow
+from analysis.definitions.figures import compute_figures
+from analysis.dataset.io import read_raw, write_dataset
+from analysis.definitions.populations import Params, Populations
+from analysis.synth.national import generate_national
+from analysis.dataset.validate import load_dataset
 
 LAS = ("E06000001", "E09000033")  # Hartlepool and Westminster: small enough to be quick
 
@@ -86,8 +86,8 @@ def test_row_accounting_identical_across_loads(folder):
 
 SCRIPT = """
 import json, sys
-from analysis.figures import compute_figures
-from analysis.validate import load_dataset
+from analysis.definitions.figures import compute_figures
+from analysis.dataset.validate import load_dataset
 print(json.dumps(compute_figures(load_dataset(sys.argv[1])), sort_keys=True, default=str))
 """
 
@@ -113,14 +113,14 @@ import re  # noqa: E402
 
 from typer.testing import CliRunner  # noqa: E402
 
-from analysis import batch, manifest  # noqa: E402
+from analysis.run import batch, manifest  # noqa: E402
 from analysis.cli import app  # noqa: E402
 
-NOTEBOOK = '''import analysis.report
+NOTEBOOK = '''import analysis.render.report
 import matplotlib.pyplot as plt
 import pandas as pd
-from analysis.populations import Populations
-ctx = analysis.report.setup(data_path, la_code, period_start, period_end, risk_levels, min_cell, suppress, output_dir)
+from analysis.definitions.populations import Populations
+ctx = analysis.render.report.setup(data_path, la_code, period_start, period_end, risk_levels, min_cell, suppress, output_dir)
 pop = Populations(ctx.ds, ctx.params)
 table = pop.in_scope.groupby("police_risk").size().rename("count").reset_index()
 ctx.save_table(table, "in_scope_by_risk")
@@ -207,7 +207,7 @@ def test_two_identical_batch_runs_differ_only_in_declared_time_stamps(tmp_path, 
 
 
 def test_source_date_epoch_fixes_the_report_stamp(monkeypatch):
-    from analysis.render import generated_stamp
+    from analysis.render.html import generated_stamp
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1577836800")
     assert generated_stamp() == "2020-01-01 00:00 UTC"
@@ -229,7 +229,7 @@ def test_two_batch_runs_of_the_project_notebooks_differ_only_in_declared_time_st
 def test_a_page_does_not_depend_on_random_ids_or_how_printed_text_was_chunked():
     import nbformat
 
-    from analysis.render import notebook_body
+    from analysis.render.html import notebook_body
 
     def executed(chunks, cell_id, styler_id):
         nb = nbformat.v4.new_notebook()

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from analysis.cli import app
-from analysis.synth import write_synthetic
+from analysis.synth.command import write_synthetic
 from test_outputs_safe import is_count_column, small, small_counts_in_figures_json
 
 pytestmark = pytest.mark.slow
@@ -104,7 +104,7 @@ def _published_numbers(folder) -> list[float]:
     cells = pd.read_csv(folder / "publication" / "cells.csv", dtype=str, keep_default_na=False)
     stats = pd.read_csv(folder / "publication" / "statistics.csv", dtype=str, keep_default_na=False)
     values = [v for v in list(cells["value"]) + list(stats["value"]) if v not in ("c", "z", "x", "")]
-    from analysis.compare import load_reference
+    from analysis.reference.compare import load_reference
 
     reference = [f.get(k) for f in load_reference()["figures"] for k in ("count", "pct")]
     return sorted({float(v) for v in values} | {float(v) for v in reference if v is not None})
@@ -170,7 +170,7 @@ def test_every_number_in_the_report_text_is_in_the_publication(run):
     from html.parser import HTMLParser
     from pathlib import Path
 
-    from analysis.compare import audit_inconsistencies, load_reference
+    from analysis.reference.compare import audit_inconsistencies, load_reference
 
     class Text(HTMLParser):
         def __init__(self):

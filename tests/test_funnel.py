@@ -8,7 +8,9 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from analysis import dfe, funnel
+from analysis.reference import dfe
+
+from analysis.stats import funnel
 from analysis.disclosure import Disclosure
 
 

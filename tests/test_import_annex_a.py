@@ -231,7 +231,7 @@ def test_not_a_workbook_and_bad_la_code(tmp_path, key):
 
 
 def analysed(out, suppress):
-    from analysis.annex_a import figures
+    from analysis.definitions.annex_a import figures
     from analysis.disclosure import Disclosure
 
     return figures(out, Disclosure(suppress, 5))
@@ -311,7 +311,7 @@ def test_larger_list_shows_counts_and_hides_what_would_reveal_a_small_one(tmp_pa
 
 
 def test_dfe_comparison_same_year(imported):
-    from analysis.dfe import missing_rates
+    from analysis.reference.dfe import missing_rates
 
     out, _ = imported
     r = analysed(out, suppress=False)

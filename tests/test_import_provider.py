@@ -171,5 +171,5 @@ def test_export_without_episode_columns_needs_no_la_but_says_what_is_missing(tmp
     try:
         _, report = run_import("provider", EXPORT, out, mapping=mapping)
     except TypeError:
-        pytest.skip("analysis.validate cannot yet validate a dataset without rhi_episodes links")
+        pytest.skip("analysis.dataset.validate cannot yet validate a dataset without rhi_episodes links")
     assert "episodes" in report.unavailable and len(read(out, "episodes")) == 0

@@ -24,12 +24,12 @@ def read(out: Path, table: str) -> pd.DataFrame:
 
 
 def validator_accepts_no_rhis() -> bool:
-    """analysis.validate crashed on a dataset with zero RHIs (SSDA903 has none); True once fixed."""
+    """analysis.dataset.validate crashed on a dataset with zero RHIs (SSDA903 has none); True once fixed."""
     import tempfile
 
     from builders import child, episode, write
 
-    from analysis.validate import load_dataset
+    from analysis.dataset.validate import load_dataset
 
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -42,11 +42,11 @@ def validator_accepts_no_rhis() -> bool:
 GOOD = FIXTURES / "ssda903" / "good"
 LA = "E09000002"
 
-# A dataset with no RHIs at all (the SSDA903 return has none) made analysis.validate raise a
+# A dataset with no RHIs at all (the SSDA903 return has none) made analysis.dataset.validate raise a
 # TypeError in _set_aside_soft; these tests run as soon as the validator accepts such a dataset.
 needs_validator_fix = pytest.mark.skipif(
     not validator_accepts_no_rhis(),
-    reason="analysis.validate._set_aside_soft raises TypeError on a dataset with zero RHIs")
+    reason="analysis.dataset.validate._set_aside_soft raises TypeError on a dataset with zero RHIs")
 
 
 def cli(*args):
@@ -363,7 +363,7 @@ def test_full_return_goes_to_a_report_with_x_not_zero(full, tmp_path):
     """A 903 return has no RHIs or police grades: the report runs, and what it cannot supply reads x."""
     import pandas as pd
 
-    from analysis.batch import run_batch
+    from analysis.run.batch import run_batch
 
     out, _ = full
     record = run_batch(out, tmp_path / "run", all_only=True, jobs=1, progress=False)

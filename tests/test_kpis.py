@@ -30,10 +30,10 @@ import pytest
 from typer.testing import CliRunner
 
 import builders as b
-from analysis import kpis
+from analysis.definitions import kpis
 from analysis.cli import app
 from analysis.disclosure import SUPPRESSED, Disclosure
-from analysis.populations import Params
+from analysis.definitions.populations import Params
 
 OPEN = Disclosure(suppress=False)
 WITHIN_RETURN = "completed episodes, interview within 72 h from the child's return"

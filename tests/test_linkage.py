@@ -23,9 +23,11 @@ import pandas as pd
 import pytest
 
 import builders as b
-from analysis import Params, linkage, narrative, vocab
+from analysis import Params, vocab
+from analysis.definitions import linkage
+from analysis.render import narrative
 from analysis.disclosure import SUPPRESSED, Disclosure
-from analysis.stats import wilson_interval
+from analysis.stats.proportions import wilson_interval
 
 NOTEBOOK = "notebooks/02_police_risk_and_disclosures.ipynb"
 

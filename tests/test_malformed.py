@@ -569,7 +569,7 @@ def test_empty_tables_nothing_refers_to_are_allowed_and_said(tmp_path):
     ("rhis", "worker", None), ("disclosures", "notes", "note"),
 ])
 def test_near_misses_are_close_spellings_only(table, name, meant):
-    from analysis.headers import near_miss
+    from analysis.dataset.headers import near_miss
 
     assert near_miss(name, table, present=set()) == meant
 

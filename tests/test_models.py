@@ -13,7 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import optimize
 
-from analysis import models, narrative
+from analysis.stats import models
+
+from analysis.render import narrative
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -12,7 +12,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import batch, dfe, narrative, plots, report
+from analysis.run import batch
+
+from analysis.reference import dfe
+
+from analysis.render import narrative, plots, report
 
 ROOT = Path(__file__).resolve().parents[1]
 C = "c"
@@ -59,7 +63,7 @@ def test_police_grade_headline_says_when_high_cannot_be_compared():
 
 
 def test_an_authority_gets_the_study_as_context_not_a_verdict():
-    from analysis.compare import load_reference
+    from analysis.reference.compare import load_reference
 
     reference = load_reference()
     line = narrative.study_context(reference)
@@ -68,8 +72,8 @@ def test_an_authority_gets_the_study_as_context_not_a_verdict():
 
 
 def test_context_lines_cite_title_publisher_and_year_never_a_seed():
-    from analysis import kpis_plots
-    from analysis.compare import load_reference
+    from analysis.render import kpis_plots
+    from analysis.reference.compare import load_reference
 
     context = kpis_plots.context_lines(load_reference())
     for key, item in context.items():
@@ -123,7 +127,7 @@ def test_chart_text_is_no_smaller_than_body_text():
 
 
 def test_decline_reasons_axis_matches_its_labels():
-    from analysis import kpis_plots
+    from analysis.render import kpis_plots
 
     reasons = pd.DataFrame({"reason": ["child_declined", "other"], "count": [237, 16], "denominator": [436, 436],
                             "pct": [54.4, 3.7], "ci_low": [49.7, 2.3], "ci_high": [59.0, 5.9]})
@@ -168,8 +172,8 @@ def test_nothing_forces_the_agg_backend():
     offenders = [str(p.relative_to(ROOT)) for p in list((ROOT / "src").rglob("*.py")) + list((ROOT / "notebooks").glob("*.ipynb"))
                  if re.search(r"matplotlib\.use\(|mpl\.use\(", p.read_text())]
     assert not offenders
-    code = ("import matplotlib; import analysis.plots, analysis.kpis_plots, analysis.report, analysis.linkage, "
-            "analysis.models, analysis.funnel; print(matplotlib.get_backend())")
+    code = ("import matplotlib; import analysis.render.plots, analysis.render.kpis_plots, analysis.render.report, analysis.definitions.linkage, "
+            "analysis.stats.models, analysis.stats.funnel; print(matplotlib.get_backend())")
     env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
     assert out.strip() == "module://matplotlib_inline.backend_inline"
@@ -208,7 +212,7 @@ def test_notebook_02_in_a_plain_kernel_shows_its_charts_inline():
 
 
 def test_delivery_headline_names_its_population():
-    from analysis import kpis_plots
+    from analysis.render import kpis_plots
 
     card = pd.DataFrame([{"group": "all", "value": "all", "measure": m, "count": k, "denominator": n, "pct": p}
                          for m, k, n, p in (("episodes", 1921, None, None), ("children missing", 700, None, None),

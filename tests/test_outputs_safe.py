@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from analysis import batch
+from analysis.run import batch
 from test_batch import BROKEN, _run, make_dataset, make_notebooks
 
 MIN_CELL = 5

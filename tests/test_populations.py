@@ -23,8 +23,8 @@ import pandas as pd
 import pytest
 from builders import LA, LA2, child, disc, episode, link, load, rhi
 
-from analysis.accounting import check_flow, record_flow
-from analysis.populations import Params, Populations, age_band, rhi_cohorts, rhi_police_risk
+from analysis.definitions.accounting import check_flow, record_flow
+from analysis.definitions.populations import Params, Populations, age_band, rhi_cohorts, rhi_police_risk
 
 PERIOD = dict(period_start="2017-07-01", period_end="2018-03-31")
 
@@ -199,12 +199,12 @@ def test_flow_accounts_for_every_row(pop):
     assert get[("children", "in more than one cohort")] == 1
 
 
-# --- figures built on the same records (analysis.figures) --------------------------------------
+# --- figures built on the same records (analysis.definitions.figures) --------------------------------------
 
 @pytest.fixture(scope="module")
 def figs(ds):
     from analysis.disclosure import Disclosure
-    from analysis.figures import compute_figures
+    from analysis.definitions.figures import compute_figures
 
     return compute_figures(ds, Params(**PERIOD), control=Disclosure(suppress=False))["figures"]
 
@@ -271,7 +271,7 @@ def test_figure_percentages_and_wilson(figs):
 
 
 def test_figures_suppressed_by_default(ds):
-    from analysis.figures import compute_figures
+    from analysis.definitions.figures import compute_figures
 
     result = compute_figures(ds, Params(**PERIOD))
     assert result["disclosure_control"]["suppressed"] is True

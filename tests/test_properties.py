@@ -17,13 +17,13 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from analysis import vocab
-from analysis.accounting import check_flow, record_flow
+from analysis.definitions.accounting import check_flow, record_flow
 from analysis.cli import app
 from analysis.disclosure import SUPPRESSED, Disclosure
-from analysis.figures import compute_figures
-from analysis.io import RawTable
-from analysis.populations import Params, Populations
-from analysis.validate import validate_tables
+from analysis.definitions.figures import compute_figures
+from analysis.dataset.rawtable import RawTable
+from analysis.definitions.populations import Params, Populations
+from analysis.dataset.validate import validate_tables
 from builders import LA, LA2, child, disc, episode, frames, link, rhi, write
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

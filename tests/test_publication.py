@@ -168,12 +168,12 @@ def test_the_publication_is_the_same_whatever_the_hash_seed(tmp_path):
     import subprocess
     import sys
 
-    from analysis.io import write_dataset
-    from analysis.synth import generate_study
+    from analysis.dataset.io import write_dataset
+    from analysis.synth.command import generate_study
 
     data = tmp_path / "data"
     write_dataset(generate_study(seed=7), data)
-    script = ("import sys\nfrom analysis.validate import load_dataset\nfrom analysis.populations import Params\n"
+    script = ("import sys\nfrom analysis.dataset.validate import load_dataset\nfrom analysis.definitions.populations import Params\n"
               "from analysis.disclosure import Disclosure\nfrom analysis.publish.build import build_publication\n"
               "from analysis.publish.files import write_publication\nds = load_dataset(sys.argv[1])\n"
               "pub = build_publication(ds, Params(), ['all'] + ds.la_codes, Disclosure(), compare=True)\n"

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from analysis import browser
-from analysis.render import external_loads, figure_cell
+from analysis.render import browser
+from analysis.render.html import external_loads, figure_cell
 from test_batch import _run, make_dataset, make_notebooks
 
 
@@ -105,7 +105,7 @@ def test_a_pdf_has_no_time_stamp_of_its_own_and_long_tables_print_open(run, monk
 
 
 def test_the_run_level_reports_get_a_pdf_when_chromium_is_there(monkeypatch):
-    from analysis import render
+    from analysis.render import html as render
 
     monkeypatch.setattr(browser, "find_chromium", lambda: "/usr/bin/chromium")
     assert render.prints_pdf("all") and render.prints_pdf("compare") and not render.prints_pdf("E08000001")
@@ -168,7 +168,7 @@ def _image_nb(metadata, drawn=True):
 def test_an_image_output_becomes_a_figure_with_its_alt_text_and_caption(metadata):
     from bs4 import BeautifulSoup
 
-    from analysis.render import notebook_body
+    from analysis.render.html import notebook_body
 
     body, images = notebook_body(_image_nb(metadata))
     soup = BeautifulSoup(body, "html.parser")
@@ -183,7 +183,7 @@ def test_an_image_output_becomes_a_figure_with_its_alt_text_and_caption(metadata
 def test_an_image_without_alt_text_takes_its_caption_or_is_marked():
     from bs4 import BeautifulSoup
 
-    from analysis.render import notebook_body
+    from analysis.render.html import notebook_body
 
     soup = BeautifulSoup(notebook_body(_image_nb({"caption": "Age and sex"}))[0], "html.parser")
     assert soup.img["alt"] == "Chart: Age and sex" and "missing-alt" not in (soup.img.get("class") or [])
@@ -192,7 +192,7 @@ def test_an_image_without_alt_text_takes_its_caption_or_is_marked():
 
 
 def test_a_blank_image_is_not_shown_as_a_chart():
-    from analysis.render import notebook_body
+    from analysis.render.html import notebook_body
 
     body, _ = notebook_body(_image_nb({"alt": "nothing", "caption": "Empty"}, drawn=False))
     assert "<img" not in body and "nothing to draw" in body
@@ -212,7 +212,7 @@ def _rows(n):
 def test_a_pandas_table_loses_its_index_gets_scopes_and_shows_no_nan(tmp_path):
     from bs4 import BeautifulSoup
 
-    from analysis.render import present
+    from analysis.render.html import present
 
     soup = BeautifulSoup(present(PANDAS_TABLE.format(rows=_rows(3)), tmp_path), "html.parser")
     table = soup.find("table")
@@ -228,7 +228,7 @@ def test_a_pandas_table_loses_its_index_gets_scopes_and_shows_no_nan(tmp_path):
 def test_a_long_table_is_shown_in_full_behind_a_toggle_with_its_csv(tmp_path):
     from bs4 import BeautifulSoup
 
-    from analysis.render import present
+    from analysis.render.html import present
 
     (tmp_path / "tables").mkdir()
     (tmp_path / "tables" / "grades.csv").write_text("grade,children\n")
@@ -245,7 +245,7 @@ def test_a_long_table_is_shown_in_full_behind_a_toggle_with_its_csv(tmp_path):
 
 
 def test_notebook_headings_sit_under_the_page_title():
-    from analysis.render import present
+    from analysis.render.html import present
 
     assert present("<h1>Notebook</h1><h2>Part</h2>") == "<h2>Notebook</h2><h3>Part</h3>"
 
@@ -253,7 +253,7 @@ def test_notebook_headings_sit_under_the_page_title():
 # --- the spreadsheet of a report --------------------------------------------------------------------
 
 def _workbook(tmp_path, monkeypatch):
-    from analysis.spreadsheet import write_report_workbook
+    from analysis.render.spreadsheet import write_report_workbook
 
     (tmp_path / "tables").mkdir(exist_ok=True)
     (tmp_path / "tables" / "prevalence_by_risk_rhis.csv").write_text(
@@ -318,7 +318,7 @@ def test_the_batch_writes_a_spreadsheet_beside_each_report_and_the_index_links_i
 def test_a_table_the_notebook_folded_is_not_folded_twice_and_its_csv_is_linked_below(tmp_path):
     from bs4 import BeautifulSoup
 
-    from analysis.render import present
+    from analysis.render.html import present
 
     (tmp_path / "tables").mkdir()
     (tmp_path / "tables" / "grades.csv").write_text("grade,children\n")
@@ -332,8 +332,8 @@ def test_a_table_the_notebook_folded_is_not_folded_twice_and_its_csv_is_linked_b
 def test_the_spreadsheet_takes_each_table_title_from_its_caption_on_the_page(tmp_path, monkeypatch):
     from openpyxl import load_workbook
 
-    from analysis.render import table_titles
-    from analysis.spreadsheet import write_report_workbook
+    from analysis.render.html import table_titles
+    from analysis.render.spreadsheet import write_report_workbook
 
     _workbook(tmp_path, monkeypatch)
     page = tmp_path / "report.html"

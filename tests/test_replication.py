@@ -13,15 +13,15 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from analysis.calibration import admissible_counts, prints_as
+from analysis.synth.calibration import admissible_counts, prints_as
 from analysis.cli import app
-from analysis.compare import compare_figures, compare_populations, load_reference, printed_decimals
+from analysis.reference.compare import compare_figures, compare_populations, load_reference, printed_decimals
 from analysis.disclosure import Disclosure
-from analysis.figures import compute_figures
-from analysis.io import write_dataset
-from analysis.populations import Params
-from analysis.synth import generate
-from analysis.validate import load_dataset
+from analysis.definitions.figures import compute_figures
+from analysis.dataset.io import write_dataset
+from analysis.definitions.populations import Params
+from analysis.synth.command import generate
+from analysis.dataset.validate import load_dataset
 
 REFERENCE = load_reference()
 FIGURE_IDS = [f["id"] for f in REFERENCE["figures"]]

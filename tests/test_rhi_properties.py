@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 from builders import LA, LA2, child, disc, episode, link, load, rhi
 
-from analysis import linkage
+from analysis.definitions import linkage
 from analysis.disclosure import Disclosure
-from analysis.populations import Params, Populations, chronological, rhi_cohorts, rhi_police_risk
+from analysis.definitions.populations import Params, Populations, chronological, rhi_cohorts, rhi_police_risk
 from analysis.publish.build import build_publication
 
 PERIOD = dict(period_start="2017-04-01", period_end="2018-03-31")

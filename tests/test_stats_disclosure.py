@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from analysis.disclosure import SUPPRESSED, Disclosure, suppress_counts, suppress_figure
-from analysis.stats import proportion, round_half_up, wilson_arrays, wilson_interval
+from analysis.stats.proportions import proportion, round_half_up, wilson_arrays, wilson_interval
 
 
 def wilson_by_hand(k, n, z=1.959963984540054):

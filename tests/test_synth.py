@@ -16,14 +16,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from analysis.calibration import Calibration, CalibrationError, admissible_counts
+from analysis.synth.calibration import Calibration, CalibrationError, admissible_counts
 from analysis.cli import app
-from analysis.dfe import load_dfe
-from analysis.io import write_dataset
-from analysis.populations import Populations
-from analysis.synth import generate, write_synthetic
-from analysis.synth_plan import spread
-from analysis.validate import load_dataset
+from analysis.reference.dfe import load_dfe
+from analysis.dataset.io import write_dataset
+from analysis.definitions.populations import Populations
+from analysis.synth.command import generate, write_synthetic
+from analysis.synth.plan import spread
+from analysis.dataset.validate import load_dataset
 
 
 @pytest.fixture(scope="module")
@@ -174,8 +174,8 @@ def test_rhi_synth_twice_gives_the_same_bytes_in_every_format(tmp_path, fmt):
 
 
 def test_the_synthetic_flag_travels_with_the_data_in_every_format(tmp_path):
-    from analysis.io import read_raw
-    from analysis.metadata import dataset_metadata, is_synthetic
+    from analysis.dataset.io import read_raw
+    from analysis.dataset.metadata import dataset_metadata, is_synthetic
 
     tables = generate("study", seed=5)
     meta = {"synthetic": True, "seed": 5, "years": None, "note": "invented"}
@@ -192,7 +192,7 @@ def test_the_synthetic_flag_travels_with_the_data_in_every_format(tmp_path):
 
 
 def test_a_real_dataset_is_not_marked_synthetic_by_a_file_beside_it(tmp_path):
-    from analysis.metadata import is_synthetic
+    from analysis.dataset.metadata import is_synthetic
 
     tables = generate("study", seed=5)
     real = write_dataset(tables, tmp_path / "real.xlsx", fmt="xlsx")
@@ -227,9 +227,9 @@ def test_cli_synth_writes_and_rejects_bad_options(tmp_path):
 
 
 def test_other_seeds_are_calibrated_too(tmp_path):
-    from analysis.compare import compare_figures, load_reference
+    from analysis.reference.compare import compare_figures, load_reference
     from analysis.disclosure import Disclosure
-    from analysis.figures import compute_figures
+    from analysis.definitions.figures import compute_figures
 
     write_dataset(generate("study", seed=11), tmp_path)
     table = compare_figures(compute_figures(load_dataset(tmp_path), control=Disclosure(suppress=False)),

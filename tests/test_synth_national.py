@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.io import write_dataset
-from analysis.synth_national import authority_sizes, dfe_csv, generate_national
-from analysis.validate import load_dataset
+from analysis.dataset.io import write_dataset
+from analysis.synth.national import authority_sizes, dfe_csv, generate_national
+from analysis.dataset.validate import load_dataset
 
 SEED = 11
 

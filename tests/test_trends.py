@@ -2,7 +2,7 @@
 
 The detection tests have two layers, to stay cheap:
 
-- the statistic path (:func:`analysis.trends.analyse_series`, exactly what
+- the statistic path (:func:`analysis.definitions.trends.analyse_series`, exactly what
   ``rhi trends`` runs after counting) on counts simulated over many seeds:
   the false flag rate under no change, and the detection of a planted one;
 - a few full runs: synthetic years (with and without a planted change)
@@ -20,17 +20,17 @@ from scipy import stats
 from typer.testing import CliRunner
 
 import builders as b
-from analysis import association
+from analysis.stats import association
 from analysis.cli import app
 from analysis.disclosure import Disclosure
-from analysis.populations import Params
-from analysis.synth_study import generate_study
-from analysis.synth_years import generate_study_years, parse_plant
-from analysis.trends import (NO_CHANGE, analyse_series, change_test, compute_trends, newcombe_difference,
+from analysis.definitions.populations import Params
+from analysis.synth.study import generate_study
+from analysis.synth.years import generate_study_years, parse_plant
+from analysis.definitions.trends import (NO_CHANGE, analyse_series, change_test, compute_trends, newcombe_difference,
                              trend_test, worst_case_design_effect, year_section)
-from analysis.io import write_dataset
-from analysis.validate import load_dataset
-from analysis.years import TrendsError, reporting_years, year_bounds, year_label
+from analysis.dataset.io import write_dataset
+from analysis.dataset.validate import load_dataset
+from analysis.definitions.years import TrendsError, reporting_years, year_bounds, year_label
 
 runner = CliRunner()
 
@@ -282,7 +282,7 @@ def test_synthetic_years_are_whole_dfe_years(planted, base_year, tmp_path):
     assert not any(y.partial for y in years)
     assert planted.episodes["set_aside"].isna().all() and planted.rhi_episodes["set_aside"].isna().all()
     # Moving each child's record into its year keeps every figure that does not depend on disclosures.
-    from analysis.figures import compute_figures
+    from analysis.definitions.figures import compute_figures
 
     write_dataset(base_year, tmp_path / "base", fmt="csv", metadata={"synthetic": True})
     study = compute_figures(load_dataset(tmp_path / "base"), control=Disclosure(suppress=False))["figures"]
@@ -318,8 +318,8 @@ def test_year_section_reports_flagged_changes_in_words(planted):
 
 
 def test_dfe_years_against_england():
-    from analysis.dfe import load_dfe
-    from analysis.trends import dfe_years_against_england
+    from analysis.reference.dfe import load_dfe
+    from analysis.definitions.trends import dfe_years_against_england
 
     frame = load_dfe()
     code = frame.loc[frame["geographic_level"] == "Local authority", "la_code"].iloc[0]
@@ -430,7 +430,7 @@ def test_no_suppressed_year_is_pinned_or_shown_small_by_the_span_total():
 
 def test_years_and_the_span_total_together_pin_no_suppressed_year(planted):
     """The same attack on synthetic authorities: `rhi figures` over the span and `rhi trends` together."""
-    from analysis.figures import compute_figures
+    from analysis.definitions.figures import compute_figures
 
     checked = 0
     for la in planted.la_codes:

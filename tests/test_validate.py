@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from analysis.cli import app
 from analysis.errors import DatasetError
-from analysis.schema import parse_datetimes
-from analysis.validate import SET_ASIDE_ADULT, SET_ASIDE_EARLY_RHI, load_dataset
+from analysis.dataset.schema import parse_datetimes
+from analysis.dataset.validate import SET_ASIDE_ADULT, SET_ASIDE_EARLY_RHI, load_dataset
 
 runner = CliRunner()
 

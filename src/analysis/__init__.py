@@ -5,9 +5,9 @@ what to analyse (``Params``), and compute populations, figures and the row
 accounting from records. See README.md and docs/.
 """
 
-from .errors import DatasetError, Problem
-from .populations import Params, Populations
-from .validate import Dataset, load_dataset
+from analysis.errors import DatasetError, Problem
+from analysis.definitions.populations import Params, Populations
+from analysis.dataset.validate import Dataset, load_dataset
 
 __all__ = ["Dataset", "DatasetError", "Params", "Populations", "Problem", "load_dataset"]
 __version__ = "0.1.0"

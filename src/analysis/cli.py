@@ -14,8 +14,8 @@ from typing import Optional
 
 import typer
 
-from .errors import DatasetError
-from .vocab import TABLES as TABLE_NAMES
+from analysis.errors import DatasetError
+from analysis.vocab import TABLES as TABLE_NAMES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Return home interview (RHI) analysis: validate, replicate 'A Safer Return', report.")
@@ -28,7 +28,7 @@ def fail(message: str, code: int = 1):
 
 def load_or_exit(path: Path, max_problems: int = 20):
     """Load and validate a dataset, or print every problem and exit 1."""
-    from .validate import load_dataset
+    from analysis.dataset.validate import load_dataset
 
     try:
         return load_dataset(path)
@@ -42,8 +42,8 @@ def load_or_exit(path: Path, max_problems: int = 20):
 def parse_params(la: Optional[str], period_start: Optional[str], period_end: Optional[str], risk_levels: str,
                  min_cell: int = 5):
     """The analysis options, checked before any work (``--la`` is matched to the data by :func:`with_la`)."""
-    from .options import OptionError, check_min_cell, parse_period, parse_risk_levels
-    from .populations import Params
+    from analysis.dataset.options import OptionError, check_min_cell, parse_period, parse_risk_levels
+    from analysis.definitions.populations import Params
 
     try:
         start, end = parse_period(period_start, period_end)
@@ -58,7 +58,7 @@ def with_la(params, ds, path: Path):
     """Params whose ``--la`` is the dataset's own code (matched in any case); exit 2 if it has none."""
     from dataclasses import replace
 
-    from .options import OptionError, match_la
+    from analysis.dataset.options import OptionError, match_la
 
     if not params.la_code:
         return params
@@ -84,14 +84,14 @@ def validate(
     max_problems: int = typer.Option(20, min=0, help="Problems listed per kind (0 = all)."),
 ):
     """Check a dataset against the contract; print a summary and the row accounting, or every problem."""
-    from .accounting import check_flow, format_flow, record_flow
-    from .populations import Populations
-    from .summary import dataset_summary
+    from analysis.definitions.accounting import check_flow, format_flow, record_flow
+    from analysis.definitions.populations import Populations
+    from analysis.dataset.summary import dataset_summary
 
     params = parse_params(la, period_start, period_end, risk_levels)
     ds = load_or_exit(path, max_problems)
     params = with_la(params, ds, path)
-    from .annex_a import validate_note
+    from analysis.definitions.annex_a import validate_note
 
     annex_note = validate_note(path)   # the optional Ofsted Annex A table, checked too
     typer.echo(f"{path}: valid.")
@@ -120,13 +120,13 @@ def figures(
     min_cell: int = typer.Option(5, help="Smallest count shown; 1 to min_cell-1 become 'c'."),
 ):
     """Every figure of 'A Safer Return' computed from the records, with count, denominator, % and Wilson CI."""
-    from .disclosure import Disclosure
-    from .figures import compute_figures
+    from analysis.disclosure import Disclosure
+    from analysis.definitions.figures import compute_figures
 
     params = parse_params(la, period_start, period_end, risk_levels, min_cell)
     ds = load_or_exit(path)
     params = with_la(params, ds, path)
-    from .annex_a import figures_command, has_annex_a
+    from analysis.definitions.annex_a import figures_command, has_annex_a
 
     if has_annex_a(path) and len(ds.episodes) == 0:  # Ofsted Annex A: children's counts, no episodes
         return figures_command(path, Disclosure(suppress, min_cell), as_json)
@@ -157,8 +157,8 @@ def trends(
     min_cell: int = typer.Option(5, help="Smallest count shown; 1 to min_cell-1 become 'c'."),
 ):
     """Every figure per reporting year, the change between the last two years and the trend, flagged only if adjusted tests support it."""
-    from .trends import trends_command
-    from .years import TrendsError, check_start_month
+    from analysis.definitions.trends import trends_command
+    from analysis.definitions.years import TrendsError, check_start_month
 
     params = parse_params(la, None, None, risk_levels, min_cell)
     try:
@@ -182,7 +182,7 @@ def synth(
                                               "multiplies its probability in the last year (repeatable)."),
 ):
     """Generate a synthetic dataset in the canonical form."""
-    from .synth import synth_command
+    from analysis.synth.command import synth_command
 
     synth_command(out=out, seed=seed, scale=scale, years=years, fmt=fmt, plant=plant)
 
@@ -193,7 +193,7 @@ def audit_figures(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ):
     """Check published figures: GRIM test, count vs percentage, parts vs whole."""
-    from .audit import audit_command
+    from analysis.reference.audit import audit_command
 
     audit_command(yaml_path, as_json=as_json)
 
@@ -207,7 +207,7 @@ def kpis(
     min_cell: int = typer.Option(5, help="Smallest count shown."),
 ):
     """Delivery indicators of the self-assessment toolkit: RHIs offered, accepted, completed, timeliness..."""
-    from .kpis import kpis_command
+    from analysis.definitions.kpis import kpis_command
 
     params = parse_params(la, period_start, period_end, "medium,low", min_cell)
     ds = load_or_exit(path)
@@ -220,7 +220,7 @@ def keygen(
     out: Path = typer.Option(..., "--out", help="New file for the key (never overwritten), e.g. ~/rhi.key."),
 ):
     """Make a random 256-bit pseudonymisation key in a new file readable by you only (for rhi import)."""
-    from .importers.keys import keygen_command
+    from analysis.importers.keys import keygen_command
 
     keygen_command(out)
 
@@ -241,7 +241,7 @@ def import_(
                                                        "for the DfE rules 570 and 571; default: from its dates."),
 ):
     """Translate an SSD, SSDA903, Ofsted Annex A or RHI provider extract into the canonical form, then validate it."""
-    from .importers import import_command
+    from analysis.importers import import_command
 
     import_command(fmt, source, out, mapping=mapping, key_file=key_file, keep_identifiers=keep_identifiers,
                    la_code=la_code, collection_year=collection_year)
@@ -262,7 +262,7 @@ def batch(
                                            "comparison's DfE funnel; default: the year containing the period's end."),
 ):
     """Run the notebooks for every local authority: one offline HTML report each, an index and a manifest."""
-    from .batch import batch_command
+    from analysis.run.batch import batch_command
 
     batch_command(path, out, la_codes=la, jobs=jobs, resume=resume, all_only=all_only, suppress=suppress,
                   min_cell=min_cell, period_start=period_start, period_end=period_end, risk_levels=risk_levels,
@@ -282,7 +282,7 @@ def audit_disclosure(
     exact: bool = typer.Option(False, "--exact", help="Exact bounds for every suppressed cell, not only leaks."),
 ):
     """Attack a publication: can any suppressed cell be recovered or shown to be small? Exit 1 if so."""
-    from .attack import audit_command
+    from analysis.attack import audit_command
 
     audit_command(run, as_json=as_json, overlap=tuple(overlap or ()), min_cell=min_cell, exact=exact)
 

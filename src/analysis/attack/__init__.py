@@ -16,8 +16,8 @@ suppression rather than repeating it. See docs/disclosure-audit.md.
 - ``report``: the result, its printed summary and the command.
 """
 
-from .read import Publication, PublicationError, load_publication
-from .report import AuditResult, audit_command, audit_publication
+from analysis.attack.read import Publication, PublicationError, load_publication
+from analysis.attack.report import AuditResult, audit_command, audit_publication
 
 __all__ = ["AuditResult", "Publication", "PublicationError", "audit_command", "audit_publication",
            "load_publication"]

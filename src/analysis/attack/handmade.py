@@ -39,8 +39,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import Problem
-from .read import (CELL_COLUMNS, Publication, PublicationError, Relation, UsageError, frame, read_csv_rows,
+from analysis.errors import Problem
+from analysis.attack.read import (CELL_COLUMNS, Publication, PublicationError, Relation, UsageError, frame, read_csv_rows,
                    read_settings, set_values)
 
 TIME_AND_PLACE = ("time_period", "time_identifier", "geographic_level", "country_code", "country_name",

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import Problem
+from analysis.errors import Problem
 
 CELL_COLUMNS = ("cell_id", "scope", "time_period", "time_identifier", "geographic_level", "new_la_code", "la_name",
                 "unit", "measure")

@@ -23,11 +23,11 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..errors import Problem
-from .handmade import load_handmade
-from .read import Publication, PublicationError, UsageError, load_publication
-from .solve import PINNED, PINNED_LARGE, SMALL, UNRESOLVED, solve_system
-from .system import build_system
+from analysis.errors import Problem
+from analysis.attack.handmade import load_handmade
+from analysis.attack.read import Publication, PublicationError, UsageError, load_publication
+from analysis.attack.solve import PINNED, PINNED_LARGE, SMALL, UNRESOLVED, solve_system
+from analysis.attack.system import build_system
 
 DIRECT = "published small count"
 MAX_LISTED = 12

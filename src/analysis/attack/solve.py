@@ -62,7 +62,7 @@ from scipy.optimize import Bounds as VariableBounds
 from scipy.optimize import LinearConstraint, linprog, milp
 from scipy.sparse import csr_matrix
 
-from .system import Component, LinearSystem, Row, connected_components
+from analysis.attack.system import Component, LinearSystem, Row, connected_components
 
 TOLERANCE = 1e-6
 MILP_SECONDS = 120

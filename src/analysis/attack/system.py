@@ -35,7 +35,7 @@ from fractions import Fraction
 import numpy as np
 from statsmodels.stats.proportion import proportion_confint
 
-from .read import Publication, Statistic
+from analysis.attack.read import Publication, Statistic
 
 
 @dataclass

@@ -3,7 +3,7 @@
 Each importer reads its source as text, reports every source problem with the
 file, row and column, pseudonymises ids with a keyed hash, drops identifying
 columns (unless ``--keep-identifiers``), writes the canonical tables to a
-temporary folder, validates them with :func:`analysis.validate.load_dataset`,
+temporary folder, validates them with :func:`analysis.dataset.validate.load_dataset`,
 and only then moves the folder into place with ``import_report.json`` and
 ``import_report.md`` saying what was mapped, derived and not available.
 """
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import DatasetError
-from .common import ImportFailure, check_la_code
-from .output import Imported, write_output
-from .pseudonymise import Pseudonymiser, load_key
+from analysis.errors import DatasetError
+from analysis.importers.common import ImportFailure, check_la_code
+from analysis.importers.output import Imported, write_output
+from analysis.importers.pseudonymise import Pseudonymiser, load_key
 
 FORMATS = ("ssd", "ssda903", "provider", "annex-a")
 
@@ -39,7 +39,7 @@ def run_import(fmt: str, source, out, mapping=None, key_file=None, keep_identifi
     if collection_year is not None:
         if fmt != "ssda903":
             raise ImportFailure("--collection-year is for an ssda903 return only")
-        from .rules903 import parse_year
+        from analysis.importers.rules903 import parse_year
 
         try:
             parse_year(collection_year)
@@ -47,20 +47,20 @@ def run_import(fmt: str, source, out, mapping=None, key_file=None, keep_identifi
             raise ImportFailure(str(err)) from None
     pseudo = Pseudonymiser(load_key(key_file))
     if fmt == "ssd":
-        from .ssd import import_ssd
+        from analysis.importers.ssd import import_ssd
 
         imported = import_ssd(source, check_la_code(la_code, fmt), pseudo, keep_identifiers)
     elif fmt == "ssda903":
-        from .ssda903 import import_ssda903
+        from analysis.importers.ssda903 import import_ssda903
 
         imported = import_ssda903(source, check_la_code(la_code, fmt), pseudo, keep_identifiers,
                                   collection_year=collection_year)
     elif fmt == "annex-a":
-        from .annex_a import import_annex_a
+        from analysis.importers.annex_a import import_annex_a
 
         imported = import_annex_a(source, check_la_code(la_code, fmt) if la_code else None, pseudo, keep_identifiers)
     else:
-        from .provider import import_provider
+        from analysis.importers.provider import import_provider
 
         imported = import_provider(source, Path(mapping), pseudo, keep_identifiers, la_code=la_code)
     imported.report.identifiers = "kept" if keep_identifiers else "dropped"

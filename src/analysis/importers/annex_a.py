@@ -26,12 +26,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import vocab
-from ..errors import DatasetError, Problems
-from .common import SourceTable, format_dates, sha256
-from .output import Imported, finish_table
-from .pseudonymise import Pseudonymiser
-from .report import ImportReport
+from analysis import vocab
+from analysis.errors import DatasetError, Problems
+from analysis.importers.common import SourceTable, format_dates, sha256
+from analysis.importers.output import Imported, finish_table
+from analysis.importers.pseudonymise import Pseudonymiser
+from analysis.importers.report import ImportReport
 
 TABLE = "annex_a_children"
 COLUMNS = ("child_id", "la_code", "period_start", "period_end", "age", "age_band", "sex", "uasc",

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import Problems
-from ..schema import normalise_code, parse_datetimes
+from analysis.errors import Problems
+from analysis.dataset.schema import normalise_code, parse_datetimes
 
 
 class ImportFailure(Exception):

@@ -27,7 +27,7 @@ import secrets
 import string
 from pathlib import Path
 
-from .common import ImportFailure
+from analysis.importers.common import ImportFailure
 
 ENV_VAR = "RHI_PSEUDONYM_KEY"
 MIN_BITS = 128

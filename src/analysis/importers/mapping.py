@@ -27,8 +27,8 @@ from pathlib import Path
 
 import yaml
 
-from .. import vocab
-from .common import ImportFailure
+from analysis import vocab
+from analysis.importers.common import ImportFailure
 
 CHILD_FIELDS = ("child_id", "sex", "date_of_birth", "uasc", "ethnicity")
 RHI_FIELDS = ("rhi_id", "status", "offered_at", "completed_at", "decline_reason", "legal_status",

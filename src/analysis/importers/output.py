@@ -1,7 +1,7 @@
 """Write an import's canonical tables atomically, then validate them.
 
 Tables are written to a temporary folder beside ``out``; the folder is
-validated with :func:`analysis.validate.load_dataset` and only then moved
+validated with :func:`analysis.dataset.validate.load_dataset` and only then moved
 into place. A failed import leaves nothing that looks complete. A problem the
 validator finds is traced back to the source file and row it came from.
 """
@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import DatasetError, Problem
-from ..io import write_dataset
-from ..validate import load_dataset
-from ..vocab import TABLES
-from .common import ImportFailure
-from .report import ImportReport, canonical_columns
+from analysis.errors import DatasetError, Problem
+from analysis.dataset.io import write_dataset
+from analysis.dataset.validate import load_dataset
+from analysis.vocab import TABLES
+from analysis.importers.common import ImportFailure
+from analysis.importers.report import ImportReport, canonical_columns
 
 
 @dataclass

@@ -15,16 +15,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import vocab
-from ..errors import DatasetError, Problems
-from ..io import _as_text
-from ..schema import COLUMNS
-from .common import (ImportFailure, SourceTable, check_la_code, codes, dates, format_dates, format_datetimes,
+from analysis import vocab
+from analysis.errors import DatasetError, Problems
+from analysis.dataset.rawtable import column_text as _as_text
+from analysis.dataset.schema import COLUMNS
+from analysis.importers.common import (ImportFailure, SourceTable, check_la_code, codes, dates, format_dates, format_datetimes,
                      read_csv, sha256, tidy)
-from .mapping import Field, Mapping, load_mapping
-from .output import Imported, finish_table
-from .pseudonymise import Pseudonymiser
-from .report import ImportReport
+from analysis.importers.mapping import Field, Mapping, load_mapping
+from analysis.importers.output import Imported, finish_table
+from analysis.importers.pseudonymise import Pseudonymiser
+from analysis.importers.report import ImportReport
 
 SPECS = {s.name: s for table in ("children", "episodes", "rhis") for s in COLUMNS[table]}
 RHI_COLUMNS = [c.name for c in COLUMNS["rhis"]]

@@ -17,8 +17,8 @@ import hmac
 
 import pandas as pd
 
-from .common import ImportFailure
-from .keys import ENV_VAR, load_key  # noqa: F401  (re-exported: where callers have always found them)
+from analysis.importers.common import ImportFailure
+from analysis.importers.keys import ENV_VAR, load_key  # noqa: F401  (re-exported: where callers have always found them)
 
 DIGITS = 16
 PREFIX = {"person": "P", "episode": "E", "rhi": "R"}

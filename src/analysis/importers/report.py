@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..schema import COLUMNS
+from analysis.dataset.schema import COLUMNS
 
 
 @dataclass

@@ -37,8 +37,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import Problems
-from .common import SourceTable, codes, dates, find_file, read_csv
+from analysis.errors import Problems
+from analysis.importers.common import SourceTable, codes, dates, find_file, read_csv
 
 LEGAL_STATUS = ("C1", "C2", "D1", "E1", "J1", "J2", "J3", "L1", "L2", "L3", "V2", "V3", "V4")
 PLACEMENT = ("A3", "A4", "A5", "A6", "H5", "K1", "K2", "P1", "P2", "P3", "R1", "R2", "R3", "R5", "S1",
@@ -349,7 +349,7 @@ def _own_codes(la_code: str) -> set[str]:
     """The authority's codes as a 903 writes PL_LA: its GSS code and its old three-digit DfE code."""
     codes_ = {la_code.upper()}
     try:
-        from ..dfe import load_dfe
+        from analysis.reference.dfe import load_dfe
 
         frame = load_dfe()
         rows = frame[(frame["la_code"] == la_code) | (frame["la_code_latest"] == la_code)]

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import DatasetError, Problems
-from .. import vocab
-from .common import (SourceTable, codes, dates, find_file, format_dates, format_datetimes, read_csv, sha256)
-from .output import Imported, finish_table
-from .pseudonymise import Pseudonymiser
-from .report import ImportReport
+from analysis.errors import DatasetError, Problems
+from analysis import vocab
+from analysis.importers.common import (SourceTable, codes, dates, find_file, format_dates, format_datetimes, read_csv, sha256)
+from analysis.importers.output import Imported, finish_table
+from analysis.importers.pseudonymise import Pseudonymiser
+from analysis.importers.report import ImportReport
 
 # Logical column -> accepted SSD column names (current specification first).
 MISSING = {

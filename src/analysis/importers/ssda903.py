@@ -32,13 +32,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import vocab
-from ..errors import DatasetError, Problems
-from .common import SourceTable, codes, dates, find_file, format_dates, format_datetimes, read_csv, sha256
-from .output import Imported, finish_table
-from .pseudonymise import Pseudonymiser
-from .report import ImportReport
-from . import rules903
+from analysis import vocab
+from analysis.errors import DatasetError, Problems
+from analysis.importers.common import SourceTable, codes, dates, find_file, format_dates, format_datetimes, read_csv, sha256
+from analysis.importers.output import Imported, finish_table
+from analysis.importers.pseudonymise import Pseudonymiser
+from analysis.importers.report import ImportReport
+from analysis.importers import rules903
 
 MISSING_CODES = {"M": "missing", "A": "away"}
 SEX_CODES = {"1": "male", "2": "female"}

@@ -29,8 +29,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .. import vocab
-from .cells import TOTAL, Key
+from analysis import vocab
+from analysis.publish.cells import TOTAL, Key
 
 NOT_AVAILABLE = "x"
 BEFORE_GRADE = frozenset({"notified_episodes", "notified_children", "missing_children", "rows_read"})

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..disclosure import Disclosure
-from .cells import ALL_SCOPE
-from .publication import Publication
-from .tables import register_compare, register_scope
+from analysis.disclosure import Disclosure
+from analysis.publish.cells import ALL_SCOPE
+from analysis.publish.publication import Publication
+from analysis.publish.tables import register_compare, register_scope
 
 
 def build_publication(ds, params, scopes, control: Disclosure, progress: bool = False,

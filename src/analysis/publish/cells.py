@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
-from .. import vocab
+from analysis import vocab
 
 TOTAL = "Total"
 ALL_SCOPE = "all"

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..disclosure import SUPPRESSED
-from .cells import ALL_SCOPE, BREAKDOWNS
-from .publication import Publication
+from analysis.disclosure import SUPPRESSED
+from analysis.publish.cells import ALL_SCOPE, BREAKDOWNS
+from analysis.publish.publication import Publication
 
 ENGLAND = ("E92000001", "England")
 
@@ -39,7 +39,7 @@ def cell_ids(pub: Publication) -> dict:
 
 def write_publication(pub: Publication, folder: Path, time_period: str, time_identifier: str = "Financial year",
                       extra: dict | None = None) -> Path:
-    from ..dfe import la_names
+    from analysis.reference.dfe import la_names
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -76,7 +76,7 @@ def write_publication(pub: Publication, folder: Path, time_period: str, time_ide
 
 def statistics(pub: Publication, ids: dict) -> pd.DataFrame:
     """Every derived number of every table, as shown, with the cells it rests on."""
-    from .publication import DECIMALS
+    from analysis.publish.publication import DECIMALS
 
     rows = []
     for (scope, name), spec in sorted(pub.tables.items()):

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..disclosure import SUPPRESSED, Disclosure
-from .availability import NOT_AVAILABLE, not_available
-from .cells import CellStore, Key
-from .suppression import Protection, protect
+from analysis.disclosure import SUPPRESSED, Disclosure
+from analysis.publish.availability import NOT_AVAILABLE, not_available
+from analysis.publish.cells import CellStore, Key
+from analysis.publish.suppression import Protection, protect
 
 # Decimal places shown for derived columns (by column name); anything else derived: 2.
 DECIMALS = {"pct": 1, "ci_low": 1, "ci_high": 1, "p_value": 3, "q_value_bh": 3, "trend_p_value": 3,

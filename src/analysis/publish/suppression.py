@@ -32,7 +32,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import csr_matrix, hstack, vstack
 
-from .cells import Relation
+from analysis.publish.cells import Relation
 
 
 @dataclass

@@ -13,14 +13,14 @@ from functools import partial
 
 import pandas as pd
 
-from .. import vocab
-from ..accounting import record_flow
-from ..figures import FIGURES, FigureContext, compute_figures, population_sizes
-from ..indicators import prevalence_table
-from ..populations import Populations
-from ..profiles import age_sex_profile, repeat_missing_profile
-from .cells import TOTAL, key
-from .publication import Publication
+from analysis import vocab
+from analysis.definitions.accounting import record_flow
+from analysis.definitions.figures import FIGURES, FigureContext, compute_figures, population_sizes
+from analysis.definitions.indicators import prevalence_table
+from analysis.definitions.populations import Populations
+from analysis.definitions.profiles import age_sex_profile, repeat_missing_profile
+from analysis.publish.cells import TOTAL, key
+from analysis.publish.publication import Publication
 
 # Populations of the figures catalogue under this module's names.
 POPULATION = {"medium_low_episodes": "in_scope_episodes", "rhi_episodes_medium_low": "rhi_episodes",
@@ -274,7 +274,7 @@ def _replication_identities(pub, K, ctx) -> None:
 
 
 def _off():
-    from ..disclosure import Disclosure
+    from analysis.disclosure import Disclosure
 
     return Disclosure(suppress=False)
 
@@ -309,7 +309,8 @@ def register_compare(pub: Publication, ds, params, la_codes) -> None:
 
 def linkage_tables(pub, scope, K, ds, params) -> None:
     """Prevalence by grade (RHIs, children), screening, tests, models, hidden risk, episode bands, grades."""
-    from .. import association, linkage, models
+    from analysis.stats import association, models
+    from analysis.definitions import linkage
 
     pops = linkage.linkage_populations(ds, params)
     rt = linkage.rhi_table(pops)
@@ -443,7 +444,7 @@ def _models(pub, scope, K, ors) -> None:
 
 
 def _hidden_risk(pub, scope, K, h) -> None:
-    from ..stats import proportion
+    from analysis.stats.proportions import proportion
 
     p = proportion(h.disclosed.count, h.disclosed.denominator)
     rows = [{"figure": "children graded medium or low on every episode who disclosed serious harm",
@@ -511,7 +512,7 @@ def scorecard_measure(measure: str) -> tuple[str, str, str]:
 
 def delivery_tables(pub, scope, K, ds, params) -> None:
     """The delivery indicators (notebook 04), every count a cell; free-text places are not published."""
-    from .. import kpis
+    from analysis.definitions import kpis
 
     t = kpis.all_kpis(ds, params, _off())
     card = t["scorecard"]

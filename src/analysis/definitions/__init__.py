@@ -1,0 +1,1 @@
+"""Definitions: the populations, figures and indicators of the contract (section 3), from records."""

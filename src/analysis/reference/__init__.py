@@ -1,0 +1,1 @@
+"""Published figures the analysis is compared with: the study's own, and the DfE's."""

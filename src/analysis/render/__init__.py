@@ -1,0 +1,1 @@
+"""Rendering: notebooks' context, charts, sentences, and the HTML, spreadsheet and PDF of each report."""

@@ -1,0 +1,431 @@
+"""What every analysis notebook does around its analysis: load, parameters, and saving outputs.
+
+A notebook calls ``setup(...)`` with its papermill parameters and gets a
+:class:`ReportContext`: the validated dataset, the analysis parameters, the
+disclosure control in force, and helpers that write figures (PNG and SVG),
+tidy CSV tables and ``figures.json`` into the output folder. Notebooks hold
+no analysis logic of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.disclosure import Disclosure, is_symbol
+from analysis.errors import DatasetError
+from analysis.dataset.metadata import is_synthetic
+from analysis.definitions.populations import Params
+from analysis.dataset.validate import Dataset, load_dataset
+
+DEFAULT_DATA = Path(__file__).resolve().parents[3] / "data" / "processed" / "synthetic"
+SVG_HASH_SALT = "rhi-analysis"  # any fixed value: SVG ids then depend only on the figure
+
+
+def resolve_data_path(data_path) -> Path:
+    """data_path if given, else $RHI_DATA, else the default synthetic dataset of the project."""
+    if data_path:
+        return Path(data_path)
+    if os.environ.get("RHI_DATA"):
+        return Path(os.environ["RHI_DATA"])
+    return DEFAULT_DATA
+
+
+class NotebookDataError(RuntimeError):
+    """Raised in a notebook when its dataset is invalid; the message lists the problems."""
+
+
+@dataclass
+class ReportContext:
+    ds: Dataset
+    params: Params
+    control: Disclosure
+    out: Path | None
+    data_path: Path
+    synthetic: bool = False
+    records: dict = field(default_factory=dict)
+    tables: dict = field(default_factory=dict)    # name -> table as published (suppressed, rounded)
+    scope: str = "all"
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A table of this report as the run publishes it: every number shown comes from here."""
+        return self.tables[name].copy()
+
+    def figures(self) -> dict:
+        """The replication figures and population sizes as published, in the form ``compute_figures`` returns."""
+        from analysis.definitions.figures import FIGURES
+
+        from analysis.stats.proportions import proportion
+
+        figs = {}
+        for row in self.table("replicated_figures").to_dict("records"):
+            fig = FIGURES[row["id"]]
+            count, den = _plain(row["count"]), _plain(row["denominator"])
+            record = {"unit": fig.unit, "population": fig.population, "label": fig.label, "kind": fig.kind,
+                      "count": count, "denominator": den, "pct": None, "ci_low": None, "ci_high": None}
+            symbol = next((v for v in (count, den) if is_symbol(v)), None)
+            if symbol:   # a percentage built on a suppressed (or unavailable) count is shown as that count is
+                record.update(pct=symbol, ci_low=symbol, ci_high=symbol, suppressed=symbol == "c")
+            elif fig.kind != "count" and den:   # from the published count and denominator: nothing new
+                p = proportion(count, den)
+                record.update(pct=p.pct, ci_low=p.ci_low, ci_high=p.ci_high)
+            figs[row["id"]] = record
+        from analysis.publish.tables import NOT_PUBLISHED
+
+        for fid, why in NOT_PUBLISHED.items():
+            fig = FIGURES[fid]
+            figs[fid] = {"unit": fig.unit, "population": fig.population, "label": fig.label, "kind": fig.kind,
+                         "count": None, "denominator": None, "pct": None, "ci_low": None, "ci_high": None,
+                         "not_published": why}
+        pops = {}
+        for row in self.table("population_sizes").to_dict("records"):
+            pops[row["population"]] = {"unit": row["unit"], "n": _plain(row["n"])}
+            if _plain(row["children"]) is not None:
+                pops[row["population"]]["children"] = _plain(row["children"])
+        p = self.params
+        return {"params": {"period_start": None if p.period_start is None else f"{p.period_start:%Y-%m-%d}",
+                           "period_end": None if p.period_end is None else f"{p.period_end:%Y-%m-%d}",
+                           "risk_levels": list(p.risk_levels), "la_code": p.la_code},
+                "interval": "Wilson score interval, 95%",
+                "disclosure_control": {"suppressed": self.control.suppress, "min_cell": self.control.min_cell,
+                                       "statement": self.control.statement},
+                "populations": pops, "figures": figs}
+
+    @property
+    def title_suffix(self) -> str:
+        return f" - {self.params.la_code}" if self.params.la_code else " - all local authorities"
+
+    def _folder(self, sub: str) -> Path | None:
+        if self.out is None:
+            return None
+        folder = self.out / sub
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def save_figure(self, fig, name: str) -> None:
+        """Write a matplotlib figure as PNG and SVG, the same bytes every run.
+
+        PNG: no software or time stamp. SVG: no date or creator, and element ids
+        hashed with a fixed salt (``svg.hashsalt``; matplotlib's default is a new
+        random salt per file, which made every SVG differ between identical runs).
+        """
+        import matplotlib
+
+        folder = self._folder("figures")
+        if folder is None:
+            return
+        with matplotlib.rc_context({"svg.hashsalt": SVG_HASH_SALT}):
+            fig.savefig(folder / f"{name}.png", dpi=120, bbox_inches="tight", metadata={"Software": None})
+            fig.savefig(folder / f"{name}.svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+
+    def show_figure(self, fig, name: str, alt: str, caption: str) -> None:
+        """Save the figure (PNG and SVG, when there is an output folder) and show it: a PNG whose output
+        metadata carries ``alt`` (written from the chart's data) and ``caption``.
+
+        ``fig`` may be a :class:`analysis.render.plots.NotDrawn`: then one line says why there is no chart.
+        Shown with or without an output folder, so charts appear inline in JupyterLab too.
+        """
+        from analysis.render.plots import NotDrawn
+
+        if isinstance(fig, NotDrawn):
+            _display_text(fig.reason)
+            return
+        import base64
+        import io
+
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        self.save_figure(fig, name)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=PNG_DPI, bbox_inches="tight", metadata={"Software": None})
+        plt.close(fig)   # else the inline backend would show it a second time
+        png = base64.b64encode(buffer.getvalue()).decode("ascii")
+        display({"image/png": png, "text/plain": f"[Chart] {caption} {alt}"}, raw=True,
+                metadata={"alt": alt, "caption": caption})
+
+    def show_table(self, table: pd.DataFrame, name: str, caption: str, missing: dict | None = None,
+                   save: bool = True) -> None:
+        """Save the table as CSV and show it as an accessible HTML table (and plain text), in full.
+
+        Numbers are formatted (thousands separators, one decimal for percentages), 'c' stays 'c',
+        a blank is 'z' (not applicable) unless ``missing`` names another symbol for a column ('x', not
+        available). Long tables are folded behind a details toggle.
+        """
+        from IPython.display import display
+
+        if save:
+            self.save_table(table, name)
+        display({"text/html": table_html(table, caption, missing), "text/plain": table_text(table, caption, missing)},
+                raw=True, metadata={"table": name} if save else None)
+
+    def say(self, *lines: str, bullets: bool = False) -> None:
+        """Show sentences as paragraphs (or a list), escaped: no Markdown surprises, no preformatted text."""
+        from html import escape
+
+        from IPython.display import display
+
+        lines = [str(line) for line in lines if line]
+        if not lines:
+            return
+        if bullets:
+            body = "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in lines) + "</ul>"
+        else:
+            body = "".join(f"<p>{escape(line)}</p>" for line in lines)
+        display({"text/html": body, "text/plain": "\n".join(lines)}, raw=True)
+
+    @property
+    def period_text(self) -> str:
+        p = self.params
+        if p.period_start is None and p.period_end is None:
+            return "the whole period of the data"
+        start = "the start of the data" if p.period_start is None else f"{p.period_start:%Y-%m-%d}"
+        end = "the end of the data" if p.period_end is None else f"{p.period_end:%Y-%m-%d}"
+        return f"{start} to {end}"
+
+    def record_headlines(self, lines: list[str], rank: int) -> None:
+        """This notebook's headlines for the report's headline box; ``rank`` orders the notebooks' blocks
+        (1: police grade and disclosure, 2: delivery, 3: context)."""
+        self.records["headlines"] = list(lines)
+        self.records["headline_rank"] = int(rank)
+
+    def save_table(self, table: pd.DataFrame, name: str) -> None:
+        """Write a tidy table as CSV (a published table); text a spreadsheet would run as a formula is neutralised."""
+        from analysis.publish.files import neutralise
+
+        folder = self._folder("tables")
+        if folder is not None:
+            safe = table.astype(object).map(neutralise)
+            safe.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+
+    def record(self, key: str, value) -> None:
+        """Add a result to figures.json (written by ``finish``)."""
+        self.records[key] = value
+
+    def finish(self) -> None:
+        if self.out is None:
+            return
+        payload = {
+            "params": {"la_code": self.params.la_code, "risk_levels": list(self.params.risk_levels),
+                       "period_start": None if self.params.period_start is None else f"{self.params.period_start:%Y-%m-%d}",
+                       "period_end": None if self.params.period_end is None else f"{self.params.period_end:%Y-%m-%d}"},
+            "synthetic_data": self.synthetic,
+            "disclosure_control": {"suppressed": self.control.suppress, "min_cell": self.control.min_cell,
+                                   "statement": self.control.statement},
+            **self.records,
+        }
+        existing = self.out / "figures.json"
+        if existing.exists():  # several notebooks write into one report folder
+            old = json.loads(existing.read_text())
+            old.update(payload)
+            payload = old
+        existing.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+
+
+PNG_DPI = 120
+LONG_TABLE = 25   # rows; longer tables are shown in full behind a details toggle
+SYMBOLS = {"c": "suppressed (too small to publish, or hidden so that a small count cannot be worked out)",
+           "z": "not applicable", "x": "not available"}
+_PCT = ("pct", "ci_low", "ci_high", "share", "percent")
+_P = ("p_value", "q_value", "trend_p_value", "trend_q_value")
+
+
+def records(table: pd.DataFrame) -> list[dict]:
+    """A published table as JSON-ready records: blanks are None, 'c' stays 'c'."""
+    return table.astype(object).where(table.notna(), None).to_dict("records")
+
+
+def _display_text(line: str) -> None:
+    from html import escape
+
+    from IPython.display import display
+
+    display({"text/html": f"<p>{escape(line)}</p>", "text/plain": line}, raw=True)
+
+
+def _is_blank(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and value != value:
+        return True
+    return isinstance(value, str) and value.strip().lower() in ("", "nan", "none", "<na>")
+
+
+def format_cell(column: str, value, missing: str = "z") -> str:
+    """One published value as a reader sees it: '1,234', '31.2', 'c', 'z' (not applicable) or 'x'."""
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if value is pd.NA or _is_blank(value):
+        return missing
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return value.replace("_", " ") if value not in SYMBOLS else value
+    col = str(column).lower()
+    if isinstance(value, (int,)):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if any(col == k or col.endswith("_" + k) or col.startswith(k) for k in _PCT) or col.endswith("pct"):
+            return f"{value:,.1f}"
+        if any(col.startswith(k) or col == k for k in _P) or col.endswith("p_value") or "q_value" in col:
+            if value < 0.001:
+                return "<0.001"
+            return f"{value:.3f}"
+        if value.is_integer() and not any(k in col for k in ("odds", "ratio", "log", "se", "z")):
+            return f"{int(value):,}"
+        if any(k in col for k in ("odds", "ratio", "log_odds", "se", "trend_z", "median", "hours")):
+            return f"{value:,.2f}" if "hours" not in col and "median" not in col else f"{value:,.1f}"
+        return f"{value:,.1f}"
+    return str(value)
+
+
+def _formatted(table: pd.DataFrame, missing: dict | None) -> tuple[list[str], list[list[str]], list[bool]]:
+    missing = missing or {}
+    columns = [str(c) for c in table.columns]
+    rows = [[format_cell(c, v, missing.get(c, "z")) for c, v in zip(columns, row)]
+            for row in table.itertuples(index=False, name=None)]
+    numeric = [all(_looks_numeric(r[i]) for r in rows) and bool(rows) for i in range(len(columns))]
+    return columns, rows, numeric
+
+
+def _looks_numeric(text: str) -> bool:
+    import re
+
+    return bool(re.fullmatch(r"(<?-?[\d,]+(\.\d+)?|c|z|x)", text))
+
+
+def header_text(column: str) -> str:
+    words = {"pct": "%", "ci_low": "95% CI low", "ci_high": "95% CI high", "denominator": "denominator"}
+    if column in words:
+        return words[column]
+    text = str(column)
+    for key, word in (("_pct", " %"), ("_ci_low", " 95% CI low"), ("_ci_high", " 95% CI high")):
+        if text.endswith(key):
+            text = text[: -len(key)] + word
+    return text.replace("_", " ")
+
+
+def table_html(table: pd.DataFrame, caption: str, missing: dict | None = None) -> str:
+    """An accessible HTML table: caption, column headers with scope, no index, every row shown."""
+    from html import escape
+
+    columns, rows, numeric = _formatted(table, missing)
+    used = sorted({cell for row in rows for cell in row if cell in SYMBOLS})
+    note = ("" if not used else " " + "; ".join(f"{s}: {SYMBOLS[s]}" for s in used) + ".")
+    out = [f'<table class="rhi-table"><caption>{escape(caption)}{escape(note)}</caption><thead><tr>']
+    out += [f'<th scope="col"{" class=num" if n else ""}>{escape(header_text(c))}</th>' for c, n in zip(columns, numeric)]
+    out.append("</tr></thead><tbody>")
+    for row in rows:
+        out.append("<tr>" + "".join(f'<td{" class=num" if n else ""}>{escape(v)}</td>' for v, n in zip(row, numeric))
+                   + "</tr>")
+    out.append("</tbody></table>")
+    html = "".join(out)
+    if len(rows) > LONG_TABLE:
+        html = (f"<details><summary>Show all {len(rows):,} rows: {escape(caption)}</summary>{html}</details>")
+    return html
+
+
+def table_text(table: pd.DataFrame, caption: str, missing: dict | None = None) -> str:
+    """The same table as plain text (every row)."""
+    columns, rows, _ = _formatted(table, missing)
+    heads = [header_text(c) for c in columns]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(heads)]
+    lines = [caption, "  ".join(h.ljust(w) for h, w in zip(heads, widths))]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in rows]
+    return "\n".join(lines)
+
+
+def _plain(value):
+    """A published value as Python: int, float, 'c' or None."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+_CACHE: dict = {}
+
+
+def cached_dataset(path: Path, la_code: str | None = None) -> Dataset:
+    """Load (and for one LA, subset) a dataset once per kernel; reloaded if any file changed.
+
+    A batch run keeps kernels warm across authorities, so the national file is
+    read and validated once per kernel, not once per report.
+    """
+    from analysis.dataset.io import dataset_files
+
+    stamp = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in dataset_files(path))
+    key = (str(Path(path).resolve()), stamp)
+    if _CACHE.get("key") != key:
+        _CACHE.clear()
+        _CACHE.update(key=key, full=load_dataset(path), subsets={})
+    if not la_code:
+        return _CACHE["full"]
+    subsets = _CACHE["subsets"]
+    if la_code not in subsets:
+        subsets[la_code] = _CACHE["full"].subset_la(la_code)
+    return subsets[la_code]
+
+
+def setup(data_path=None, la_code=None, period_start=None, period_end=None,
+          risk_levels=("medium", "low"), min_cell: int = 5, suppress: bool = True,
+          output_dir=None, dataset: Dataset | None = None, publication_dir=None,
+          scope: str | None = None) -> ReportContext:
+    """Load and validate the dataset and fix the parameters of a notebook run."""
+    path = resolve_data_path(data_path)
+    if dataset is None:
+        if not path.exists():
+            raise NotebookDataError(f"No dataset at {path}. Run `make data` (or `rhi synth --out {path}`) "
+                                    "or set the data_path parameter.")
+        try:
+            dataset = cached_dataset(path)
+        except DatasetError as err:
+            raise NotebookDataError(f"{path} is not a valid dataset; nothing was analysed:\n  "
+                                    + "\n  ".join(err.summary_lines(10))) from None
+    if isinstance(risk_levels, str):
+        risk_levels = tuple(s.strip() for s in risk_levels.split(",") if s.strip())
+    params = Params(period_start=period_start, period_end=period_end, risk_levels=tuple(risk_levels),
+                    la_code=la_code or None)
+    if params.la_code:
+        if params.la_code not in dataset.la_codes:
+            raise NotebookDataError(f"la_code {params.la_code} has no episodes in {path}")
+        if dataset is _CACHE.get("full"):
+            dataset = cached_dataset(path, params.la_code)
+        else:
+            dataset = dataset.subset_la(params.la_code)
+    synthetic = is_synthetic(path)  # metadata.json, Parquet file metadata or a workbook's metadata sheet
+    out = Path(output_dir) if output_dir else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    control = Disclosure(bool(suppress), int(min_cell))
+    scope = scope or params.la_code or "all"
+    if publication_dir:   # a batch: the run's tables, suppressed once for every report of the run
+        tables = published_tables(publication_dir, scope)
+    else:                 # on its own: a publication of this report's tables alone
+        tables = _own_publication(dataset, params, scope, control, path)
+    return ReportContext(dataset, params, control, out, path, synthetic=synthetic, tables=tables, scope=scope)
+
+
+def published_tables(folder, scope: str) -> dict:
+    """The tables of one scope as a batch published them (written by ``batch`` before the notebooks run)."""
+    import pickle
+
+    file = Path(folder) / f"{scope}.pkl"
+    with open(file, "rb") as handle:
+        return pickle.load(handle)
+
+
+def _own_publication(dataset, params: Params, scope: str, control: Disclosure, data_path=None) -> dict:
+    """A notebook run outside a batch publishes its own scope (the comparison: every authority and all)."""
+    from analysis.publish.availability import unavailable_fields
+    from analysis.publish.build import build_publication, tables_of
+
+    scopes = ["all"] + list(dataset.la_codes) if scope == "compare" else [scope]
+    pub = build_publication(dataset, params, scopes, control, compare=scope == "compare",
+                            unavailable=unavailable_fields(data_path))
+    return tables_of(pub, scope)

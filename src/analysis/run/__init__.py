@@ -1,0 +1,1 @@
+"""Running: the batch over every authority, its run folders, and what each run was made from."""

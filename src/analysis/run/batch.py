@@ -1,0 +1,628 @@
+"""``rhi batch``: the notebooks for the whole dataset and every local authority, in parallel.
+
+The dataset is validated once, up front; an invalid dataset writes nothing.
+Each worker process keeps one Jupyter kernel warm and runs the notebooks
+authority after authority in it (papermill injects the parameters, nbclient
+executes), so imports and the dataset load (``report.cached_dataset``) are
+paid once per worker, not once per report. An authority whose notebook
+fails is recorded with the notebook's error message; the others finish.
+
+The run is built in a hidden ``.RUN.partial`` folder next to the target and
+renamed into place at the end, so an interrupted run never leaves a report
+folder that looks complete. ``--resume`` reuses any report (in the target or
+a partial folder) whose inputs, parameters and notebooks are unchanged.
+``--out`` replaces only a previous run, one run at a time (``analysis.run.folder``),
+and workers and kernels die with the batch, even on SIGKILL (``analysis.run.lifeline``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from multiprocessing import get_context
+from pathlib import Path
+
+from analysis.run import lifeline, folder as runfolder
+from analysis.run import manifest as mf
+from analysis.errors import DatasetError
+from analysis.publish.cells import PublicationError
+
+NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
+COMPARE_PREFIX = "03_"
+ANNEX_A_PREFIX = "05_"   # the Ofsted Annex A report: run only, and always, on an Annex A dataset
+ALL = "all"
+COMPARE = "compare"
+STATUS_FILE = "status.json"
+KERNEL_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg",
+              "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+# Run before every notebook in a warm kernel: no variable or figure of the previous report survives,
+# but imported modules (and the cached dataset) do.
+RESET_CELL = "%reset -f\nimport matplotlib.pyplot as _plt\n_plt.close('all')\n%matplotlib inline\ndel _plt"
+
+
+class BatchError(Exception):
+    """Bad options or an invalid dataset: nothing was run. ``lines`` are shown to the user."""
+
+    def __init__(self, message: str, lines=(), code: int = 2):
+        super().__init__(message)
+        self.lines, self.code = list(lines), code
+
+
+@dataclass
+class Task:
+    key: str                    # "all", an la_code, or "compare"
+    la_code: str | None
+    notebooks: list[Path]
+    params: dict
+    digest: str = ""
+    status: dict = field(default_factory=dict)
+
+
+# --- planning -------------------------------------------------------------------------------------
+
+def discover_notebooks(folder: Path | None = None) -> tuple[list[Path], Path | None]:
+    """Per-authority notebooks (0N_*.ipynb except 03) and the run-level comparison notebook (03_*).
+
+    The folder is ``folder``, else $RHI_NOTEBOOKS, else the project's ``notebooks/``.
+    """
+    folder = Path(folder or os.environ.get("RHI_NOTEBOOKS") or NOTEBOOKS)
+    found = sorted(folder.glob("0[0-9]_*.ipynb"))
+    per_la = [p for p in found if not p.name.startswith(COMPARE_PREFIX)]
+    compare = next((p for p in found if p.name.startswith(COMPARE_PREFIX)), None)
+    return per_la, compare
+
+
+def parse_options(period_start, period_end, risk_levels, min_cell) -> dict:
+    """The run's options, checked as every command checks them (:mod:`analysis.dataset.options`); BatchError if bad."""
+    from analysis.dataset.options import OptionError, check_min_cell, parse_period, parse_risk_levels
+
+    try:
+        start, end = parse_period(period_start, period_end)
+        levels = ",".join(parse_risk_levels(risk_levels))
+        min_cell = check_min_cell(min_cell)
+    except OptionError as exc:
+        raise BatchError(str(exc)) from None
+    return {"period_start": start.isoformat() if start else None, "period_end": end.isoformat() if end else None,
+            "risk_levels": levels, "min_cell": min_cell}
+
+
+def task_digest(inputs: dict, params: dict, notebooks: list[Path], key: str, extra: dict | None = None) -> str:
+    """Hash of everything a report depends on: input files, parameters, notebooks, and the package's code.
+
+    The code is hashed, not only the version number, so that ``--resume`` never reuses a report made by
+    other code (a development checkout keeps one version number across many changes).
+    """
+    from analysis import __version__
+
+    payload = {"inputs": inputs, "params": params, "key": key, "version": __version__, "extra": extra or {},
+               "notebooks": {p.name: mf.sha256(p) for p in notebooks}, "code": code_digest()}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def code_digest() -> str:
+    """sha256 over the package's source files and templates, in path order."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(p for p in package.rglob("*") if p.is_file() and p.suffix in (".py", ".j2", ".css", ".yaml")):
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _reusable(folder: Path, digest: str) -> bool:
+    try:
+        status = json.loads((folder / STATUS_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    return status.get("status") == "ok" and status.get("digest") == digest and (folder / "report.html").exists()
+
+
+def _link_copy(src: Path, dst: Path) -> None:
+    """Copy a finished report folder, hard-linking files where possible (they are never rewritten)."""
+    def link(a, b):
+        try:
+            os.link(a, b)
+        except OSError:
+            shutil.copy2(a, b)
+    shutil.copytree(src, dst, copy_function=link)
+
+
+# --- the run --------------------------------------------------------------------------------------
+
+def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all_only: bool = False,
+              suppress: bool = True, min_cell: int = 5, period_start=None, period_end=None,
+              risk_levels: str = "medium,low", notebooks_dir=None, progress: bool = True,
+              cell_timeout: int = 1800, dfe_year: int | None = None) -> dict:
+    """Run the batch and return the manifest. Raises BatchError (nothing written) for bad input."""
+    from analysis.dataset.io import dataset_files
+    from analysis.dataset.validate import load_dataset
+
+    started = datetime.now(timezone.utc)
+    path, out = Path(path).resolve(), Path(out).resolve()
+    options = parse_options(period_start, period_end, risk_levels, min_cell)
+    options["suppress"] = bool(suppress)
+    if dfe_year is not None:   # the comparison's DfE year; by default the one containing the period's end
+        from analysis.reference.dfe import DfEDataError, load_dfe, years
+
+        try:
+            if int(dfe_year) not in years(load_dfe()):
+                raise BatchError(f"--dfe-year {dfe_year} is not in the DfE data; available: "
+                                 f"{', '.join(map(str, years(load_dfe())))}")
+        except DfEDataError as exc:
+            raise BatchError(str(exc)) from None
+    per_la, compare_nb = discover_notebooks(notebooks_dir)
+    if not per_la:
+        raise BatchError(f"No report notebooks (0N_*.ipynb) in {notebooks_dir or os.environ.get('RHI_NOTEBOOKS') or NOTEBOOKS}")
+    if not path.exists():
+        raise BatchError(f"No dataset at {path}", code=1)
+    with _refusals_as_batch_errors():
+        runfolder.check_target(out, path)  # before the dataset is read; checked again under the lock
+    try:
+        ds = load_dataset(path)
+    except DatasetError as err:
+        raise BatchError(f"{path}: {len(err.problems)} problem(s) found; nothing was analysed or written.",
+                         err.summary_lines(20), code=1) from None
+    from analysis.definitions.annex_a import has_annex_a
+
+    annex_a = has_annex_a(path) and len(ds.episodes) == 0   # an Ofsted Annex A import: its own report only
+    per_la = [p for p in per_la if p.name.startswith(ANNEX_A_PREFIX) == annex_a]
+    if annex_a:
+        compare_nb, all_only = None, True
+    if la_codes:  # matched in any case: e08000025 is E08000025
+        from analysis.dataset.options import OptionError, match_las
+
+        try:
+            la_codes = match_las(la_codes, ds.la_codes, str(path))
+        except OptionError as exc:
+            raise BatchError(str(exc)) from None
+    synthetic = _synthetic(path)
+    inputs = {str(f.name): mf.sha256(f) for f in dataset_files(path)}
+    common = {"data_path": str(path), **options}
+
+    if all_only:
+        keys = [ALL]
+    elif la_codes:
+        keys = list(dict.fromkeys(la_codes))
+    else:
+        sizes = ds.episodes["la_code"].value_counts()
+        keys = [ALL] + sorted(ds.la_codes, key=lambda c: -int(sizes.get(c, 0)))  # big first: better packing
+    tasks = [Task(k, None if k == ALL else k, per_la, {**common, "la_code": None if k == ALL else k}) for k in keys]
+    if compare_nb is not None and not all_only:
+        highlight = la_codes[0] if la_codes and len(la_codes) == 1 else None
+        tasks.insert(0, Task(COMPARE, highlight, [compare_nb], {**common, "la_code": highlight,
+                                                                 "dfe_year": None if dfe_year is None else int(dfe_year)}))
+    from analysis.reference.dfe import DFE_CSV
+    for t in tasks:
+        extra = {"dfe": mf.sha256(DFE_CSV)} if t.key == COMPARE and DFE_CSV.exists() else None
+        t.digest = task_digest(inputs, t.params, t.notebooks, t.key, extra)
+
+    with _refusals_as_batch_errors(), runfolder.claim(out, path, resume) as staging:  # lock released on any exit
+        for stale in ("index.html", "manifest.json"):
+            (staging / stale).unlink(missing_ok=True)
+
+        todo = []
+        for t in tasks:
+            here, there = staging / t.key, out / t.key
+            if resume and _reusable(here, t.digest):
+                t.status = {**json.loads((here / STATUS_FILE).read_text()), "reused": True}
+            elif resume and _reusable(there, t.digest):
+                if here.exists():
+                    shutil.rmtree(here)
+                _link_copy(there, here)
+                t.status = {**json.loads((here / STATUS_FILE).read_text()), "reused": True}
+            else:
+                if here.exists():
+                    shutil.rmtree(here)
+                todo.append(t)
+
+        jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
+        id_hashes = frozenset(_id_hash(str(c)) for c in ds.children["child_id"].dropna())
+        try:
+            if annex_a:  # the Annex A tables, registered and suppressed the same way (analysis.definitions.annex_a)
+                from analysis.definitions.annex_a import publish_run as publish_annex_a
+
+                publication = publish_annex_a(path, options, staging, PUBLISHED_TABLES)
+            else:
+                from analysis.publish.availability import unavailable_fields
+
+                publication = publish_run(ds, options, tasks, staging, progress, unavailable_fields(path))
+        except PublicationError as err:  # two values for one cell, a relation that does not hold: a bug
+            raise BatchError(f"The run's numbers are inconsistent, so nothing was published ({err}). "
+                             "This is a bug in rhi: please report it with this message.", code=3) from None
+        for t in tasks:  # after the digests: where the tables are is not an input of a report
+            t.params = {**t.params, "publication_dir": str(staging / PUBLISHED_TABLES)}
+        _execute_all(todo, staging, jobs, id_hashes, synthetic, progress, cell_timeout)
+        shutil.rmtree(staging / PUBLISHED_TABLES, ignore_errors=True)
+        audit = audit_run(staging)
+
+        finished = datetime.now(timezone.utc)
+        record = _manifest(tasks, path, inputs, options, jobs, started, finished, synthetic, la_codes, all_only)
+        record["publication"] = publication
+        record["disclosure_audit"] = audit
+        if not audit["ok"]:
+            record["summary"]["failed"] = sorted(record["summary"]["failed"] + ["disclosure audit"])
+        from analysis.render.html import write_index
+        write_index(staging, record, [t.key for t in tasks], synthetic)
+        mf.write_json(staging / "manifest.json", record)
+        runfolder.swap_into_place(staging, out)
+    return record
+
+
+PUBLISHED_TABLES = ".published-tables"   # the notebooks' tables of each scope, removed before the swap
+
+
+def publish_run(ds, options, tasks, staging: Path, progress: bool, unavailable=()) -> dict:
+    """Every table of every report, suppressed once for the whole run, written to ``publication/``.
+
+    The notebooks then show these tables (``report.setup(publication_dir=...)``),
+    so no two reports show different numbers for one cell and the suppression
+    is judged against everything the run publishes together.
+    """
+    import pickle
+
+    from analysis.disclosure import Disclosure
+    from analysis.definitions.populations import Params
+    from analysis.publish.build import build_publication, tables_of
+    from analysis.publish.files import time_period_of, write_publication
+
+    keys = [t.key for t in tasks]
+    compare = COMPARE in keys
+    scopes = [ALL] + list(ds.la_codes) if compare else [k for k in keys if k != COMPARE]
+    params = Params(period_start=options["period_start"], period_end=options["period_end"],
+                    risk_levels=tuple(options["risk_levels"].split(",")))
+    control = Disclosure(options["suppress"], options["min_cell"])
+    pub = build_publication(ds, params, scopes, control, progress=progress, compare=compare, unavailable=unavailable)
+    folder = staging / PUBLISHED_TABLES
+    folder.mkdir(exist_ok=True)
+    for scope in scopes + ([COMPARE] if compare else []):
+        with open(folder / f"{scope}.pkl", "wb") as handle:
+            pickle.dump(tables_of(pub, scope), handle)
+    start = params.period_start if params.period_start is not None else ds.episodes["missing_start"].min()
+    write_publication(pub, staging / "publication", *time_period_of(start, params.period_end))
+    return {"folder": "publication", **pub.summary()}
+
+
+def audit_run(staging: Path) -> dict:
+    """The independent disclosure audit of everything the run publishes (``rhi audit-disclosure``)."""
+    from analysis.attack import audit_publication
+
+    from analysis.attack.read import PublicationError as Unreadable
+
+    try:
+        r = audit_publication(staging / "publication")
+    except Unreadable as err:  # the run's own files: a bug, reported as a failed audit, never published
+        return {"ok": False, "cells": None, "suppressed": None, "leaks": 0, "inconsistencies": 0,
+                "unresolved": 0, "useless_suppressions": 0,
+                "error": "; ".join(err.lines(5)), "checked_by": "rhi audit-disclosure (analysis.attack)"}
+    return {"ok": r.ok, "cells": r.cells, "suppressed": r.suppressed, "leaks": len(r.leaks),
+            "inconsistencies": len(r.inconsistencies), "unresolved": len(r.unresolved),
+            "useless_suppressions": len(r.warnings),
+            "checked_by": "rhi audit-disclosure (analysis.attack), which shares no code with the suppression"}
+
+
+@contextmanager
+def _refusals_as_batch_errors():
+    """A refused or unwritable --out (runfolder.RunFolderError) is a BatchError: a message, no traceback."""
+    try:
+        yield
+    except runfolder.RunFolderError as err:
+        raise BatchError(str(err), code=err.code) from None
+
+
+def _synthetic(path: Path) -> bool:
+    """Whether the dataset says it is synthetic, in whichever format it is (see analysis.dataset.metadata)."""
+    from analysis.dataset.metadata import is_synthetic
+
+    return is_synthetic(path)
+
+
+def _execute_all(todo, staging, jobs, id_hashes, synthetic, progress, cell_timeout) -> None:
+    if not todo:
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(todo), desc="reports", unit="report", disable=not progress, file=sys.stderr)
+    ctx = get_context("spawn")  # a clean interpreter per worker: no inherited threads or locks
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
+                                 initargs=(id_hashes, cell_timeout, os.getpid())) as pool:
+            try:
+                futures = {pool.submit(run_task, t.key, t.la_code, [str(p) for p in t.notebooks], t.params,
+                                       str(staging / t.key), t.digest, synthetic): t for t in todo}
+                for future in as_completed(futures):
+                    task = futures[future]
+                    try:
+                        task.status = future.result()
+                    except BrokenProcessPool:
+                        task.status = _failed(task, "the worker process died (out of memory?)")
+                    except Exception as exc:  # a bug in the runner itself: still isolate the authority
+                        task.status = _failed(task, f"{type(exc).__name__}: {exc}")
+                    bar.update(1)
+                    if task.status.get("status") != "ok":
+                        bar.write(f"FAILED {task.key}: {task.status.get('error', '')}")
+            except BaseException:  # interrupted (Ctrl-C, SIGTERM): stop now, not after every queued report
+                _stop_workers(pool)
+                raise
+    finally:
+        bar.close()
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Cancel the reports not started and kill the workers; their kernels die with them (lifeline)."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())  # no public handle before Python 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.kill()
+
+
+def _failed(task: Task, message: str) -> dict:
+    return {"key": task.key, "status": "failed", "error": message, "digest": task.digest, "duration_s": None}
+
+
+def _manifest(tasks, path, inputs, options, jobs, started, finished, synthetic, la_codes, all_only) -> dict:
+    reports = {}
+    for t in tasks:
+        s = t.status or {"status": "not run"}
+        reports[t.key] = {"status": s.get("status"), "duration_s": s.get("duration_s"), "error": s.get("error"),
+                          "reused": bool(s.get("reused")), "notebooks": [p.name for p in t.notebooks],
+                          "folder": t.key}
+    failed = sorted(k for k, r in reports.items() if r["status"] != "ok")
+    return {
+        "tool": "rhi batch", "git": mf.git_state(), "packages": mf.package_versions(),
+        "dataset": {"path": str(path), "files_sha256": inputs, "synthetic_data": synthetic},
+        "parameters": {**{k: v for k, v in options.items()}, "la_codes": la_codes or "all", "all_only": all_only,
+                       "jobs": jobs},
+        "disclosure_control": _statement(options),
+        "started": started.isoformat(timespec="seconds"), "finished": finished.isoformat(timespec="seconds"),
+        "duration_s": round((finished - started).total_seconds(), 1),
+        "summary": {"reports": len(reports), "ok": len(reports) - len(failed), "failed": failed},
+        "reports": reports,
+    }
+
+
+def _statement(options) -> dict:
+    from analysis.disclosure import Disclosure
+
+    control = Disclosure(options["suppress"], options["min_cell"])
+    return {"suppressed": control.suppress, "min_cell": control.min_cell, "statement": control.statement}
+
+
+# --- inside a worker process ----------------------------------------------------------------------
+
+_WORKER: dict = {}
+
+
+def _worker_init(id_hashes, cell_timeout, parent_pid) -> None:
+    """Set up a worker: it dies with the batch (even on SIGKILL), and shuts its kernel down on a clean exit."""
+    from multiprocessing import util
+
+    lifeline.die_with_parent(parent_pid)
+    _WORKER.update(ids=id_hashes, timeout=cell_timeout, km=None)
+    util.Finalize(None, _shutdown_kernel, exitpriority=10)
+
+
+def _id_hash(value: str) -> bytes:
+    return hashlib.blake2b(value.encode(), digest_size=16).digest()
+
+
+def scrub_ids(text: str, id_hashes) -> str:
+    """Replace any token of ``text`` that is a child id of the dataset."""
+    if not id_hashes or not text:
+        return text
+
+    def swap(match):
+        token = match.group(0)
+        return "[child id removed]" if _id_hash(token) in id_hashes else token
+
+    text = re.sub(r"[^\s'\"(),;:\[\]{}<>=]+", swap, text)
+    return re.sub(r"[A-Za-z0-9_\-]+", swap, text)
+
+
+def _kernel():
+    km = _WORKER.get("km")
+    if km is not None and km.is_alive():
+        return km
+    _shutdown_kernel()
+    env = {**os.environ, **KERNEL_ENV}
+    km = _tethered_kernel_manager()(kernel_name="python3")
+    log = open(Path(tempfile.gettempdir()) / f"rhi-batch-kernel-{os.getpid()}.log", "ab")
+    km.start_kernel(env=env, cwd=str(NOTEBOOKS if NOTEBOOKS.exists() else Path.cwd()),
+                    stdout=subprocess_devnull(), stderr=log)
+    _WORKER["km"] = km
+    return km
+
+
+def _tethered_kernel_manager():
+    """A KernelManager whose kernels are started through lifeline, so they die with this worker."""
+    from jupyter_client.manager import KernelManager
+
+    class TetheredKernelManager(KernelManager):
+        def format_kernel_cmd(self, extra_arguments=None):
+            return lifeline.tethered(super().format_kernel_cmd(extra_arguments=extra_arguments))
+
+    return TetheredKernelManager
+
+
+def subprocess_devnull():
+    import subprocess
+
+    return subprocess.DEVNULL
+
+
+def _shutdown_kernel() -> None:
+    km = _WORKER.get("km")
+    if km is not None:
+        try:
+            km.shutdown_kernel(now=True)
+        except Exception:  # already gone
+            pass
+        _WORKER["km"] = None
+
+
+def _execute(nb, timeout: int) -> None:
+    from nbclient import NotebookClient
+
+    client = NotebookClient(nb, km=_kernel(), timeout=timeout, allow_errors=False, record_timing=False)
+    try:
+        client.execute()
+    finally:
+        if client.kc is not None:
+            client.kc.stop_channels()
+
+
+def _error_text(exc, nb_name: str) -> str:
+    from analysis.render.html import clean_text
+
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    if ename:
+        message = f"{ename}: {evalue}"
+    else:
+        message = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+    return f"{nb_name}: {clean_text(message).strip()}"
+
+
+def run_task(key, la_code, notebooks, params, folder, digest, synthetic) -> dict:
+    """Run the notebooks of one report in this worker's warm kernel, render report.html, write status.json."""
+    import nbformat
+    from papermill.parameterize import parameterize_notebook
+
+    from analysis.render.html import notebook_body, render_report, write_downloads
+
+    t0 = time.perf_counter()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    inject = {**params, "output_dir": str(folder)}
+    sections, blocks, error = [], [], None
+    for nb_path in map(Path, notebooks):
+        before = set((folder / "figures").glob("*.png"))
+        nb = nbformat.read(nb_path, as_version=4)
+        for cell in nb.cells:  # papermill expects every cell to carry a tags list
+            cell.metadata.setdefault("tags", [])
+        nb.metadata["papermill"] = {"parameters": {}, "environment_variables": {}}
+        nb = parameterize_notebook(nb, inject, kernel_name="python3", language="python")
+        nb.cells.insert(0, nbformat.v4.new_code_cell(RESET_CELL, metadata={"tags": ["batch-reset"]}))
+        try:
+            _execute(nb, _WORKER.get("timeout", 1800))
+        except Exception as exc:  # CellExecutionError, DeadKernelError, CellTimeoutError...
+            error = scrub_ids(_error_text(exc, nb_path.name), _WORKER.get("ids"))
+            if "DeadKernel" in type(exc).__name__:
+                _shutdown_kernel()
+        nb.cells = [c for c in nb.cells if "batch-reset" not in c.get("metadata", {}).get("tags", [])]
+        blocks.append(_headlines(folder))
+        body, images = notebook_body(nb)
+        new_figs = sorted(set((folder / "figures").glob("*.png")) - before)
+        sections.append({"title": _title(nb_path), "anchor": nb_path.stem, "html": body,
+                         "figures": new_figs if images == 0 else []})
+        if error:
+            break
+    statement = _statement(params)
+    from analysis.importers.report import limits_section
+
+    limits = limits_section(params.get("data_path"))   # an imported source's missing fields, stated first
+    if limits and key != COMPARE:
+        sections.insert(0, limits)
+    headlines = [line for _, lines in sorted(blocks, key=lambda b: b[0]) for line in lines]  # notebooks' ranks
+    _merge_headlines(folder, headlines)
+    title = ("Comparison of local authorities" if key == COMPARE else
+             "Return home interviews: all local authorities" if key == ALL else f"Return home interviews: {key}")
+    render_report(folder / "report.html", title=title, sections=sections, headlines=headlines, synthetic=synthetic,
+                  statement=statement["statement"], suppressed=statement["suppressed"],
+                  params_text=_params_text(params, key), error=error)
+    write_downloads(folder, key=key, params=params, title=title, statement=statement["statement"],
+                    synthetic=synthetic)
+    status = {"key": key, "status": "failed" if error else "ok", "error": error, "digest": digest,
+              "duration_s": round(time.perf_counter() - t0, 2), "notebooks": [Path(n).name for n in notebooks]}
+    mf.write_json(folder / STATUS_FILE, status)
+    return status
+
+
+def _title(nb_path: Path) -> str:
+    return nb_path.stem.split("_", 1)[-1].replace("_", " ").capitalize()
+
+
+def _params_text(params: dict, key: str) -> str:
+    where = ("all local authorities (comparison)" if key == COMPARE else
+             "all local authorities" if key == ALL else f"local authority {key}")
+    period = f"{params.get('period_start') or 'start of data'} to {params.get('period_end') or 'end of data'}"
+    return f"{where[0].upper() + where[1:]}; period {period}; police risk in scope: {params['risk_levels'].replace(',', ', ')}"
+
+
+def _headlines(folder: Path) -> tuple[int, list[str]]:
+    """(rank, headlines) the last notebook recorded (figures.json is shared, so each notebook's are read right
+    after it); the page orders the notebooks' blocks by rank (police grade first, then delivery, then context)."""
+    try:
+        payload = json.loads((folder / "figures.json").read_text())
+    except (OSError, ValueError):
+        return 99, []
+    lines = payload.pop("headlines", None) or []
+    rank = payload.pop("headline_rank", 99)
+    if lines or rank != 99:  # consumed: the next notebook's headlines must not be mistaken for these
+        mf.write_json(folder / "figures.json", payload)
+    return (int(rank) if isinstance(rank, (int, float)) else 99,
+            [str(x) for x in lines] if isinstance(lines, list) else [str(lines)])
+
+
+def _merge_headlines(folder: Path, headlines: list[str]) -> None:
+    target = folder / "figures.json"
+    try:
+        payload = json.loads(target.read_text())
+    except (OSError, ValueError):
+        return
+    payload["headlines"] = headlines
+    mf.write_json(target, payload)
+
+
+# --- the command ----------------------------------------------------------------------------------
+
+def batch_command(path, out, la_codes=None, jobs=0, resume=False, all_only=False, suppress=True, min_cell=5,
+                  period_start=None, period_end=None, risk_levels="medium,low", dfe_year=None) -> None:
+    """CLI entry: run, print a summary, exit non-zero if any report failed."""
+    import typer
+
+    previous = signal.signal(signal.SIGTERM, _terminated)  # so that the lock is released and workers stopped
+    try:
+        record = run_batch(path, out, la_codes=la_codes, jobs=jobs, resume=resume, all_only=all_only,
+                           suppress=suppress, min_cell=min_cell, period_start=period_start, period_end=period_end,
+                           risk_levels=risk_levels, dfe_year=dfe_year)
+    except BatchError as err:
+        typer.echo(str(err), err=True)
+        for line in err.lines:
+            typer.echo(f"  - {line}", err=True)
+        raise typer.Exit(err.code)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    summary = record["summary"]
+    reused = sum(1 for r in record["reports"].values() if r["reused"])
+    typer.echo(f"{summary['ok']} of {summary['reports']} reports complete ({reused} reused) in "
+               f"{record['duration_s']:.0f}s: {Path(out) / 'index.html'}")
+    pub, audit = record["publication"], record["disclosure_audit"]
+    typer.echo(f"Publication: {pub['cells']:,} cells, {pub['primary']:,} suppressed as small (primary), "
+               f"{pub['secondary']:,} more so that they cannot be recovered (secondary): {Path(out) / 'publication'}")
+    if audit["ok"]:
+        typer.echo("Disclosure audit: no suppressed count can be recovered from everything the run publishes.")
+    elif audit.get("error"):
+        typer.echo(f"Disclosure audit could not read the publication ({audit['error']}): DO NOT PUBLISH.")
+    else:
+        typer.echo(f"Disclosure audit: {audit['leaks']} leak(s), {audit['inconsistencies']} inconsistency(ies), "
+                   f"{audit['unresolved']} unresolved: DO NOT PUBLISH. Details: rhi audit-disclosure {out}")
+    if summary["failed"]:
+        typer.echo(f"{len(summary['failed'])} failed:", err=True)
+        for key in summary["failed"]:
+            why = "the disclosure audit found leaks" if key == "disclosure audit" else record["reports"][key]["error"]
+            typer.echo(f"  - {key}: {why}", err=True)
+        raise typer.Exit(1)
+
+
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)

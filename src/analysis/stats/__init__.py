@@ -1,0 +1,1 @@
+"""Statistics: intervals, tests, models and funnel limits, each with its reference."""
