@@ -256,6 +256,18 @@ def present(body: str, folder: Path | None = None, numbers: list | None = None) 
             anchor.string = f"Download this table (CSV, {name}.csv)"
             link.append(anchor)
             outer.insert_after(link)
+    for figure in soup.find_all("figure"):   # a chart keeps a readable size on a phone and scrolls in its own region
+        img = figure.find("img")
+        if img is None:
+            continue
+        cap = figure.find("figcaption")
+        label = "Chart: " + (" ".join(cap.get_text(" ").split()) if cap else " ".join(str(img.get("alt", "")).split())[:120])
+        if numbers is not None:
+            seen = numbers.count(label)
+            numbers.append(label)
+            label += f" ({seen + 1})" if seen else ""
+        img.wrap(soup.new_tag("div", attrs={"class": "chart-wrap", "role": "region", "tabindex": "0",
+                                            "aria-label": label}))
     return str(soup)
 
 
