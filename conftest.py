@@ -22,8 +22,8 @@ _NOTEBOOK_DATA: dict[str, str] = {}
 
 def notebook_dataset() -> str:
     if "path" not in _NOTEBOOK_DATA:
-        from analysis.io import write_dataset
-        from analysis.synth import generate_study
+        from analysis.dataset.io import write_dataset
+        from analysis.synth.command import generate_study
 
         folder = Path(tempfile.mkdtemp(prefix="rhi-notebook-data-"))
         write_dataset(generate_study(seed=7), folder)
