@@ -15,7 +15,8 @@ from builders import child, episode, load
 
 from analysis.disclosure import Disclosure
 from analysis.definitions.populations import Params
-from analysis.publish.availability import needs_grade, needs_rhis, unavailable_fields
+from analysis.importers.report import unavailable_fields
+from analysis.publish.availability import needs_grade, needs_rhis
 from analysis.publish.build import build_publication
 from analysis.publish.cells import BREAKDOWNS, Key
 from analysis.publish.files import write_publication

@@ -23,30 +23,8 @@ def read(out: Path, table: str) -> pd.DataFrame:
     return pd.read_csv(out / f"{table}.csv", dtype=str, keep_default_na=False)
 
 
-def validator_accepts_no_rhis() -> bool:
-    """analysis.dataset.validate crashed on a dataset with zero RHIs (SSDA903 has none); True once fixed."""
-    import tempfile
-
-    from builders import child, episode, write
-
-    from analysis.dataset.validate import load_dataset
-
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            load_dataset(write(Path(tmp), children=[child("c1")], episodes=[episode("e1", "c1", "2018-01-01 10:00")]))
-        except TypeError:
-            return False
-    return True
-
-
 GOOD = FIXTURES / "ssda903" / "good"
 LA = "E09000002"
-
-# A dataset with no RHIs at all (the SSDA903 return has none) made analysis.dataset.validate raise a
-# TypeError in _set_aside_soft; these tests run as soon as the validator accepts such a dataset.
-needs_validator_fix = pytest.mark.skipif(
-    not validator_accepts_no_rhis(),
-    reason="analysis.dataset.validate._set_aside_soft raises TypeError on a dataset with zero RHIs")
 
 
 def cli(*args):
@@ -62,7 +40,6 @@ def out(tmp_path, monkeypatch):
     return folder
 
 
-@needs_validator_fix
 def test_episodes_from_missing_table(out):
     episodes = read(out, "episodes")
     assert len(episodes) == 5
@@ -74,7 +51,6 @@ def test_episodes_from_missing_table(out):
     assert set(episodes["police_risk"]) == {""}
 
 
-@needs_validator_fix
 def test_children_sex_codes_and_uasc(out):
     p = Pseudonymiser(KEY.encode())
     children = read(out, "children").set_index("child_id")
@@ -87,7 +63,6 @@ def test_children_sex_codes_and_uasc(out):
     assert "UPN" not in children.columns
 
 
-@needs_validator_fix
 def test_no_rhis_and_report_says_so(out):
     assert len(read(out, "rhis")) == 0 and len(read(out, "disclosures")) == 0
     data = json.loads((out / "import_report.json").read_text())
@@ -96,7 +71,6 @@ def test_no_rhis_and_report_says_so(out):
     assert any(d["column"] == "UPN" for d in data["dropped_columns"])
 
 
-@needs_validator_fix
 def test_exact_repeat_rows_kept_once(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV_VAR, KEY)
     src = tmp_path / "src"
@@ -162,7 +136,6 @@ def by_start(out):
     return episodes.set_index(["child", "missing_start"])
 
 
-@needs_validator_fix
 def test_full_return_legal_status_and_placement_on_each_start(full):
     out, output = full
     e = by_start(out)
@@ -182,7 +155,6 @@ def test_full_return_legal_status_and_placement_on_each_start(full):
     assert "ZZ9" not in text and "SC99999" not in text and "903101" not in text
 
 
-@needs_validator_fix
 @pytest.mark.parametrize("column,values,expected", [
     ("PL_LOCATION", ["OUT", "IN", "IN", "IN", "IN", "OUT"], {"2023-05-02": "care_out_of_area",
                                                               "2023-10-20": "care_in_area"}),
@@ -345,7 +317,6 @@ def test_bad_collection_year(tmp_path, monkeypatch):
     assert result.exit_code == 2 and "--collection-year" in result.output
 
 
-@needs_validator_fix
 def test_report_section_states_what_the_return_cannot_answer(full, tmp_path):
     from analysis.importers.report import limits_section
 

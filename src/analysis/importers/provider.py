@@ -17,7 +17,7 @@ import pandas as pd
 
 from analysis import vocab
 from analysis.errors import DatasetError, Problems
-from analysis.dataset.rawtable import column_text as _as_text
+from analysis.dataset.rawtable import column_text
 from analysis.dataset.schema import COLUMNS
 from analysis.importers.common import (ImportFailure, SourceTable, check_la_code, codes, dates, format_dates, format_datetimes,
                      read_csv, sha256, tidy)
@@ -142,7 +142,7 @@ def _read_export(source: Path, mapping: Mapping, problems: Problems) -> SourceTa
     except Exception as exc:  # openpyxl raises several types for damaged files
         raise ImportFailure(f"{source.name}: not a readable .xlsx workbook ({type(exc).__name__})") from None
     label = f"{source.name}, sheet {sheet}" if mapping.sheet is not None else source.name
-    return SourceTable("provider export", label, source, tidy(frame.apply(_as_text)), first_row=2)
+    return SourceTable("provider export", label, source, tidy(frame.apply(column_text)), first_row=2)
 
 
 def _check_columns(table: SourceTable, mapping: Mapping, problems: Problems) -> None:

@@ -131,6 +131,27 @@ def canonical_columns(table: str) -> list[str]:
     return [c.name for c in COLUMNS[table]]
 
 
+def read_import_report(data_path) -> dict | None:
+    """The ``import_report.json`` beside a dataset, or None (not an imported dataset, or unreadable)."""
+    if not data_path:
+        return None
+    path = Path(data_path) / "import_report.json"
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def unavailable_fields(data_path) -> list[str]:
+    """The contract fields (``table.column``, or whole tables) the dataset's source does not hold."""
+    data = read_import_report(data_path) or {}
+    items = data.get("unavailable_detail", [])
+    return [str(d["field"]) for d in items if isinstance(d, dict) and d.get("field")] if isinstance(items, list) else []
+
+
 def limits_section(data_path) -> dict | None:
     """A report section saying what the dataset's source could not supply, from its ``import_report.json``.
 
@@ -140,14 +161,8 @@ def limits_section(data_path) -> dict | None:
     """
     from html import escape
 
-    if not data_path:
-        return None
-    path = Path(data_path) / "import_report.json"
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    data = read_import_report(data_path)
+    if data is None:
         return None
     items = [d for d in data.get("unavailable_detail", []) if isinstance(d, dict) and d.get("field")]
     if not items or data.get("format") == "annex-a":   # the Annex A report states its limits itself

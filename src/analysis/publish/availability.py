@@ -26,13 +26,9 @@ field the source lacks is the error this guards against.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from analysis import vocab
 from analysis.publish.cells import TOTAL, Key
 
-NOT_AVAILABLE = "x"
 BEFORE_GRADE = frozenset({"notified_episodes", "notified_children", "missing_children", "rows_read"})
 RHI_WORDS = ("rhi", "offer", "declin", "complet", "within_72h", "timed", "interview", "consent", "follow",
              "helpline", "shared")
@@ -82,16 +78,3 @@ def not_available(fields) -> "callable":
                 return field
         return None
     return check
-
-
-def unavailable_fields(data_path) -> list[str]:
-    """The contract fields the dataset's source does not hold, from its ``import_report.json`` (none if absent)."""
-    path = Path(data_path) / "import_report.json" if data_path else None
-    if path is None or not path.is_file():
-        return []
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    items = data.get("unavailable_detail", [])
-    return [str(d["field"]) for d in items if isinstance(d, dict) and d.get("field")] if isinstance(items, list) else []

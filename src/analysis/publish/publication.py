@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis.disclosure import SUPPRESSED, Disclosure
-from analysis.publish.availability import NOT_AVAILABLE, not_available
+from analysis.disclosure import NOT_AVAILABLE, SUPPRESSED, Disclosure
+from analysis.publish.availability import not_available
 from analysis.publish.cells import CellStore, Key
 from analysis.publish.suppression import Protection, protect
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from analysis.disclosure import NOT_AVAILABLE, SUPPRESSED
 from analysis.stats.proportions import printed_decimals
 from analysis.stats.proportions import round_half_up
 
@@ -82,7 +83,7 @@ def compare_figures(computed: dict, reference: dict, inconsistent: dict[str, str
             status, reason = STATUS_NOT_PUBLISHED, rec["not_published"]
         elif rec.get("suppressed"):
             status, reason = STATUS_SUPPRESSED, "count below the disclosure threshold"
-        elif "x" in (rec.get("count"), rec.get("denominator")):
+        elif NOT_AVAILABLE in (rec.get("count"), rec.get("denominator")):
             status, reason = STATUS_NOT_AVAILABLE, "the dataset's source does not hold what this figure needs"
         elif _matches(pub.published_pct, pub.published_count, rec["count"], rec["pct"], pub.decimals):
             status, reason = STATUS_MATCH, ""
@@ -115,8 +116,8 @@ def compare_populations(computed: dict, reference: dict) -> pd.DataFrame:
                 rows.append({"population": name, "measure": "episodes or children" if key == "n" else "children",
                              "published": pub[key], "replicated": value,
                              "status": STATUS_MATCH if value == pub[key] else
-                             (STATUS_SUPPRESSED if value == "c" else
-                              STATUS_NOT_AVAILABLE if value == "x" else STATUS_DIFFER)})
+                             (STATUS_SUPPRESSED if value == SUPPRESSED else
+                              STATUS_NOT_AVAILABLE if value == NOT_AVAILABLE else STATUS_DIFFER)})
     return pd.DataFrame(rows)
 
 

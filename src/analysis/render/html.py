@@ -22,6 +22,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from analysis.disclosure import NOT_AVAILABLE
+
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # Things a browser fetches by itself: src=, <link href>, CSS url() and @import, srcset, object data.
@@ -413,8 +415,8 @@ def figure_cell(value) -> str:
     if not isinstance(value, dict):
         return f"{value:,}" if isinstance(value, int) else str(value)
     count, den, pct = value.get("count"), value.get("denominator"), value.get("pct")
-    if "x" in (count, den, pct):
-        return "x"   # not available in this dataset's source
+    if NOT_AVAILABLE in (count, den, pct):
+        return NOT_AVAILABLE   # not available in this dataset's source
     if "c" in (count, pct):
         return "c" if den in (None, "c") else f"c (of {den:,})" if isinstance(den, int) else "c"
     if pct is None:

@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 from cycler import cycler
 
-SUPPRESSED = "c"
+from analysis.disclosure import SUPPRESSED, is_symbol
+
 # Government Analysis Function categorical palette: dark blue, turquoise, dark pink, orange, dark grey, light purple
 PALETTE = ("#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1")
 GRADE_COLOURS = {"high": "#801650", "medium": "#12436D", "low": "#28A197", "medium or low": "#F46A25",
@@ -66,7 +67,7 @@ def styled(func):
 
 def number(value) -> float | None:
     """A published value as a float, None where suppressed, missing or not a number."""
-    if value is None or (isinstance(value, str) and value.strip() in ("", SUPPRESSED, "z", "x")):
+    if value is None or (isinstance(value, str) and (not value.strip() or is_symbol(value.strip()))):
         return None
     try:
         out = float(value)

@@ -422,7 +422,7 @@ def published_tables(folder, scope: str) -> dict:
 
 def _own_publication(dataset, params: Params, scope: str, control: Disclosure, data_path=None) -> dict:
     """A notebook run outside a batch publishes its own scope (the comparison: every authority and all)."""
-    from analysis.publish.availability import unavailable_fields
+    from analysis.importers.report import unavailable_fields
     from analysis.publish.build import build_publication, tables_of
 
     scopes = ["all"] + list(dataset.la_codes) if scope == "compare" else [scope]

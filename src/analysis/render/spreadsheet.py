@@ -24,12 +24,13 @@ import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-SUPPRESSED = "c"
+from analysis.disclosure import NOT_AVAILABLE, SUPPRESSED
+
 NOT_APPLICABLE = "z"
 SYMBOLS = [
     (SUPPRESSED, "confidential: suppressed (too small to publish, or hidden so that a small count cannot be "
                  "worked out)"),
-    ("x", "not available"),
+    (NOT_AVAILABLE, "not available"),
     (NOT_APPLICABLE, "not applicable: the table has no value for this cell (an empty cell of the report's CSV, "
                      "as the report page shows it by default)"),
 ]

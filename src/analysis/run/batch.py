@@ -234,7 +234,7 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
 
                 publication = publish_annex_a(path, options, staging, PUBLISHED_TABLES)
             else:
-                from analysis.publish.availability import unavailable_fields
+                from analysis.importers.report import unavailable_fields
 
                 publication = publish_run(ds, options, tasks, staging, progress, unavailable_fields(path))
         except PublicationError as err:  # two values for one cell, a relation that does not hold: a bug

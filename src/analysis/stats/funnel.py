@@ -278,48 +278,6 @@ def funnel_from_published(table: pd.DataFrame, method: str = "auto",
     return out, summary
 
 
-def plot_funnel(table: pd.DataFrame, summary: dict, title: str, xlabel: str, ylabel: str,
-                highlight: str | None = None, label_column: str = "unit", note: str = "", method: str = "wilson"):
-    """Funnel plot: points shown, overall line, 95% and 99.8% limits, one unit highlighted."""
-    import matplotlib.pyplot as plt
-
-    shown = table[table["pct"].map(lambda v: isinstance(v, float))]
-    fig, ax = plt.subplots(figsize=(8, 5))
-    p0 = (summary["overall_pct"] or 0) / 100
-    dens = shown["denominator"].astype(float)
-    nmax = max(float(dens.max()) if len(shown) else 10.0, 10.0)
-    nmin = max(1.0, 0.8 * float(dens.min())) if len(shown) else 1.0
-    grid = np.unique(np.round(np.geomspace(nmin, nmax * 1.05, 300)).astype(int))
-    for conf, style in ((0.95, "--"), (0.998, ":")):
-        lo, hi = control_limits(p0, grid, conf, method)
-        ax.plot(grid, 100 * lo, style, color="0.35", lw=1, label=f"{conf:.1%} limits".replace(".0%", "%"))
-        ax.plot(grid, 100 * hi, style, color="0.35", lw=1)
-    ax.axhline(100 * p0, color="0.2", lw=1, label=f"overall {100 * p0:.1f}%")
-    outside = shown["position"] != "within limits"
-    ax.scatter(shown.loc[~outside, "denominator"], shown.loc[~outside, "pct"], s=18, color="#4477aa",
-               label="authority (within limits)")
-    ax.scatter(shown.loc[outside, "denominator"], shown.loc[outside, "pct"], s=22, color="#ee6677",
-               label="authority (outside 95% limits)")
-    if highlight:
-        hit = shown[shown[label_column] == highlight]
-        if len(hit):
-            ax.scatter(hit["denominator"], hit["pct"], s=120, facecolor="none", edgecolor="black", lw=2,
-                       label=f"{highlight}", zorder=5)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=11)
-    top = max([100 * control_limits(p0, grid[:1], 0.998, method)[1][0]] + list(shown["pct"].astype(float)))
-    ax.set_ylim(0, min(100.0, top * 1.1 + 1))
-    if nmax / nmin > 30:
-        ax.set_xscale("log")
-    left_out = summary["not_shown_small"] + summary["not_shown_unpublished"]
-    foot = f"{summary['shown']} authorities shown; {left_out} with suppressed or unpublished values not shown."
-    fig.text(0.01, -0.02, foot + (" " + note if note else ""), fontsize=7, ha="left", va="top", wrap=True)
-    ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
-    return fig
-
-
 def rhi_rates_by_la(ds, params, indicators=("cse_victim", "cse_red_flag_any", "cce_victim", "mental_health")):
     """Per authority: RHI completion (notified episodes linked to a completed RHI) and disclosure rates.
 

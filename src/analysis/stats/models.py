@@ -485,39 +485,3 @@ def plot_forest(results: list[ModelResult], terms_prefix: str = "", title: str =
     return fig
 
 
-def plot_forest_table(table: pd.DataFrame, terms_prefix: str = "", title: str = "", note: str = ""):
-    """Forest plot from a published odds-ratio table: one panel per outcome; suppressed estimates not drawn."""
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
-
-    outcomes = list(dict.fromkeys(table["outcome"]))
-    fig, axes = plt.subplots(1, max(len(outcomes), 1), figsize=(4.2 * max(len(outcomes), 1), 4.5), squeeze=False)
-    for ax, outcome in zip(axes[0], outcomes):
-        rows = table[table["outcome"] == outcome]
-        status = str(rows["status"].iloc[0])
-        ax.axvline(1, color="grey", lw=0.8)
-        ax.set_xscale("log")
-        ax.set_title(f"{outcome}\n{status if len(status) < 60 else status[:57] + '...'}", fontsize=8)
-        estimated = rows["odds_ratio"] if "odds_ratio" in rows else pd.Series(None, index=rows.index)
-        shown = rows[rows["term"].astype(str).str.startswith(terms_prefix)
-                     & estimated.map(lambda v: isinstance(v, float))].reset_index(drop=True)
-        if shown.empty:
-            ax.text(0.5, 0.5, "not published" if status == "c" else "not estimable", transform=ax.transAxes,
-                    ha="center")
-            ax.set_yticks([])
-            continue
-        for i, row in shown.iterrows():
-            ax.errorbar(row["odds_ratio"], i, xerr=[[max(0.0, row["odds_ratio"] - row["ci_low"])],
-                                                    [max(0.0, row["ci_high"] - row["odds_ratio"])]],
-                        fmt="o", color="C3" if row["note"] else "C0", capsize=2)
-        ax.set_yticks(range(len(shown)), shown["term"], fontsize=8)
-        ax.invert_yaxis()
-        ax.xaxis.set_major_locator(FixedLocator([0.1, 0.25, 0.5, 1, 2, 4, 10]))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_xlabel("odds ratio (95% CI)", fontsize=8)
-    fig.suptitle(title, fontsize=10)
-    if note:
-        fig.text(0.01, -0.02, note, fontsize=7, ha="left", va="top", wrap=True)
-    fig.tight_layout()
-    return fig
