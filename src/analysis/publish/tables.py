@@ -40,6 +40,8 @@ def register_scope(pub: Publication, scope: str, ds, params) -> None:
     replication(pub, scope, K, ds, params, pop)
     linkage_tables(pub, scope, K, ds, params)
     delivery_tables(pub, scope, K, ds, params)
+    from analysis.publish.years import register_years   # issue 18: the years side by side (two or more only)
+    register_years(pub, scope, K, ds, params)
 
 
 def _pct_derived(frame, count_keys, den_keys) -> dict:
