@@ -477,11 +477,12 @@ def year_section(result: dict, figure_ids=HEADLINE) -> dict:
             "disclosure_control": result["disclosure_control"]["statement"]}
 
 
-def dfe_years_against_england(la_code: str, path=None) -> list[dict]:
+def dfe_years_against_england(la_code: str | None, path=None) -> list[dict]:
     """The authority's published looked-after missing rate for every DfE year, beside England's.
 
     Each row: year, the authority's count/denominator/% with Wilson interval (or
-    DfE's reason where it published no number), and England's.
+    DfE's reason where it published no number), and England's. With ``la_code``
+    None, England's alone (no ``la`` entry): the all-authorities report's context.
     """
     from analysis.reference.dfe import SYMBOLS, load_dfe
     from analysis.stats.proportions import proportion
@@ -494,7 +495,7 @@ def dfe_years_against_england(la_code: str, path=None) -> list[dict]:
                   & ((part["la_code"] == la_code) | (part["la_code_latest"] == la_code))]
         england = part[part["geographic_level"] == "National"]
         row = {"year": year}
-        for name, sub in (("la", la), ("england", england)):
+        for name, sub in ((("la", la),) if la_code else ()) + (("england", england),):
             if sub.empty:
                 row[name] = {"status": "not in the DfE data for this year"}
                 continue
@@ -505,7 +506,7 @@ def dfe_years_against_england(la_code: str, path=None) -> list[dict]:
                 continue
             row[name] = {"status": "published", **proportion(int(count), int(den)).as_dict()}
         rows.append(row)
-    if not any(r["la"].get("status") == "published" for r in rows):
+    if la_code and not any(r["la"].get("status") == "published" for r in rows):
         raise TrendsError(f"{la_code}: no published DfE figure for this authority in any year")
     return rows
 

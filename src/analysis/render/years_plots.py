@@ -1,0 +1,361 @@
+"""The section "This year against earlier years" (notebook 06): the years side by side, and DfE's years.
+
+Everything shown comes from the run's publication (``years_figures`` and
+``years_changes``, registered by :mod:`analysis.publish.years`, suppressed
+once for the whole run) or from the DfE file shipped with the package
+(:func:`analysis.definitions.trends.dfe_years_against_england`); nothing is
+recomputed here. Charts follow the shared style of :mod:`analysis.render.plots`:
+each has an ``*_alt`` companion writing its alternative text from the same
+data, and a chart that cannot be drawn is a :class:`~analysis.render.plots.NotDrawn`.
+
+- :func:`small_multiples`: one small panel per headline figure, the years on
+  the x axis, each year's percentage with its 95% Wilson interval; a
+  suppressed year is a gap marked ``c`` (never a zero); a partial year (not
+  compared) is an open dot;
+- :func:`change_sentences`: the changes in plain words, flagged only where the
+  Benjamini-Hochberg adjusted test supports it;
+- :func:`dfe_table` and :func:`dfe_chart`: the authority's rate of looked-after
+  children going missing for every year DfE published, beside England's.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from analysis.disclosure import SUPPRESSED
+from analysis.publish.years import CHANGES_TABLE, FIGURES_TABLE, FLAG_WORDS, scope_years
+from analysis.render.plots import PALETTE, WIDTH, NotDrawn, count_text, number, styled
+
+LABELS = {"cse_victim": "Sexual exploitation disclosed", "cce_victim": "Criminal exploitation disclosed",
+          "mental_health": "Mental-health issue disclosed", "cse_red_flag_any": "Any CSE red flag",
+          "substance_misuse": "Substance misuse disclosed", "repeat_episodes": "Repeat episodes",
+          "medium_low_share_of_coded": "Risk-coded episodes in scope",
+          "one_to_one_offered_or_provided": "1-to-1 support offered or given"}
+BASES = {"repeat_episodes": "in-scope episodes", "medium_low_share_of_coded": "risk-coded episodes"}
+CAVEAT = ("No evidence of change is not evidence of no change: with a few hundred children a year, only large "
+          "changes can be detected (docs/trends.md measures how large).")
+SHARED = ("Years share children: a child missing in two years counts in both, and the tests treat the years as "
+          "independent, which is conservative when a child's disclosures are alike from year to year.")
+CLUSTERED = ("For the figures over episodes (repeat episodes, episodes in scope) the interval of a change and the "
+             "tests count each child's episodes as if they were alike (effective counts), so they are "
+             "conservative; the yearly intervals treat episodes as independent, as every table of the report does.")
+
+
+def label(fid: str) -> str:
+    return LABELS.get(fid, str(fid).replace("_", " "))
+
+
+def base(fid: str) -> str:
+    return BASES.get(fid, "RHI children")
+
+
+# --- one reporting year, or several -----------------------------------------------------------------
+
+def one_year_sentence(years) -> str:
+    """What the section says when there is nothing to compare."""
+    if not years:
+        return "No episode in these data has a date it started, so there is no reporting year to show."
+    if len(years) == 1:
+        return (f"The data hold one reporting year ({years[0].label}), so there is nothing to compare with "
+                "earlier years.")
+    return (f"The data hold {len(years)} reporting years, but their figures are not in this run's publication, "
+            "so nothing is compared here.")
+
+
+def change_sentences(changes: pd.DataFrame) -> list[str]:
+    """The changes in plain words, from the published ``years_changes`` table.
+
+    A figure is said to have changed only where its verdict (resting on the
+    Benjamini-Hochberg adjusted p-value of its family) is a flag; the others are
+    "no evidence of change", or the reason they could not be tested.
+    """
+    out, quiet, hidden, untested = [], [], [], []
+    for r in changes.to_dict("records"):
+        verdict, name = r["verdict"], label(r["figure"])
+        if verdict in FLAG_WORDS:
+            q = _p_text(r["q_value_bh"])
+            if r["test"] == "change":
+                lo, hi = number(r["difference_low"]), number(r["difference_high"])
+                out.append(f"{name}: {verdict} from {r['years']}, {number(r['difference_points']):+.1f} percentage "
+                           f"points (95% CI {lo:+.1f} to {hi:+.1f}; {r['method']}; Benjamini-Hochberg adjusted p "
+                           f"{q}).")
+            else:
+                out.append(f"{name}: {verdict} trend over {r['years']} (Cochran-Armitage test; Benjamini-Hochberg "
+                           f"adjusted p {q}).")
+        elif verdict == SUPPRESSED or str(verdict).startswith("not shown"):
+            hidden.append(name)
+        elif verdict == "no evidence of change":
+            quiet.append(name)
+        else:
+            untested.append(f"{name} ({verdict})")
+    if not out and quiet:
+        out.append("No figure shown here changed by more than chance would explain, once the tests are adjusted "
+                   "for their number (Benjamini-Hochberg).")
+    if quiet:
+        out.append("No evidence of change: " + _listing(quiet) + ".")
+    if hidden:
+        out.append("Not shown for " + _listing(hidden) + ": a count a test rests on is suppressed (c), and an "
+                   "adjusted p-value depends on every test adjusted with it.")
+    if untested:
+        out.append("Not tested: " + "; ".join(dict.fromkeys(untested)) + ".")
+    if quiet or hidden:
+        out.append(CAVEAT)
+    return out
+
+
+def _listing(names) -> str:
+    names = list(dict.fromkeys(names))
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _p_text(value) -> str:
+    v = number(value)
+    if v is None:
+        return SUPPRESSED
+    return "<0.001" if v < 0.001 else f"{v:.3f}"
+
+
+def notes(figures: pd.DataFrame, changes: pd.DataFrame | None) -> list[str]:
+    """The notes under the section: partial years, shared children, clustered episodes."""
+    out = []
+    partial = list(dict.fromkeys(figures.loc[figures["compared"] != "yes", "year"]))
+    if partial:
+        out.append(f"Partial year(s) not compared, because the records do not cover the whole year: "
+                   f"{', '.join(partial)} (open dots).")
+    out.append(SHARED)
+    if set(figures["figure"]) & set(BASES):
+        out.append(CLUSTERED)
+    return out
+
+
+def years_table(figures: pd.DataFrame) -> pd.DataFrame:
+    """The published ``years_figures`` table with each figure named in words, as the page shows it."""
+    out = figures.copy()
+    out.insert(1, "of", [base(f) for f in out["figure"]])
+    out["figure"] = [label(f) for f in out["figure"]]
+    return out
+
+
+def changes_table(changes: pd.DataFrame) -> pd.DataFrame:
+    out = changes.copy()
+    out["figure"] = [label(f) for f in out["figure"]]
+    return out
+
+
+# --- small multiples -------------------------------------------------------------------------------
+
+@styled
+def small_multiples(figures: pd.DataFrame):
+    """One panel per figure: each year's percentage with its Wilson interval; a suppressed year is a gap marked c."""
+    if figures is None or figures.empty:
+        return NotDrawn("No chart: the run publishes no figure by year.")
+    ids = list(dict.fromkeys(figures["figure"]))
+    years = list(dict.fromkeys(figures["year"]))
+    if all(number(v) is None for v in figures["pct"]):
+        return NotDrawn("No chart: every year's percentage is suppressed (c).")
+    cols = 2 if len(ids) > 1 else 1
+    rows = math.ceil(len(ids) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 2.55 * rows + 0.4), sharex=True, squeeze=False)
+    x = np.arange(len(years))
+    for ax, fid in zip(axes.flat, ids):
+        sub = figures[figures["figure"] == fid].set_index("year").reindex(years)
+        pct = np.array([_nan(number(v)) for v in sub["pct"]])
+        lo = np.array([_nan(number(v)) for v in sub["ci_low"]])
+        hi = np.array([_nan(number(v)) for v in sub["ci_high"]])
+        compared = [c == "yes" for c in sub["compared"]]
+        ax.plot(x, pct, "-", color=PALETTE[0], linewidth=1, alpha=0.6)   # NaN breaks the line: a gap, never a 0
+        for i in range(len(years)):
+            if np.isnan(pct[i]):
+                ax.text(i, 0.08, SUPPRESSED, transform=ax.get_xaxis_transform(), ha="center", va="bottom",
+                        color=PALETTE[4], fontstyle="italic")
+                continue
+            ax.plot([i, i], [lo[i], hi[i]], color="black", linewidth=1.2)
+            ax.plot(i, pct[i], "o", markersize=7, color=PALETTE[0],
+                    markerfacecolor=PALETTE[0] if compared[i] else "white")
+        top = np.nanmax(hi) if not np.all(np.isnan(hi)) else np.nanmax(pct)
+        ax.set_ylim(0, min(100, max(5.0, top * 1.15)))
+        ax.set_title(_wrapped(label(fid)), loc="left")
+        ax.grid(axis="y")
+        ax.set_xlim(-0.5, len(years) - 0.5)
+        ax.set_xticks(x, years, rotation=0 if len(years) <= 3 else 90)
+    for ax in axes.flat[len(ids):]:
+        ax.set_visible(False)
+    for row in axes:
+        row[0].set_ylabel("%")
+    fig.tight_layout()
+    return fig
+
+
+def _nan(v):
+    return np.nan if v is None else v
+
+
+def _wrapped(text: str, width: int = 24) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))
+
+
+def small_multiples_alt(figures: pd.DataFrame) -> str:
+    parts = []
+    for fid in dict.fromkeys(figures["figure"]):
+        sub = figures[figures["figure"] == fid]
+        bits = []
+        for r in sub.to_dict("records"):
+            pct = number(r["pct"])
+            if pct is None:
+                bits.append(f"{r['year']} too few to publish (c), a gap")
+            else:
+                bits.append(f"{r['year']} {pct:.1f}% ({count_text(r['count'])} of {count_text(r['denominator'])}, "
+                            f"95% CI {number(r['ci_low']):.1f} to {number(r['ci_high']):.1f})"
+                            + ("" if r["compared"] == "yes" else ", partial year"))
+        parts.append(f"{label(fid)}, % of {base(fid)}: " + "; ".join(bits))
+    return ("Small multiples, one panel per figure, of the percentage in each reporting year with its 95% Wilson "
+            "interval. " + ". ".join(parts) + ".")
+
+
+# --- DfE: looked-after children who went missing, every published year ---------------------------------
+
+def dfe_year_label(year: int) -> str:
+    """DfE's year ending 31 March ``year`` as a reporting year: 2018 -> '2017-18'."""
+    return f"{int(year) - 1}-{int(year) % 100:02d}"
+
+
+def dfe_table(la_code: str | None) -> tuple[pd.DataFrame, str]:
+    """Per DfE year and area (the authority, England): looked-after children who went missing, the children
+    looked after during the year, % with Wilson interval, or DfE's reason where it published no number; and a
+    sentence saying what is shown."""
+    from analysis.definitions.trends import dfe_years_against_england
+    from analysis.definitions.years import TrendsError
+
+    note = ""
+    rows = None
+    if la_code:
+        try:
+            rows = dfe_years_against_england(la_code)
+            note = (f"From DfE's published statistics on children looked after: the share of the children "
+                    f"looked after during each year by {la_code} who went missing, beside England's. These are "
+                    "DfE's figures, not this run's records, and count every looked-after child, not RHIs.")
+        except TrendsError:
+            note = (f"{la_code} has no published figure in the DfE file shipped with this package (a synthetic "
+                    "or changed code), so England's rate is shown alone, as context.")
+    else:
+        note = ("DfE publishes this rate for each authority and for England, not for the authorities of a dataset "
+                "together, so England's rate is shown alone, as context. DfE's figures count every looked-after "
+                "child, not RHIs.")
+    if rows is None:
+        rows = dfe_years_against_england(None)
+    out = []
+    for r in rows:
+        for key, area in (("la", la_code), ("england", "England")):
+            if key not in r:
+                continue
+            v = r[key]
+            published = v.get("status") == "published"
+            out.append({"year": dfe_year_label(r["year"]), "area": area,
+                        "went_missing": v.get("count") if published else None,
+                        "looked_after": v.get("denominator") if published else None,
+                        "pct": v.get("pct") if published else None,
+                        "ci_low": v.get("ci_low") if published else None,
+                        "ci_high": v.get("ci_high") if published else None,
+                        "note": "" if published else v.get("status", "")})
+    return pd.DataFrame(out), note
+
+
+@styled
+def dfe_chart(table: pd.DataFrame):
+    """The rate by DfE year, one line per area, with Wilson intervals; a year DfE did not publish is a gap."""
+    if table.empty or all(number(v) is None for v in table["pct"]):
+        return NotDrawn("No chart: DfE published no rate for these years.")
+    years = list(dict.fromkeys(table["year"]))
+    x = np.arange(len(years))
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.4))
+    ends = []
+    for i, area in enumerate(dict.fromkeys(table["area"])):
+        sub = table[table["area"] == area].set_index("year").reindex(years)
+        colour = PALETTE[4] if area == "England" else PALETTE[0]
+        pct = np.array([_nan(number(v)) for v in sub["pct"]])
+        lo = np.array([_nan(number(v)) for v in sub["ci_low"]])
+        hi = np.array([_nan(number(v)) for v in sub["ci_high"]])
+        ax.plot(x, pct, "-o", color=colour, markersize=5, linestyle="--" if area == "England" else "-")
+        ax.vlines(x, lo, hi, color=colour, linewidth=1.2)
+        shown = np.flatnonzero(~np.isnan(pct))
+        if shown.size:
+            ends.append((pct[shown[-1]], str(area), colour, x[shown[-1]]))
+    placed = []
+    for value, text, colour, at in sorted(ends, key=lambda t: -t[0]):
+        y = value if not placed else min(value, placed[-1] - 0.08 * ax.get_ylim()[1])
+        placed.append(y)
+        ax.annotate(text, (at, value), xytext=(len(years) - 0.55, y), textcoords="data", va="center", color=colour,
+                    fontweight="bold")
+    ax.set_ylim(0, max(1.0, np.nanmax([number(v) or 0 for v in table["ci_high"]]) * 1.2))
+    ax.set_xlim(-0.5, len(years) + 1.6)
+    ax.set_xticks(x, years, rotation=90)
+    ax.set_ylabel("% of children looked after")
+    ax.grid(axis="y")
+    fig.tight_layout()
+    return fig
+
+
+def dfe_alt(table: pd.DataFrame) -> str:
+    parts = []
+    for area in dict.fromkeys(table["area"]):
+        bits = []
+        for r in table[table["area"] == area].to_dict("records"):
+            pct = number(r["pct"])
+            bits.append(f"{r['year']} " + (f"{pct:.1f}% ({count_text(r['went_missing'])} of "
+                                           f"{count_text(r['looked_after'])})" if pct is not None
+                                           else f"not published ({r['note']})"))
+        parts.append(f"{area}: " + "; ".join(bits))
+    return ("Looked-after children who went missing, as a percentage of the children looked after during the "
+            "year, by DfE year, from DfE's published statistics. " + ". ".join(parts) + ".")
+
+
+# --- the section -------------------------------------------------------------------------------------
+
+def show_years(ctx) -> None:
+    """The years of the run's publication: sentences, small multiples, the tables; or why there are none."""
+    years = scope_years(ctx.ds, ctx.params)
+    if FIGURES_TABLE not in ctx.tables:
+        ctx.say(one_year_sentence(years))
+        ctx.record("years", {"reporting_years": [y.label for y in years], "compared": False})
+        return
+    figures = ctx.table(FIGURES_TABLE)
+    changes = ctx.table(CHANGES_TABLE) if CHANGES_TABLE in ctx.tables else figures.iloc[0:0]
+    ctx.say(*change_sentences(changes) if len(changes) else ["No change or trend could be tested."])
+    ctx.show_figure(small_multiples(figures), "years_small_multiples", alt=small_multiples_alt(figures),
+                    caption="Headline figures by reporting year" + ctx.title_suffix + ": the percentage in each "
+                    "year (dots) with its 95% Wilson interval (lines); a suppressed year is a gap marked c; an open "
+                    "dot is a partial year, not compared.")
+    ctx.show_table(years_table(figures), FIGURES_TABLE,
+                   caption="Headline figures by reporting year" + ctx.title_suffix)
+    if len(changes):
+        ctx.show_table(changes_table(changes), CHANGES_TABLE,
+                       caption="Change between the last two compared years and trend over all of them"
+                       + ctx.title_suffix + " (Benjamini-Hochberg adjusted over the tests of this table)")
+    ctx.say(*notes(figures, changes))
+    from analysis.render.report import records
+
+    ctx.record("years", {"reporting_years": [y.label for y in years], "compared": True,
+                         "figures": records(figures), "changes": records(changes)})
+
+
+def show_dfe(ctx) -> None:
+    """DfE's looked-after missing rate for every published year: the authority beside England, or England alone."""
+    table, note = dfe_table(ctx.params.la_code)
+    ctx.say(note)
+    ctx.show_figure(dfe_chart(table), "years_dfe_looked_after_missing", alt=dfe_alt(table),
+                    caption="Looked-after children who went missing, % of children looked after during the year, "
+                    "by DfE year (DfE's published statistics)" + ctx.title_suffix
+                    + "; lines show 95% Wilson intervals.")
+    if set(table["area"]) - {"England"}:
+        ctx.show_table(table, "dfe_looked_after_missing_by_year",
+                       caption="Looked-after children who went missing, by DfE year (DfE's published statistics)"
+                       + ctx.title_suffix)
+    else:   # England alone: its numbers are in the chart's text and the spreadsheet, not a table of this run's
+        ctx.save_table(table, "dfe_looked_after_missing_by_year")
+    ctx.record("dfe_years", {"note": note, "rows": table.astype(object).where(table.notna(), None).to_dict("records")})
