@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from analysis.disclosure import SUPPRESSED
+from analysis.disclosure import NOT_AVAILABLE, SUPPRESSED, is_symbol
 from analysis.publish.years import CHANGES_TABLE, FIGURES_TABLE, FLAG_WORDS, scope_years
 from analysis.render.plots import PALETTE, WIDTH, NotDrawn, count_text, number, styled
 
@@ -86,6 +86,8 @@ def change_sentences(changes: pd.DataFrame) -> list[str]:
             else:
                 out.append(f"{name}: {verdict} trend over {r['years']} (Cochran-Armitage test; Benjamini-Hochberg "
                            f"adjusted p {q}).")
+        elif verdict == NOT_AVAILABLE:
+            untested.append(f"{name} (not available: x)")
         elif verdict == SUPPRESSED or str(verdict).startswith("not shown"):
             hidden.append(name)
         elif verdict == "no evidence of change":
@@ -169,8 +171,9 @@ def small_multiples(figures: pd.DataFrame):
         compared = [c == "yes" for c in sub["compared"]]
         ax.plot(x, pct, "-", color=PALETTE[0], linewidth=1, alpha=0.6)   # NaN breaks the line: a gap, never a 0
         for i in range(len(years)):
-            if np.isnan(pct[i]):
-                ax.text(i, 0.08, SUPPRESSED, transform=ax.get_xaxis_transform(), ha="center", va="bottom",
+            if np.isnan(pct[i]):   # the published symbol: c (suppressed), x (not available), z (no denominator)
+                ax.text(i, 0.08, _symbol(sub["pct"].iloc[i]), transform=ax.get_xaxis_transform(), ha="center",
+                        va="bottom",
                         color=PALETTE[4], fontstyle="italic")
                 continue
             ax.plot([i, i], [lo[i], hi[i]], color="black", linewidth=1.2)
@@ -188,6 +191,11 @@ def small_multiples(figures: pd.DataFrame):
         row[0].set_ylabel("%")
     fig.tight_layout()
     return fig
+
+
+def _symbol(value) -> str:
+    text = str(value).strip() if isinstance(value, str) else ""
+    return text if is_symbol(text) else "z"
 
 
 def _nan(v):
@@ -208,7 +216,9 @@ def small_multiples_alt(figures: pd.DataFrame) -> str:
         for r in sub.to_dict("records"):
             pct = number(r["pct"])
             if pct is None:
-                bits.append(f"{r['year']} too few to publish (c), a gap")
+                why = {SUPPRESSED: "too few to publish (c)", NOT_AVAILABLE: "not available (x)"}.get(
+                    _symbol(r["pct"]), "no percentage (z)")
+                bits.append(f"{r['year']} {why}, a gap")
             else:
                 bits.append(f"{r['year']} {pct:.1f}% ({count_text(r['count'])} of {count_text(r['denominator'])}, "
                             f"95% CI {number(r['ci_low']):.1f} to {number(r['ci_high']):.1f})"
