@@ -1,0 +1,49 @@
+"""The speed-ups leave the publication unchanged: today's code against the snapshot made before them.
+
+``tests/publication_snapshot.py`` says how the snapshot was made and when it
+may be refreshed. Every file of the default run's publication (cells, relations,
+statistics, the tidy file and its metadata) must be byte-identical.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from publication_snapshot import FILES, build_default_publication, read_snapshot
+
+
+def _first_difference(name: str, before: bytes, after: bytes) -> str:
+    if not name.endswith(".csv"):
+        return f"{name} differs"
+    old = list(csv.reader(io.StringIO(before.decode())))
+    new = list(csv.reader(io.StringIO(after.decode())))
+    for n, (a, b) in enumerate(zip(old, new), start=1):
+        if a != b:
+            return f"{name}, row {n}: before {a}, now {b}"
+    return f"{name}: {len(old)} rows before, {len(new)} now"
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    folder = build_default_publication(tmp_path_factory.mktemp("unchanged"))
+    return {name: (folder / name).read_bytes() for name in FILES}
+
+
+def test_the_default_publication_is_byte_identical_to_the_snapshot(published):
+    before = read_snapshot()
+    changed = [_first_difference(name, before[name], published[name]) for name in FILES
+               if before[name] != published[name]]
+    assert not changed, "the publication changed:\n" + "\n".join(changed)
+
+
+def test_the_snapshot_is_a_real_publication(published):
+    """The comparison is not vacuous: thousands of cells, some suppressed, relations between them."""
+    before = read_snapshot()
+    cells = list(csv.DictReader(io.StringIO(before["cells.csv"].decode())))
+    assert len(cells) > 1000
+    assert sum(c["value"] == "c" for c in cells) > 100
+    assert {c["scope"] for c in cells} == {"all", "E08999901", "E08999902", "E08999903"}
+    assert before["relations.csv"].count(b"\n") > 1000
