@@ -291,7 +291,7 @@ def dfe_chart(table: pd.DataFrame):
         pct = np.array([_nan(number(v)) for v in sub["pct"]])
         lo = np.array([_nan(number(v)) for v in sub["ci_low"]])
         hi = np.array([_nan(number(v)) for v in sub["ci_high"]])
-        ax.plot(x, pct, "-o", color=colour, markersize=5, linestyle="--" if area == "England" else "-")
+        ax.plot(x, pct, marker="o", color=colour, markersize=5, linestyle="--" if area == "England" else "-")
         ax.vlines(x, lo, hi, color=colour, linewidth=1.2)
         shown = np.flatnonzero(~np.isnan(pct))
         if shown.size:
