@@ -22,15 +22,19 @@ def build_publication(ds, params, scopes, control: Disclosure, progress: bool = 
     """
     from tqdm import tqdm
 
+    from analysis.timing import stage
+
     pub = Publication(control, (params.period_start, params.period_end), unavailable)
     for scope in tqdm(list(scopes), desc="tables", unit="scope", disable=not progress):
-        if scope == ALL_SCOPE:
-            register_scope(pub, scope, ds, replace(params, la_code=None))
-        else:
-            register_scope(pub, scope, ds.subset_la(scope), replace(params, la_code=scope))
-    if compare:
-        register_compare(pub, ds, params, [s for s in scopes if s != ALL_SCOPE])
-    _zero_fill(pub, scopes)
+        with stage("publication: tables"):
+            if scope == ALL_SCOPE:
+                register_scope(pub, scope, ds, replace(params, la_code=None))
+            else:
+                register_scope(pub, scope, ds.subset_la(scope), replace(params, la_code=scope))
+    with stage("publication: tables"):
+        if compare:
+            register_compare(pub, ds, params, [s for s in scopes if s != ALL_SCOPE])
+        _zero_fill(pub, scopes)
     pub.finish()
     return pub
 

@@ -66,11 +66,15 @@ class Publication:
         return spec
 
     def finish(self, progress=None) -> Protection:
-        self.relations = self.store.relations()
+        from analysis.timing import stage
+
+        with stage("publication: relations"):
+            self.relations = self.store.relations()
         if self.control.suppress:
-            self.protection = protect(self.store.values, self.relations, self.store.together,
-                                      self.control.min_cell, progress=progress,
-                                      shown={k for k, w in self.store.shown_in.items() if w})
+            with stage("publication: suppression"):
+                self.protection = protect(self.store.values, self.relations, self.store.together,
+                                          self.control.min_cell, progress=progress,
+                                          shown={k for k, w in self.store.shown_in.items() if w})
         else:
             self.protection = Protection(set(), set(), 0, 0)
         return self.protection

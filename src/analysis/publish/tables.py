@@ -21,6 +21,7 @@ from analysis.definitions.populations import Populations
 from analysis.definitions.profiles import age_sex_profile, repeat_missing_profile
 from analysis.publish.cells import TOTAL, key
 from analysis.publish.publication import Publication
+from analysis.timing import stage
 
 # Populations of the figures catalogue under this module's names.
 POPULATION = {"medium_low_episodes": "in_scope_episodes", "rhi_episodes_medium_low": "rhi_episodes",
@@ -357,7 +358,9 @@ def linkage_tables(pub, scope, K, ds, params) -> None:
                                                family="RHI level, episode band")
     _association(pub, scope, K, band_tests, "rhis", "graded_rhis", "association_episode_band",
                  dim="episode_number", levels=linkage.EPISODE_BANDS)
-    _models(pub, scope, K, models.odds_ratio_table(models.fit_harm_models(rt, headline)))
+    with stage("publication: models"):   # also counted in "publication: tables"
+        fitted = models.odds_ratio_table(models.fit_harm_models(rt, headline))
+    _models(pub, scope, K, fitted)
     _hidden_risk(pub, scope, K, linkage.hidden_risk(pops, rt))
     _grades(pub, scope, K, linkage.grades_by_episode_count(pops, rt), linkage.MANY_EPISODES)
 

@@ -123,6 +123,13 @@ class ReportContext:
             fig.savefig(folder / f"{name}.svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
 
     def show_figure(self, fig, name: str, alt: str, caption: str) -> None:
+        """Save and show a chart (:meth:`_show_figure`), timed as the stage "charts" (``analysis.timing``)."""
+        from analysis.timing import stage
+
+        with stage("charts"):
+            self._show_figure(fig, name, alt, caption)
+
+    def _show_figure(self, fig, name: str, alt: str, caption: str) -> None:
         """Save the figure (PNG and SVG, when there is an output folder) and show it: a PNG whose output
         metadata carries ``alt`` (written from the chart's data) and ``caption``.
 
@@ -150,6 +157,14 @@ class ReportContext:
 
     def show_table(self, table: pd.DataFrame, name: str, caption: str, missing: dict | None = None,
                    save: bool = True) -> None:
+        """Save and show a table (:meth:`_show_table`), timed as the stage "tables"."""
+        from analysis.timing import stage
+
+        with stage("tables"):
+            self._show_table(table, name, caption, missing, save)
+
+    def _show_table(self, table: pd.DataFrame, name: str, caption: str, missing: dict | None = None,
+                    save: bool = True) -> None:
         """Save the table as CSV and show it as an accessible HTML table (and plain text), in full.
 
         Numbers are formatted (thousands separators, one decimal for percentages), 'c' stays 'c',
@@ -209,6 +224,9 @@ class ReportContext:
     def finish(self) -> None:
         if self.out is None:
             return
+        from analysis.timing import write_kernel_stages
+
+        write_kernel_stages(self.out)   # where this notebook's time went, for the batch's profile
         payload = {
             "params": {"la_code": self.params.la_code, "risk_levels": list(self.params.risk_levels),
                        "period_start": None if self.params.period_start is None else f"{self.params.period_start:%Y-%m-%d}",
@@ -377,13 +395,16 @@ def setup(data_path=None, la_code=None, period_start=None, period_end=None,
           output_dir=None, dataset: Dataset | None = None, publication_dir=None,
           scope: str | None = None) -> ReportContext:
     """Load and validate the dataset and fix the parameters of a notebook run."""
+    from analysis.timing import stage
+
     path = resolve_data_path(data_path)
     if dataset is None:
         if not path.exists():
             raise NotebookDataError(f"No dataset at {path}. Run `make data` (or `rhi synth --out {path}`) "
                                     "or set the data_path parameter.")
         try:
-            dataset = cached_dataset(path)
+            with stage("data load"):
+                dataset = cached_dataset(path)
         except DatasetError as err:
             raise NotebookDataError(f"{path} is not a valid dataset; nothing was analysed:\n  "
                                     + "\n  ".join(err.summary_lines(10))) from None
@@ -395,7 +416,8 @@ def setup(data_path=None, la_code=None, period_start=None, period_end=None,
         if params.la_code not in dataset.la_codes:
             raise NotebookDataError(f"la_code {params.la_code} has no episodes in {path}")
         if dataset is _CACHE.get("full"):
-            dataset = cached_dataset(path, params.la_code)
+            with stage("data load"):
+                dataset = cached_dataset(path, params.la_code)
         else:
             dataset = dataset.subset_la(params.la_code)
     synthetic = is_synthetic(path)  # metadata.json, Parquet file metadata or a workbook's metadata sheet
@@ -405,7 +427,8 @@ def setup(data_path=None, la_code=None, period_start=None, period_end=None,
     control = Disclosure(bool(suppress), int(min_cell))
     scope = scope or params.la_code or "all"
     if publication_dir:   # a batch: the run's tables, suppressed once for every report of the run
-        tables = published_tables(publication_dir, scope)
+        with stage("reading the published tables"):
+            tables = published_tables(publication_dir, scope)
     else:                 # on its own: a publication of this report's tables alone
         tables = _own_publication(dataset, params, scope, control, path)
     return ReportContext(dataset, params, control, out, path, synthetic=synthetic, tables=tables, scope=scope)

@@ -34,6 +34,7 @@ from datetime import datetime, timezone
 from multiprocessing import get_context
 from pathlib import Path
 
+from analysis import timing
 from analysis.run import lifeline, folder as runfolder
 from analysis.run import manifest as mf
 from analysis.errors import DatasetError
@@ -46,7 +47,7 @@ ALL = "all"
 COMPARE = "compare"
 STATUS_FILE = "status.json"
 KERNEL_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg",
-              "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+              "PYDEVD_DISABLE_FILE_VALIDATION": "1", timing.KERNEL_ENV: "1"}
 # Run before every notebook in a warm kernel: no variable or figure of the previous report survives,
 # but imported modules (and the cached dataset) do.
 RESET_CELL = "%reset -f\nimport matplotlib.pyplot as _plt\n_plt.close('all')\n%matplotlib inline\ndel _plt"
@@ -149,6 +150,7 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
     from analysis.dataset.validate import load_dataset
 
     started = datetime.now(timezone.utc)
+    timing.take()   # this run's stages only
     path, out = Path(path).resolve(), Path(out).resolve()
     options = parse_options(period_start, period_end, risk_levels, min_cell)
     options["suppress"] = bool(suppress)
@@ -169,7 +171,8 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
     with _refusals_as_batch_errors():
         runfolder.check_target(out, path)  # before the dataset is read; checked again under the lock
     try:
-        ds = load_dataset(path)
+        with timing.stage("load and validate"):
+            ds = load_dataset(path)
     except DatasetError as err:
         raise BatchError(f"{path}: {len(err.problems)} problem(s) found; nothing was analysed or written.",
                          err.summary_lines(20), code=1) from None
@@ -242,9 +245,11 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
                              "This is a bug in rhi: please report it with this message.", code=3) from None
         for t in tasks:  # after the digests: where the tables are is not an input of a report
             t.params = {**t.params, "publication_dir": str(staging / PUBLISHED_TABLES)}
-        _execute_all(todo, staging, jobs, id_hashes, synthetic, progress, cell_timeout)
+        with timing.stage("reports"):
+            _execute_all(todo, staging, jobs, id_hashes, synthetic, progress, cell_timeout)
         shutil.rmtree(staging / PUBLISHED_TABLES, ignore_errors=True)
-        audit = audit_run(staging)
+        with timing.stage("disclosure audit"):
+            audit = audit_run(staging)
 
         finished = datetime.now(timezone.utc)
         record = _manifest(tasks, path, inputs, options, jobs, started, finished, synthetic, la_codes, all_only)
@@ -253,7 +258,9 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
         if not audit["ok"]:
             record["summary"]["failed"] = sorted(record["summary"]["failed"] + ["disclosure audit"])
         from analysis.render.html import write_index
-        write_index(staging, record, [t.key for t in tasks], synthetic)
+        with timing.stage("index"):
+            write_index(staging, record, [t.key for t in tasks], synthetic)
+        record["stages_s"] = timing.rounded(timing.take())   # where the run's time went (docs/performance.md)
         mf.write_json(staging / "manifest.json", record)
         runfolder.swap_into_place(staging, out)
     return record
@@ -437,8 +444,9 @@ def _kernel():
     env = {**os.environ, **KERNEL_ENV}
     km = _tethered_kernel_manager()(kernel_name="python3")
     log = open(Path(tempfile.gettempdir()) / f"rhi-batch-kernel-{os.getpid()}.log", "ab")
-    km.start_kernel(env=env, cwd=str(NOTEBOOKS if NOTEBOOKS.exists() else Path.cwd()),
-                    stdout=subprocess_devnull(), stderr=log)
+    with timing.stage("kernel start"):
+        km.start_kernel(env=env, cwd=str(NOTEBOOKS if NOTEBOOKS.exists() else Path.cwd()),
+                        stdout=subprocess_devnull(), stderr=log)
     _WORKER["km"] = km
     return km
 
@@ -504,6 +512,8 @@ def run_task(key, la_code, notebooks, params, folder, digest, synthetic) -> dict
     folder.mkdir(parents=True, exist_ok=True)
     inject = {**params, "output_dir": str(folder)}
     sections, blocks, error = [], [], None
+    timing.take()   # this report's stages only (a kernel start since the last report belongs to it)
+    kernel: dict[str, float] = {}   # stages timed inside the notebooks' kernel
     for nb_path in map(Path, notebooks):
         before = set((folder / "figures").glob("*.png"))
         nb = nbformat.read(nb_path, as_version=4)
@@ -513,14 +523,17 @@ def run_task(key, la_code, notebooks, params, folder, digest, synthetic) -> dict
         nb = parameterize_notebook(nb, inject, kernel_name="python3", language="python")
         nb.cells.insert(0, nbformat.v4.new_code_cell(RESET_CELL, metadata={"tags": ["batch-reset"]}))
         try:
-            _execute(nb, _WORKER.get("timeout", 1800))
+            with timing.stage("notebooks"):
+                _execute(nb, _WORKER.get("timeout", 1800))
         except Exception as exc:  # CellExecutionError, DeadKernelError, CellTimeoutError...
             error = scrub_ids(_error_text(exc, nb_path.name), _WORKER.get("ids"))
             if "DeadKernel" in type(exc).__name__:
                 _shutdown_kernel()
         nb.cells = [c for c in nb.cells if "batch-reset" not in c.get("metadata", {}).get("tags", [])]
+        timing.add(kernel, timing.read_kernel_stages(folder))
         blocks.append(_headlines(folder))
-        body, images = notebook_body(nb)
+        with timing.stage("HTML"):
+            body, images = notebook_body(nb)
         new_figs = sorted(set((folder / "figures").glob("*.png")) - before)
         sections.append({"title": _title(nb_path), "anchor": nb_path.stem, "html": body,
                          "figures": new_figs if images == 0 else []})
@@ -536,15 +549,29 @@ def run_task(key, la_code, notebooks, params, folder, digest, synthetic) -> dict
     _merge_headlines(folder, headlines)
     title = ("Comparison of local authorities" if key == COMPARE else
              "Return home interviews: all local authorities" if key == ALL else f"Return home interviews: {key}")
-    render_report(folder / "report.html", title=title, sections=sections, headlines=headlines, synthetic=synthetic,
-                  statement=statement["statement"], suppressed=statement["suppressed"],
-                  params_text=_params_text(params, key), error=error)
-    write_downloads(folder, key=key, params=params, title=title, statement=statement["statement"],
-                    synthetic=synthetic)
+    with timing.stage("HTML"):
+        render_report(folder / "report.html", title=title, sections=sections, headlines=headlines,
+                      synthetic=synthetic, statement=statement["statement"], suppressed=statement["suppressed"],
+                      params_text=_params_text(params, key), error=error)
+    with timing.stage("downloads"):
+        write_downloads(folder, key=key, params=params, title=title, statement=statement["statement"],
+                        synthetic=synthetic)
     status = {"key": key, "status": "failed" if error else "ok", "error": error, "digest": digest,
-              "duration_s": round(time.perf_counter() - t0, 2), "notebooks": [Path(n).name for n in notebooks]}
+              "duration_s": round(time.perf_counter() - t0, 2), "notebooks": [Path(n).name for n in notebooks],
+              "stages_s": _report_stages(timing.take(), kernel)}
     mf.write_json(folder / STATUS_FILE, status)
     return status
+
+
+def _report_stages(worker: dict, kernel: dict) -> dict:
+    """One report's time by stage: the worker's (kernel start, notebooks, HTML, downloads) with the notebooks'
+    time split into what the kernel timed (data load, reading the published tables, charts, tables) and the
+    rest of the notebook code and messaging ("notebook code, other")."""
+    stages = dict(worker)
+    inside = sum(kernel.values()) + stages.get("kernel start", 0.0)   # a kernel starts inside a notebook's run
+    if "notebooks" in stages:
+        stages["notebook code, other"] = max(stages.pop("notebooks") - inside, 0.0)
+    return timing.rounded(timing.add(stages, kernel))
 
 
 def _title(nb_path: Path) -> str:
