@@ -158,7 +158,7 @@ def small_multiples(figures: pd.DataFrame):
     ids = list(dict.fromkeys(figures["figure"]))
     years = list(dict.fromkeys(figures["year"]))
     if all(number(v) is None for v in figures["pct"]):
-        return NotDrawn("No chart: every year's percentage is suppressed (c).")
+        return NotDrawn("No chart: no year's percentage can be shown (each is suppressed, c, or not available, x).")
     cols = 2 if len(ids) > 1 else 1
     rows = math.ceil(len(ids) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 2.55 * rows + 0.4), sharex=True, squeeze=False)
@@ -336,7 +336,8 @@ def show_years(ctx) -> None:
         return
     figures = ctx.table(FIGURES_TABLE)
     changes = ctx.table(CHANGES_TABLE) if CHANGES_TABLE in ctx.tables else figures.iloc[0:0]
-    ctx.say(*change_sentences(changes) if len(changes) else ["No change or trend could be tested."])
+    ctx.say(*change_sentences(changes) if len(changes) else
+            ["Nothing is compared: fewer than two complete reporting years (a partial year is shown, not compared)."])
     ctx.show_figure(small_multiples(figures), "years_small_multiples", alt=small_multiples_alt(figures),
                     caption="Headline figures by reporting year" + ctx.title_suffix + ": the percentage in each "
                     "year (dots) with its 95% Wilson interval (lines); a suppressed year is a gap marked c; an open "
