@@ -106,21 +106,24 @@ class ReportContext:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
-    def save_figure(self, fig, name: str) -> None:
-        """Write a matplotlib figure as PNG and SVG, the same bytes every run.
+    def save_figure(self, fig, name: str) -> bytes | None:
+        """Write a matplotlib figure as PNG and SVG, the same bytes every run; returns the PNG's bytes.
 
         PNG: no software or time stamp. SVG: no date or creator, and element ids
         hashed with a fixed salt (``svg.hashsalt``; matplotlib's default is a new
         random salt per file, which made every SVG differ between identical runs).
+        The PNG is drawn once: the bytes written are the bytes returned (and shown by ``show_figure``).
         """
         import matplotlib
 
         folder = self._folder("figures")
         if folder is None:
-            return
+            return None
+        png = _png_bytes(fig)
+        (folder / f"{name}.png").write_bytes(png)
         with matplotlib.rc_context({"svg.hashsalt": SVG_HASH_SALT}):
-            fig.savefig(folder / f"{name}.png", dpi=120, bbox_inches="tight", metadata={"Software": None})
             fig.savefig(folder / f"{name}.svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+        return png
 
     def show_figure(self, fig, name: str, alt: str, caption: str) -> None:
         """Save and show a chart (:meth:`_show_figure`), timed as the stage "charts" (``analysis.timing``)."""
@@ -142,16 +145,13 @@ class ReportContext:
             _display_text(fig.reason)
             return
         import base64
-        import io
 
         import matplotlib.pyplot as plt
         from IPython.display import display
 
-        self.save_figure(fig, name)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=PNG_DPI, bbox_inches="tight", metadata={"Software": None})
+        raw = self.save_figure(fig, name) or _png_bytes(fig)   # the file's bytes are shown: one drawing, not two
         plt.close(fig)   # else the inline backend would show it a second time
-        png = base64.b64encode(buffer.getvalue()).decode("ascii")
+        png = base64.b64encode(raw).decode("ascii")
         display({"image/png": png, "text/plain": f"[Chart] {caption} {alt}"}, raw=True,
                 metadata={"alt": alt, "caption": caption})
 
@@ -250,6 +250,15 @@ SYMBOLS = {"c": "suppressed (too small to publish, or hidden so that a small cou
            "z": "not applicable", "x": "not available"}
 _PCT = ("pct", "ci_low", "ci_high", "share", "percent")
 _P = ("p_value", "q_value", "trend_p_value", "trend_q_value")
+
+
+def _png_bytes(fig) -> bytes:
+    """The figure as the report's PNG: 120 dpi, cropped to what is drawn, no software stamp."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=PNG_DPI, bbox_inches="tight", metadata={"Software": None})
+    return buffer.getvalue()
 
 
 def records(table: pd.DataFrame) -> list[dict]:
