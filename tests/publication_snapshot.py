@@ -26,8 +26,9 @@ FILES = ("cells.csv", "relations.csv", "statistics.csv", "rhi_publication.csv", 
 SEED = 2019   # the Makefile's default seed: `make data`
 
 
-def build_default_publication(work: Path) -> Path:
-    """Write the default dataset and the publication ``rhi batch`` makes of it (every report and the comparison)."""
+def build_default_publication(work: Path, jobs: int = 1) -> Path:
+    """Write the default dataset and the publication ``rhi batch`` makes of it (every report and the comparison),
+    its tables computed in ``jobs`` processes."""
     from analysis.dataset.io import write_dataset
     from analysis.dataset.validate import load_dataset
     from analysis.run import batch
@@ -41,7 +42,7 @@ def build_default_publication(work: Path) -> Path:
     tasks = [batch.Task(k, None, [], {}) for k in keys]
     staging = work / "run"
     staging.mkdir(parents=True)
-    batch.publish_run(ds, options, tasks, staging, progress=False)
+    batch.publish_run(ds, options, tasks, staging, progress=False, jobs=jobs)
     return staging / "publication"
 
 

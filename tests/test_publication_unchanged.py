@@ -26,9 +26,11 @@ def _first_difference(name: str, before: bytes, after: bytes) -> str:
     return f"{name}: {len(old)} rows before, {len(new)} now"
 
 
-@pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    folder = build_default_publication(tmp_path_factory.mktemp("unchanged"))
+@pytest.fixture(scope="module", params=[1, 2], ids=["one process", "two processes"])
+def published(request, tmp_path_factory):
+    """As ``rhi batch`` publishes: tables computed in one process, and in two forked ones (the batch's default
+    on two cores)."""
+    folder = build_default_publication(tmp_path_factory.mktemp("unchanged"), jobs=request.param)
     return {name: (folder / name).read_bytes() for name in FILES}
 
 
@@ -39,7 +41,7 @@ def test_the_default_publication_is_byte_identical_to_the_snapshot(published):
     assert not changed, "the publication changed:\n" + "\n".join(changed)
 
 
-def test_the_snapshot_is_a_real_publication(published):
+def test_the_snapshot_is_a_real_publication():
     """The comparison is not vacuous: thousands of cells, some suppressed, relations between them."""
     before = read_snapshot()
     cells = list(csv.DictReader(io.StringIO(before["cells.csv"].decode())))

@@ -215,7 +215,7 @@ def hidden_risk(pops: Populations, rt: pd.DataFrame, serious=vocab.SERIOUS_HARM_
     eps = pops.notified
     children = rt["child_id"].unique()
     eps = eps[eps["child_id"].isin(children)]
-    graded = eps.groupby("child_id")["police_risk"].agg(lambda s: bool(s.isin(["medium", "low"]).all()))
+    graded = eps["police_risk"].isin(["medium", "low"]).groupby(eps["child_id"]).all()
     all_ml = graded[graded].index
     per_child = rt[rt["child_id"].isin(all_ml)].groupby("child_id")[list(serious)].any().any(axis=1)
     n_episodes = eps[eps["child_id"].isin(all_ml)].groupby("child_id").size()

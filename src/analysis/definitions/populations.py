@@ -115,8 +115,14 @@ def chronological(episodes: pd.DataFrame) -> pd.DataFrame:
     "e10" (as text "e10" would come first). Only order among episodes that start
     at the same moment depends on it.
     """
-    key = episodes["episode_id"].astype(str).str.replace(r"\d+", lambda m: m.group(0).zfill(20), regex=True)
-    order = np.lexsort((key.to_numpy(), episodes["missing_start"].to_numpy()))
+    start = episodes["missing_start"].to_numpy()
+    key = np.zeros(len(episodes), dtype=object)   # the tie-break is needed only where starts coincide
+    tied = episodes["missing_start"].duplicated(keep=False).to_numpy()
+    if tied.any():
+        ids = episodes["episode_id"].iloc[np.flatnonzero(tied)].astype(str)
+        key[tied] = ids.str.replace(r"\d+", lambda m: m.group(0).zfill(20), regex=True).to_numpy()
+    key[~tied] = ""
+    order = np.lexsort((key.astype(str), start))
     return episodes.iloc[order]
 
 

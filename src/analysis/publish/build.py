@@ -11,7 +11,7 @@ from analysis.publish.tables import register_compare, register_scope
 
 
 def build_publication(ds, params, scopes, control: Disclosure, progress: bool = False,
-                      compare: bool = False, unavailable=()) -> Publication:
+                      compare: bool = False, unavailable=(), jobs: int = 1) -> Publication:
     """The publication of a run over ``scopes`` (authority codes and/or ``all``), suppressed once.
 
     With ``compare``, the comparison across authorities (scope ``compare``) is
@@ -19,24 +19,85 @@ def build_publication(ds, params, scopes, control: Disclosure, progress: bool = 
     disagree with their reports. ``unavailable`` names the contract fields the
     dataset's source does not hold (its import report): cells resting on them
     are published as 'x', not 0 (see :mod:`analysis.publish.availability`).
+    With ``jobs`` > 1 the scopes' tables are computed in that many forked
+    processes and merged in scope order: the same publication as one process.
     """
     from tqdm import tqdm
 
     from analysis.timing import stage
 
     pub = Publication(control, (params.period_start, params.period_end), unavailable)
-    for scope in tqdm(list(scopes), desc="tables", unit="scope", disable=not progress):
-        with stage("publication: tables"):
-            if scope == ALL_SCOPE:
-                register_scope(pub, scope, ds, replace(params, la_code=None))
-            else:
-                register_scope(pub, scope, ds.subset_la(scope), replace(params, la_code=scope))
+    scopes = list(scopes)
+    bar = tqdm(total=len(scopes), desc="tables", unit="scope", disable=not progress)
     with stage("publication: tables"):
+        if jobs > 1 and len(scopes) > 1:
+            _register_in_parallel(pub, ds, params, scopes, jobs, bar)
+        else:
+            for scope in scopes:
+                _register(pub, ds, params, scope)
+                bar.update(1)
+        bar.close()
         if compare:
             register_compare(pub, ds, params, [s for s in scopes if s != ALL_SCOPE])
         _zero_fill(pub, scopes)
     pub.finish()
     return pub
+
+
+def _register(pub: Publication, ds, params, scope: str) -> None:
+    if scope == ALL_SCOPE:
+        register_scope(pub, scope, ds, replace(params, la_code=None))
+    else:
+        register_scope(pub, scope, ds.subset_la(scope), replace(params, la_code=scope))
+
+
+_FORKED: dict = {}   # what forked workers inherit: the dataset is never pickled
+
+
+def _register_in_parallel(pub: Publication, ds, params, scopes, jobs: int, bar) -> None:
+    """Each scope's tables in a forked worker; merged in ``scopes`` order, so the cells, relations and tables are
+    those one process would make (a cell given two values by two scopes raises, as in one process)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from analysis import timing
+
+    _FORKED.update(ds=ds, params=params, control=pub.control, period=pub.period, unavailable=pub.unavailable)
+    sizes = ds.episodes["la_code"].value_counts()
+    order = sorted(scopes, key=lambda s: -(len(ds.episodes) if s == ALL_SCOPE else int(sizes.get(s, 0))))
+    parts = {}
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
+            for scope, fragment, stages in pool.map(_register_fragment, order):   # biggest first: better packing
+                parts[scope] = fragment
+                timing.add(timing._STAGES, {f"{k} (summed over workers)": v for k, v in stages.items()})
+                bar.update(1)
+    finally:
+        _FORKED.clear()
+    for scope in scopes:
+        _merge(pub, parts.pop(scope))
+
+
+def _register_fragment(scope: str):
+    from analysis import timing
+
+    timing.take()
+    part = Publication(_FORKED["control"], _FORKED["period"], _FORKED["unavailable"])
+    _register(part, _FORKED["ds"], _FORKED["params"], scope)
+    store = part.store
+    return scope, (store.values, dict(store.shown_in), store.explicit, store.together, part.tables), timing.take()
+
+
+def _merge(pub: Publication, fragment) -> None:
+    values, shown_in, explicit, together, tables = fragment
+    store = pub.store
+    for k, value in values.items():
+        store.add(k, value)
+    for k, where in shown_in.items():
+        store.shown_in[k].update(where)
+    store.explicit.extend(explicit)
+    store.together.extend(together)
+    pub.tables.update(tables)
 
 
 def tables_of(pub: Publication, scope: str) -> dict:

@@ -87,6 +87,14 @@ class Key:
                 dims[BREAKDOWNS.index(name)] = changes.pop(name)
         return replace(self, dims=tuple(dims), **changes)
 
+    def at(self, i: int, level: str) -> "Key":
+        """The same key at ``level`` of breakdown number ``i`` (``but`` for one breakdown, without its checks:
+        the relations of a national run make millions of these)."""
+        return Key(self.scope, self.unit, self.population, self.measure, self.dims[:i] + (level,) + self.dims[i + 1:])
+
+    def of_scope(self, scope: str) -> "Key":
+        return Key(scope, self.unit, self.population, self.measure, self.dims)
+
 
 def key(scope: str, unit: str, population: str, measure: str = TOTAL, **dims) -> Key:
     unknown = set(dims) - set(BREAKDOWNS)
@@ -156,21 +164,23 @@ class CellStore:
                 level = k.dims[i]
                 if level == TOTAL and LEVELS[dim]:
                     levels = LEVELS_OF.get((dim, k.population), LEVELS[dim])
-                    parts = [k.but(**{dim: lv}) for lv in levels]
-                    if all(p in present for p in parts):
-                        if k.unit in PARTITIONED[dim]:
-                            out.append(Relation("sum", k, tuple(parts)))
-                        elif monotone(k.measure):   # "has no X at any RHI" is not: no overlap relation
-                            out.append(Relation("overlap", k, tuple(parts)))
+                    if k.at(i, levels[0]) in present:   # most totals are not broken down: one look decides
+                        parts = [k.at(i, lv) for lv in levels]
+                        if all(p in present for p in parts):
+                            if k.unit in PARTITIONED[dim]:
+                                out.append(Relation("sum", k, tuple(parts)))
+                            elif monotone(k.measure):   # "has no X at any RHI" is not: no overlap relation
+                                out.append(Relation("overlap", k, tuple(parts)))
                 for name, members in SUBTOTALS.get(dim, {}).items():
                     if level == name:
-                        parts = [k.but(**{dim: lv}) for lv in members]
+                        parts = [k.at(i, lv) for lv in members]
                         if all(p in present for p in parts) and (k.unit in PARTITIONED[dim] or monotone(k.measure)):
                             out.append(Relation("sum" if k.unit in PARTITIONED[dim] else "overlap", k, tuple(parts)))
             if k.scope == ALL_SCOPE and scopes:
-                parts = tuple(k.but(scope=s) for s in scopes)
-                if all(p in present for p in parts):
-                    geography.append((k, parts))
+                if k.of_scope(scopes[0]) in present:
+                    parts = tuple(k.of_scope(s) for s in scopes)
+                    if all(p in present for p in parts):
+                        geography.append((k, parts))
         out = list(dict.fromkeys(out))
         out += self._geography(geography)
         out.sort(key=lambda r: (r.total, r.kind, r.parts))   # the same relations in the same order, every run

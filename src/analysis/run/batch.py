@@ -239,7 +239,7 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
             else:
                 from analysis.importers.report import unavailable_fields
 
-                publication = publish_run(ds, options, tasks, staging, progress, unavailable_fields(path))
+                publication = publish_run(ds, options, tasks, staging, progress, unavailable_fields(path), jobs=jobs)
         except PublicationError as err:  # two values for one cell, a relation that does not hold: a bug
             raise BatchError(f"The run's numbers are inconsistent, so nothing was published ({err}). "
                              "This is a bug in rhi: please report it with this message.", code=3) from None
@@ -269,10 +269,11 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
 PUBLISHED_TABLES = ".published-tables"   # the notebooks' tables of each scope, removed before the swap
 
 
-def publish_run(ds, options, tasks, staging: Path, progress: bool, unavailable=()) -> dict:
+def publish_run(ds, options, tasks, staging: Path, progress: bool, unavailable=(), jobs: int = 1) -> dict:
     """Every table of every report, suppressed once for the whole run, written to ``publication/``.
 
-    The notebooks then show these tables (``report.setup(publication_dir=...)``),
+    The scopes' tables are computed in ``jobs`` processes. The notebooks then show these tables
+    (``report.setup(publication_dir=...)``),
     so no two reports show different numbers for one cell and the suppression
     is judged against everything the run publishes together.
     """
@@ -289,7 +290,8 @@ def publish_run(ds, options, tasks, staging: Path, progress: bool, unavailable=(
     params = Params(period_start=options["period_start"], period_end=options["period_end"],
                     risk_levels=tuple(options["risk_levels"].split(",")))
     control = Disclosure(options["suppress"], options["min_cell"])
-    pub = build_publication(ds, params, scopes, control, progress=progress, compare=compare, unavailable=unavailable)
+    pub = build_publication(ds, params, scopes, control, progress=progress, compare=compare, unavailable=unavailable,
+                            jobs=jobs)
     folder = staging / PUBLISHED_TABLES
     folder.mkdir(exist_ok=True)
     for scope in scopes + ([COMPARE] if compare else []):
