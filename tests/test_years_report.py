@@ -38,14 +38,20 @@ SLOW = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def three_years(tmp_path_factory):
+    """Three synthetic study years, criminal exploitation disclosed three times as often in the last."""
+    from analysis.synth.command import write_synthetic
+
+    return write_synthetic(tmp_path_factory.mktemp("three-years") / "data", years=3, plant={"cce_victim": 3.0})
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, three_years):
     """The batch with notebook 06 only (the others do not change what this section shows or publishes)."""
     import time
 
-    from analysis.synth.command import write_synthetic
-
     base = tmp_path_factory.mktemp("years")
-    data = write_synthetic(base / "data", years=3, plant={"cce_victim": 3.0})
+    data = three_years
     notebooks = base / "notebooks"
     notebooks.mkdir()
     shutil.copy(batch.NOTEBOOKS / f"{SECTION}.ipynb", notebooks)
@@ -209,6 +215,39 @@ def test_the_multi_year_batch_takes_what_it_took(run):
     """Not a limit: the time is printed so that a slower section shows in the test log (-s)."""
     print(f"multi-year batch (notebook 06, all + 3 authorities): {run['seconds']:.0f} s")
     assert run["seconds"] > 0
+
+
+def test_every_scope_registers_the_run_years_and_compares_its_own(three_years):
+    """An authority without records in the run's first year still has that year's cells (zeros), so all
+    authorities' year is tied to each authority's; it is shown but not compared there."""
+    from dataclasses import replace
+
+    from analysis.dataset.validate import load_dataset
+    from analysis.publish.publication import Publication
+
+    ds = load_dataset(three_years)
+    late = ds.la_codes[-1]
+    eps = ds.episodes
+    keep = eps[(eps["la_code"] != late) | (eps["missing_start"] >= pd.Timestamp("2016-04-01"))]
+    links = ds.rhi_episodes[ds.rhi_episodes["episode_id"].isin(keep["episode_id"])]
+    rhis = ds.rhis[ds.rhis["rhi_id"].isin(links["rhi_id"])]
+    ds = replace(ds, episodes=keep, rhi_episodes=links, rhis=rhis,
+                 disclosures=ds.disclosures[ds.disclosures["rhi_id"].isin(rhis["rhi_id"])])
+    pub = Publication(Disclosure())
+    for scope in ["all"] + list(ds.la_codes):
+        sub, params = (ds, Params()) if scope == "all" else (ds.subset_la(scope), Params(la_code=scope))
+        pyears.register_years(pub, scope, partial(key, scope), sub, params)
+    table = pub.tables[(late, pyears.FIGURES_TABLE)].frame
+    first = table[table["year"] == LABELS[0]]
+    assert set(table["year"]) == set(LABELS) and (first["count"] == 0).all() and (first["denominator"] == 0).all()
+    assert set(first["compared"]) == {"no: no records in this year"}
+    assert set(table.loc[table["year"] != LABELS[0], "compared"]) == {"yes"}
+    changes = pub.tables[(late, pyears.CHANGES_TABLE)].frame
+    assert set(changes["test"]) == {"change"}   # two compared years: a change, no trend
+    assert f"No records in {LABELS[0]}" in " ".join(years_plots.notes(table, changes))
+    whole = pyears.year_key(key("all", "children", "rhi_children"), LABELS[0])
+    tied = [r for r in pub.store.relations() if r.total == whole and {p.scope for p in r.parts} == set(ds.la_codes)]
+    assert tied, "all authorities' first year is not tied to the authorities' first year"
 
 
 # --- (c) one reporting year: no year cells, one sentence --------------------------------------------

@@ -6,6 +6,10 @@ section (``trends.HEADLINE``) is registered for each year as cells, so that
 the run's one linked suppression and the independent audit (``rhi
 audit-disclosure``) cover the years with everything else the run publishes:
 
+- **years**: the run's reporting years (of every authority's records), the
+  same in every scope, with zeros where an authority has no records, so that
+  each authority's year is tied to all authorities' year; a scope compares
+  only the years complete in its own records (as ``rhi trends --la`` does);
 - **keys**: a year's cell is the figure's own cell (the key ``rhi figures``
   publishes for the whole span, see ``tables.figure_keys``) with the year in
   its population: ``rhi_children, year 2016-17``. The year is part of the
@@ -61,13 +65,36 @@ def year_key(k, label: str):
     return k.but(population=f"{k.population}, year {label}")
 
 
+def run_years(ds, params) -> list:
+    """The reporting years of the whole run (every authority's records), the same for every scope."""
+    from dataclasses import replace
+
+    return scope_years(ds.root, replace(params, la_code=None))
+
+
+def compared_years(ds, params, labels) -> dict:
+    """For each of the run's years, whether this scope compares it: "yes", or why not. A scope compares the years
+    that are complete in its own records (as ``rhi trends --la`` does); a year without any of its records, or
+    partial in them, is shown but not compared."""
+    own = scope_years(ds, params)
+    used, _ = trends.choose_years(own)
+    complete = {own[i].label for i in used}
+    present = {y.label for y in own if y.first_record is not None}
+    return {label: "yes" if label in complete else "no: partial year" if label in present
+            else "no: no records in this year" for label in labels}
+
+
 def register_years(pub, scope: str, K, ds, params, figure_ids=trends.HEADLINE) -> None:
-    """Register the section's year tables for one scope (two or more reporting years only)."""
-    years = scope_years(ds, params)
+    """Register the section's year tables for one scope (when the run has two or more reporting years).
+
+    Every scope registers the run's years, with zeros where it has no records, so that each authority's year
+    is tied to all authorities' year (the geography relations need the cell in every authority)."""
+    years = run_years(ds, params)
     if len(years) < 2:
         return
     labels = [y.label for y in years]
-    used, _ = trends.choose_years(years)
+    status = compared_years(ds, params, labels)
+    used = [i for i, label in enumerate(labels) if status[label] == "yes"]
     raw, _ = trends.year_counts(ds, params, years, progress=False)
     store = pub.store
     rows, counts, dens, series, cells_of, spans = [], [], [], {}, {}, []
@@ -77,13 +104,13 @@ def register_years(pub, scope: str, K, ds, params, figure_ids=trends.HEADLINE) -
             continue
         c, d = keys
         per_year = []
-        for i, (label, r) in enumerate(zip(labels, raw)):
+        for label, r in zip(labels, raw):
             f = r["figures"][fid]
             yc, yd = year_key(c, label), year_key(d, label)
             store.proportion(yc, f["count"], yd, f["denominator"])
             rest = yc.but(measure=complement(yc.measure))
             per_year.append((yc, yd, rest))
-            rows.append({"figure": fid, "year": label, "compared": "yes" if i in used else "no: partial year",
+            rows.append({"figure": fid, "year": label, "compared": status[label],
                          "count": f["count"], "denominator": f["denominator"], "pct": f["pct"],
                          "ci_low": f["ci_low"], "ci_high": f["ci_high"]})
             counts.append(yc), dens.append(yd)

@@ -124,10 +124,14 @@ def _p_text(value) -> str:
 def notes(figures: pd.DataFrame, changes: pd.DataFrame | None) -> list[str]:
     """The notes under the section: partial years, shared children, clustered episodes."""
     out = []
-    partial = list(dict.fromkeys(figures.loc[figures["compared"] != "yes", "year"]))
+    partial = list(dict.fromkeys(figures.loc[figures["compared"] == "no: partial year", "year"]))
     if partial:
         out.append(f"Partial year(s) not compared, because the records do not cover the whole year: "
                    f"{', '.join(partial)} (open dots).")
+    empty = list(dict.fromkeys(figures.loc[figures["compared"] == "no: no records in this year", "year"]))
+    if empty:
+        out.append(f"No records in {', '.join(empty)}: the year is shown because the run's other reports have "
+                   "it, and is not compared here.")
     out.append(SHARED)
     if set(figures["figure"]) & set(BASES):
         out.append(CLUSTERED)
