@@ -198,7 +198,8 @@ def test_a_planted_change_is_flagged_in_words_with_the_published_numbers(run):
     cce = changes[(changes["figure"] == years_plots.label("cce_victim")) & (changes["test"] == "change")].iloc[0]
     assert cce["verdict"] == "increase" and float(cce["q_value_bh"]) < 0.05
     text = " ".join(_section(run, "all").get_text(" ").split())
-    assert (f"Criminal exploitation disclosed: increase from 2016-17 to 2017-18, +{float(cce['difference_points']):.1f} "
+    assert ("Criminal exploitation disclosed: increase from 2016-17 to 2017-18, "
+            f"+{float(cce['difference_points']):.1f} "
             f"percentage points (95% CI {float(cce['difference_low']):+.1f} to {float(cce['difference_high']):+.1f}"
             in text)
     quiet = changes[changes["verdict"] == "no evidence of change"]
@@ -289,7 +290,8 @@ def test_one_year_registers_no_year_cell_and_says_so(tmp_path, monkeypatch):
     shown = _Shown()
     ctx = _context(ds.subset_la(code), Params(la_code=code), tables_of(pub, code), shown)
     years_plots.show_years(ctx)
-    assert len(shown.said) == 1 and "one reporting year (2017-18)" in shown.said[0] and "nothing to compare" in shown.said[0]
+    (said,) = shown.said
+    assert "one reporting year (2017-18)" in said and "nothing to compare" in said
     assert shown.figures == [] and shown.tables == [] and shown.records["years"]["compared"] is False
     years_plots.show_dfe(ctx)
     (fig, name, alt, caption), = shown.figures
