@@ -364,7 +364,7 @@ def test_sentences_flag_only_where_the_adjusted_test_does():
     def row(fid, verdict, q, test="change", diff=4.2, lo=1.1, hi=7.3):
         return {"figure": fid, "test": test, "years": "2016-17 to 2017-18", "method": "two-sample score test",
                 "verdict": verdict, "difference_points": diff, "difference_low": lo, "difference_high": hi,
-                "p_value": 0.001, "q_value_bh": q, "family_size": 4}
+                "p_value": 0.001, "q_value_bh": q, "tests_in_family": 4}
 
     changes = pd.DataFrame([row("cce_victim", "increase", 0.004),
                             row("cse_victim", "no evidence of change", 0.3),      # p 0.001 but q 0.3: no flag

@@ -178,7 +178,7 @@ def _changes(pub, scope, labels, used, series, cells_of) -> None:
                          "difference_low": _round(res.get("ci_low")) if part == "change" else None,
                          "difference_high": _round(res.get("ci_high")) if part == "change" else None,
                          "p_value": res.get("p_value"), "q_value_bh": res.get("q_value_bh"),
-                         "family_size": res.get("family_size")})
+                         "tests_in_family": res.get("family_size")})
             own.append(cells)
             in_family.append(bool(tested))
     if not rows:
@@ -187,7 +187,7 @@ def _changes(pub, scope, labels, used, series, cells_of) -> None:
     table = pd.DataFrame(rows)
     on_family = [family if member else cells for cells, member in zip(own, in_family)]
     derived = {c: own for c in ("method", "difference_points", "difference_low", "difference_high", "p_value")}
-    derived.update({c: on_family for c in ("verdict", "q_value_bh", "family_size")})
+    derived.update({c: on_family for c in ("verdict", "q_value_bh", "tests_in_family")})
     pub.add_table(scope, CHANGES_TABLE, table, {}, derived)
 
 
