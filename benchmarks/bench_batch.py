@@ -1,154 +1,327 @@
-"""Benchmark: `rhi batch` (warm kernels) against a naive papermill loop, on a national-size dataset.
+"""The national batch, measured on the real notebooks (issue 16): what `make bench` runs after run.py.
 
-    python benchmarks/bench_batch.py [--las 152] [--episodes-per-la 300] [--naive-las 10] [--notebooks DIR]
+    python benchmarks/bench_batch.py [--jobs 2] [--naive 5] [--work DIR] [--keep] [--scale study]
 
-The dataset is `rhi synth --scale national --years 1` when that generator is
-available, else a simple multi-authority synthetic dataset made here. The
-naive loop calls papermill.execute_notebook once per authority per notebook
-(a new kernel each time) on --naive-las authorities and is extrapolated to
-all of them, which the output says. Results are appended to
-benchmarks/results_batch.md with the machine's cores, RAM and CPU model.
+1. Data: `rhi synth --scale national --out DATA` (153 authorities, about 200,000
+   episodes), the command a user runs.
+2. The batch: `rhi batch DATA --out RUN --jobs J`, the command a user runs, in a
+   subprocess: every authority's report, the all-authorities report and the
+   comparison, with the project's own notebooks. Wall time from outside; peak
+   memory as the largest sum of resident set sizes over the batch's process
+   tree (the batch, its workers and their kernels), sampled every 0.5 s.
+3. Where the time goes: the run's stages (the manifest's ``stages_s``) and each
+   report's stages (its ``status.json``), recorded by the batch itself
+   (``analysis.timing``); the profile shown is that of the median warm authority
+   report (one whose kernel was already running).
+4. The naive loop, run in the same benchmark, one report at a time on --naive
+   authorities spread over the range of sizes: for each notebook,
+   ``papermill.execute_notebook`` (a new kernel, the dataset loaded, the
+   authority's own tables and suppression computed in the notebook), then
+   ``nbconvert``'s HTMLExporter to an HTML page. Its mean time per authority is
+   **extrapolated** to all the batch's reports (the all-authorities report and
+   the comparison counted as one authority each, which flatters the naive loop).
+
+Writes benchmarks/results_batch.json and the section "National batch" of
+benchmarks/results.md (between its markers), with the machine and the date.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
-import random
 import shutil
+import statistics
+import subprocess
 import sys
+import tempfile
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-WORK = ROOT / "benchmarks" / "work"
-sys.path.insert(0, str(ROOT / "tests"))
+HERE = ROOT / "benchmarks"
+RESULTS = HERE / "results.md"
+RECORD = HERE / "results_batch.json"
+BIN = Path(sys.executable).parent
+START, END = "<!-- national batch: start (bench_batch.py) -->", "<!-- national batch: end -->"
+TARGET_RUN_S, AIM_RUN_S, TARGET_RATIO = 300.0, 120.0, 20.0
+SEED = 2019
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
+def machine() -> dict:
+    cpu, ram = "unknown CPU", None
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-        kb = next(int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal"))
-        ram = f"{kb / 1024 / 1024:.0f} GB RAM"
+        kb = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal"))
+        ram = round(kb / 1024 / 1024, 1)
     except (OSError, StopIteration):
-        ram = "RAM unknown"
-    return f"{os.cpu_count()} cores, {ram}, {cpu}, Python {platform.python_version()}"
-
-
-def make_dataset(folder: Path, las: int, per_la: int, seed: int = 6) -> tuple[Path, str]:
-    try:
-        from analysis.synth.national import generate_national  # written by another issue
-        from analysis.dataset.io import write_dataset
-
-        write_dataset(generate_national(seed=seed, years=1), folder)
-        return folder, "rhi synth --scale national --years 1"
-    except ImportError:
         pass
-    from builders import child, disc, episode, link, rhi, write
-
-    rnd = random.Random(seed)
-    codes = [f"{('E06', 'E08', 'E09', 'E10')[i % 4]}{i:06d}" for i in range(las)]
-    kids, eps, rhis, links, discs = [], [], [], [], []
-    n = 0
-    for la in codes:
-        for _ in range(per_la // 2):
-            n += 1
-            cid = f"B{n:07d}"
-            kids.append(child(cid, sex=rnd.choice(["female", "male"]), dob=f"200{rnd.randint(1, 8)}-0{rnd.randint(1, 9)}-15"))
-            for k in range(2):
-                eid, rid = f"E{n:07d}{k}", f"R{n:07d}{k}"
-                day = f"2023-{rnd.randint(1, 12):02d}-{10 + k}"
-                eps.append(episode(eid, cid, f"{day} 08:00", f"{day} 20:00", risk=rnd.choice(
-                    ["medium", "low", "low", "high", "no_apparent_risk", ""]), la=la,
-                    legal=rnd.choice(["looked_after", "child_in_need", "not_known"])))
-                if rnd.random() < 0.6:
-                    rhis.append(rhi(rid, cid, completed_at="2024-01-20 10:00"))
-                    links.append(link(rid, eid))
-                    for ind in ("cse_victim", "mental_health", "cce_victim", "rf_older_associates", "self_harm_risk"):
-                        if rnd.random() < 0.2:
-                            discs.append(disc(rid, ind))
-    write(folder, children=kids, episodes=eps, rhis=rhis, links=links, disclosures=discs)
-    return folder, f"simple synthetic dataset made by the benchmark ({las} authorities, {len(eps):,} episodes)"
+    return {"cores": os.cpu_count(), "ram_gb": ram, "cpu": cpu, "python": platform.python_version(),
+            "platform": platform.platform()}
 
 
-def naive(data: Path, notebooks: list[Path], las: list[str], out: Path) -> float:
-    import papermill
+class PeakMemory:
+    """Largest total RSS of a process and all its descendants, sampled in a thread."""
 
-    start = time.perf_counter()
-    for la in las:
-        for nb in notebooks:
-            target = out / la
-            target.mkdir(parents=True, exist_ok=True)
+    def __init__(self, pid: int, every: float = 0.5):
+        import psutil
+
+        self.root, self.every, self.peak, self._stop = psutil.Process(pid), every, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        import psutil
+
+        while not self._stop.is_set():
             try:
-                papermill.execute_notebook(str(nb), str(target / nb.name), parameters={
-                    "data_path": str(data), "la_code": la, "output_dir": str(target)}, progress_bar=False,
-                    log_output=False, kernel_name="python3")
-            except papermill.PapermillExecutionError:
-                pass  # counted like the batch counts failures: the time is spent either way
-    return time.perf_counter() - start
+                procs = [self.root] + self.root.children(recursive=True)
+                total = 0
+                for p in procs:
+                    try:
+                        total += p.memory_info().rss
+                    except psutil.Error:
+                        pass
+                self.peak = max(self.peak, total)
+            except psutil.Error:
+                pass
+            self._stop.wait(self.every)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak / 1024 ** 3
+
+
+def run(cmd, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
+
+
+def make_data(folder: Path, scale: str = "national") -> float:
+    t = time.perf_counter()
+    proc = run([BIN / "rhi", "synth", "--scale", scale, "--seed", SEED, "--out", folder])
+    if proc.returncode:
+        sys.exit(f"rhi synth failed:\n{proc.stderr}")
+    return time.perf_counter() - t
+
+
+def time_batch(data: Path, out: Path, jobs: int) -> dict:
+    """`rhi batch` as a user runs it; wall time, peak memory of the process tree, and the run's own record."""
+    t = time.perf_counter()
+    proc = subprocess.Popen([str(BIN / "rhi"), "batch", str(data), "--out", str(out), "--jobs", str(jobs)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    memory = PeakMemory(proc.pid)
+    stdout, stderr = proc.communicate()
+    wall = time.perf_counter() - t
+    peak = memory.stop()
+    if proc.returncode not in (0, 1):
+        sys.exit(f"rhi batch failed ({proc.returncode}):\n{stderr[-3000:]}")
+    manifest = json.loads((out / "manifest.json").read_text())
+    reports = {}
+    for key, rec in manifest["reports"].items():
+        status = json.loads((out / key / "status.json").read_text())
+        reports[key] = {"status": rec["status"], "duration_s": status.get("duration_s"),
+                        "stages_s": status.get("stages_s", {})}
+    return {"wall_s": wall, "peak_gb": peak, "exit": proc.returncode, "summary": manifest["summary"],
+            "run_stages_s": manifest.get("stages_s", {}), "reports": reports,
+            "publication": {k: manifest["publication"].get(k) for k in ("cells", "primary", "secondary")},
+            "audit": {k: manifest["disclosure_audit"].get(k) for k in ("ok", "leaks", "cells", "suppressed")},
+            "stdout_tail": stdout.strip().splitlines()[-4:]}
+
+
+def sample_authorities(data: Path, n: int) -> list[tuple[str, int]]:
+    """n authorities spread over the range of sizes (episodes): at the 10th to 90th percentiles."""
+    import pandas as pd
+
+    sizes = pd.read_csv(data / "episodes.csv", usecols=["la_code"])["la_code"].value_counts().sort_values()
+    picks = [int(round(q * (len(sizes) - 1))) for q in [0.1 + 0.8 * i / max(n - 1, 1) for i in range(n)]]
+    return [(str(sizes.index[i]), int(sizes.iloc[i])) for i in dict.fromkeys(picks)]
+
+
+def naive_report(data: Path, la: str, out: Path) -> dict:
+    """One authority the naive way: papermill each notebook (new kernel), then nbconvert it to HTML."""
+    import logging
+
+    import papermill as pm
+    from nbconvert import HTMLExporter
+
+    logging.getLogger("papermill").setLevel(logging.ERROR)   # it cannot parse the comments of a parameters cell
+
+    from analysis.run.batch import discover_notebooks
+
+    per_la, _ = discover_notebooks()
+    per_la = [p for p in per_la if not p.name.startswith("05_")]   # Annex A: only for Annex A imports
+    out.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    execute = convert = 0.0
+    for nb in per_la:
+        t1 = time.perf_counter()
+        pm.execute_notebook(str(nb), str(out / nb.name), parameters={"data_path": str(data), "la_code": la,
+                                                                      "output_dir": str(out)},
+                            kernel_name="python3", progress_bar=False, cwd=str(nb.parent))
+        t2 = time.perf_counter()
+        body, _ = HTMLExporter(exclude_input=True).from_filename(str(out / nb.name))
+        (out / f"{nb.stem}.html").write_text(body)
+        execute += t2 - t1
+        convert += time.perf_counter() - t2
+    return {"la": la, "total_s": time.perf_counter() - t, "papermill_s": execute, "nbconvert_s": convert,
+            "notebooks": [p.name for p in per_la]}
+
+
+def profile_of(reports: dict) -> tuple[str | None, dict]:
+    """The median warm authority report (no kernel start in it) and its stages."""
+    warm = [(r["duration_s"], k) for k, r in reports.items()
+            if k not in ("all", "compare") and r["status"] == "ok" and "kernel start" not in r["stages_s"]]
+    if not warm:
+        return None, {}
+    warm.sort()
+    duration, key = warm[len(warm) // 2]
+    return key, reports[key]["stages_s"]
+
+
+def mean_stages(reports: dict) -> dict:
+    keys = [k for k, r in reports.items() if k not in ("all", "compare") and r["status"] == "ok"]
+    names = sorted({s for k in keys for s in reports[k]["stages_s"]})
+    return {s: sum(reports[k]["stages_s"].get(s, 0.0) for k in keys) / max(len(keys), 1) for s in names}
+
+
+def section(rec: dict) -> list[str]:
+    m, b, nv = rec["machine"], rec["batch"], rec["naive"]
+    n_reports = len(b["reports"])
+    per_naive = statistics.mean(r["total_s"] for r in nv["reports"])
+    naive_total = per_naive * n_reports
+    ratio = naive_total / b["wall_s"]
+    key, prof = profile_of(b["reports"])
+    means = mean_stages(b["reports"])
+    las = [k for k in b["reports"] if k not in ("all", "compare")]
+    lines = [START, "## National batch, real notebooks (bench_batch.py)", "",
+             f"- date: {rec['date']}; machine: {m['cores']} cores, {m['ram_gb']} GB RAM, {m['cpu']}; "
+             f"Python {m['python']}; git {rec['git']}",
+             f"- data: `rhi synth --scale {rec.get('scale', 'national')} --seed {SEED}` ({rec['episodes']:,} episodes, {len(las)} "
+             f"authorities; {rec['synth_s']:.1f} s to make)",
+             f"- command: `rhi batch DATA --out RUN --jobs {rec['jobs']}` in a subprocess, the project's notebooks "
+             f"({', '.join(rec['notebooks'])} per report; 03 for the comparison)",
+             f"- **whole national run: {b['wall_s']:.0f} s** ({b['wall_s'] / 60:.1f} min) for {n_reports} reports "
+             f"({len(las)} authorities, all authorities, the comparison); {b['summary']['ok']} ok, failed: "
+             f"{', '.join(b['summary']['failed']) or 'none'}",
+             f"- publication: {b['publication']['cells']:,} cells, {b['publication']['primary']:,} primary and "
+             f"{b['publication']['secondary']:,} secondary suppressions; disclosure audit: "
+             f"{'no leak' if b['audit']['ok'] else 'FAILED'} ({b['audit']['leaks']} leaks)",
+             f"- peak memory: {b['peak_gb']:.2f} GB (sum of resident set sizes of the batch, its workers and kernels,"
+             " sampled every 0.5 s)", "",
+             "### Where the run's time goes (the manifest's stages_s; wall clock in the batch process)", "",
+             "| stage | seconds | share of the run |", "|---|---|---|"]
+    for name, s in sorted(b["run_stages_s"].items(), key=lambda kv: -kv[1]):
+        share = "" if "summed" in name else f"{100 * s / b['wall_s']:.0f}%"
+        lines.append(f"| {name} | {s:.1f} | {share} |")
+    lines += ["", "Stages marked \"summed over workers\" add the time of several processes working at once, so "
+              "they can exceed the wall clock; \"publication: models\" is part of \"publication: tables\".", "",
+              f"### One warm authority report ({key}, the median of the reports whose kernel was already running)", "",
+              "| stage | this report (s) | mean over all authority reports (s) |", "|---|---|---|"]
+    for name in sorted(set(prof) | set(means), key=lambda s: -means.get(s, 0.0)):
+        lines.append(f"| {name} | {prof.get(name, 0.0):.2f} | {means.get(name, 0.0):.2f} |")
+    durations = sorted(b["reports"][k]["duration_s"] or 0 for k in las)
+    lines += ["", f"Authority reports: median {statistics.median(durations):.1f} s, slowest {durations[-1]:.1f} s; "
+              f"all authorities {b['reports'].get('all', {}).get('duration_s')} s, comparison "
+              f"{b['reports'].get('compare', {}).get('duration_s')} s (each in one worker).", "",
+              "### The naive loop (measured in this run, then extrapolated)", "",
+              "papermill runs each notebook in a new kernel (the notebook loads the dataset and computes and "
+              "suppresses its authority's tables itself), then nbconvert's HTMLExporter writes the page; one "
+              "authority at a time.", "",
+              "| authority | episodes | papermill (s) | nbconvert (s) | total (s) |", "|---|---|---|---|---|"]
+    for r in nv["reports"]:
+        lines.append(f"| {r['la']} | {r['episodes']:,} | {r['papermill_s']:.1f} | {r['nbconvert_s']:.1f} | "
+                     f"{r['total_s']:.1f} |")
+    lines += ["", f"Mean {per_naive:.1f} s per authority; **extrapolated** to the batch's {n_reports} reports: "
+              f"{naive_total:.0f} s ({naive_total / 3600:.1f} h). The batch is **{ratio:.1f} times faster**.", "",
+              "### Targets (issue 16)", ""]
+    run_ok = b["wall_s"] <= TARGET_RUN_S
+    lines.append(f"- {'met' if run_ok else '**MISSED**'}: whole national run in at most {TARGET_RUN_S / 60:.0f} min "
+                 f"on 2 cores ({b['wall_s']:.0f} s; the aim of {AIM_RUN_S / 60:.0f} min "
+                 f"{'met' if b['wall_s'] <= AIM_RUN_S else 'missed'})")
+    lines.append(f"- {'met' if ratio >= TARGET_RATIO else '**MISSED**'}: at least {TARGET_RATIO:.0f} times faster "
+                 f"than the naive loop ({ratio:.1f}x)")
+    lines.append("- all figures for all authorities of one year in 10 s, peak memory under 4 GB at 16 years, load "
+                 "growing linearly: measured by run.py, in the sections above.")
+    lines += ["", END]
+    return lines
+
+
+def write_section(lines: list[str]) -> None:
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    block = "\n".join(lines) + "\n"
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        tail = rest.split(END, 1)[1].lstrip("\n")
+        text = head + block + ("\n" + tail if tail else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    RESULTS.write_text(text)
+
+
+def git_state() -> str:
+    proc = run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
+    dirty = run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"]).stdout.strip()
+    return (proc.stdout.strip() or "unknown") + (" (uncommitted changes)" if dirty else "")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--las", type=int, default=152)
-    parser.add_argument("--episodes-per-la", type=int, default=300)
-    parser.add_argument("--naive-las", type=int, default=10)
-    parser.add_argument("--jobs", type=int, default=0)
-    parser.add_argument("--notebooks", type=Path, default=None,
-                        help="Per-authority notebooks to run (default: the project's notebooks/).")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--naive", type=int, default=5, help="authorities in the naive loop (at least 5)")
+    parser.add_argument("--work", type=Path, default=None, help="folder for the data and runs (default: temporary)")
+    parser.add_argument("--keep", action="store_true", help="keep --work afterwards")
+    parser.add_argument("--scale", default="national", choices=("national", "study"),
+                        help="study: a quick check of the benchmark itself (3 authorities); nothing is written")
+    parser.add_argument("--section-only", action="store_true",
+                        help="rewrite the results.md section from results_batch.json without measuring")
     args = parser.parse_args()
+    if args.section_only:
+        write_section(section(json.loads(RECORD.read_text())))
+        return
+    if args.naive < 5:
+        parser.error("--naive must be at least 5")
+    write = args.scale == "national"
+    work = args.work or Path(tempfile.mkdtemp(prefix="rhi-bench-batch-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        data = work / "national"
+        if (work / "run").exists() or (work / "naive").exists():
+            sys.exit(f"{work} holds an earlier benchmark's runs: give an empty --work folder")
+        print("making the national dataset ...", flush=True)
+        synth_s = make_data(data, args.scale)
+        print(f"rhi batch --jobs {args.jobs} (several minutes) ...", flush=True)
+        batch = time_batch(data, work / "run", args.jobs)
+        print(f"  {batch['wall_s']:.0f} s", flush=True)
+        sample = sample_authorities(data, args.naive)
+        naive = []
+        for la, episodes in sample:
+            print(f"naive loop: {la} ({episodes:,} episodes) ...", flush=True)
+            r = naive_report(data, la, work / "naive" / la)
+            r["episodes"] = episodes
+            naive.append(r)
+            print(f"  {r['total_s']:.0f} s", flush=True)
+        from analysis.run.batch import discover_notebooks
 
-    from analysis.run.batch import discover_notebooks, run_batch
-    from analysis.dataset.validate import load_dataset
-
-    shutil.rmtree(WORK, ignore_errors=True)
-    WORK.mkdir(parents=True)
-    t = time.perf_counter()
-    data, source = make_dataset(WORK / "data", args.las, args.episodes_per_la)
-    ds = load_dataset(data)
-    print(f"dataset: {source}; {len(ds.episodes):,} episodes, {len(ds.la_codes)} authorities "
-          f"({time.perf_counter() - t:.0f}s to make)")
-    notebooks_dir = args.notebooks or ROOT / "notebooks"
-    per_la, _ = discover_notebooks(notebooks_dir)
-
-    t = time.perf_counter()
-    record = run_batch(data, WORK / "batch", jobs=args.jobs, notebooks_dir=notebooks_dir, progress=True)
-    batch_s = time.perf_counter() - t
-    failed = len(record["summary"]["failed"])
-    reports = record["summary"]["reports"]
-    print(f"batch: {reports} reports in {batch_s:.1f}s ({failed} failed)")
-
-    sample = ds.la_codes[: args.naive_las]
-    naive_s = naive(data, per_la, sample, WORK / "naive")
-    per_report = naive_s / len(sample)
-    naive_all = per_report * (reports - (1 if "compare" in record["reports"] else 0))
-    ratio = naive_all / batch_s
-    print(f"naive: {len(sample)} authorities in {naive_s:.1f}s; extrapolated to {reports} reports: {naive_all:.0f}s")
-    print(f"speed-up: {ratio:.1f}x")
-
-    lines = [
-        f"\n## {datetime.now():%Y-%m-%d %H:%M}: batch vs naive papermill loop\n",
-        f"- machine: {machine()}",
-        f"- dataset: {source}; {len(ds.episodes):,} episodes, {len(ds.la_codes)} authorities",
-        f"- notebooks per authority: {', '.join(p.name for p in per_la)} (from {notebooks_dir})",
-        f"- `rhi batch` ({record['parameters']['jobs']} jobs, warm kernels): {reports} reports (all + authorities"
-        f"{' + comparison' if 'compare' in record['reports'] else ''}) in **{batch_s:.1f} s**; {failed} failed",
-        f"- naive loop (papermill.execute_notebook per authority per notebook, one job): {len(sample)} authorities in "
-        f"{naive_s:.1f} s = {per_report:.1f} s per authority, **extrapolated** to {reports} reports: {naive_all:.0f} s",
-        f"- speed-up: **{ratio:.1f}x**",
-    ]
-    results = ROOT / "benchmarks" / "results_batch.md"
-    if not results.exists():
-        results.write_text("# Batch benchmark results\n\nAppended by `python benchmarks/bench_batch.py`.\n")
-    with results.open("a") as handle:
-        handle.write("\n".join(lines) + "\n")
-    print(f"appended to {results}")
+        rec = {"date": datetime.now().strftime("%Y-%m-%d %H:%M"), "machine": machine(), "git": git_state(),
+               "scale": args.scale,
+               "jobs": args.jobs, "synth_s": synth_s, "episodes": sum(1 for _ in open(data / "episodes.csv")) - 1,
+               "notebooks": [p.name[:2] for p in discover_notebooks()[0] if not p.name.startswith("05_")],
+               "batch": batch, "naive": {"reports": naive}}
+        lines = section(rec)
+        if write:
+            RECORD.write_text(json.dumps(rec, indent=1) + "\n")
+            write_section(lines)
+        print("\n".join(lines))
+    finally:
+        if not args.keep and args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
