@@ -35,3 +35,47 @@ def pytest_collect_file(file_path, parent):
     if file_path.suffix == ".ipynb" and not os.environ.get("RHI_DATA"):
         os.environ["RHI_DATA"] = notebook_dataset()
     return None
+
+
+# --- how `pytest -n 2 --dist loadfile` packs files onto the workers ----------------------------------
+#
+# loadfile hands out whole files; by default xdist sends the files with the most tests first, which puts
+# the few-test, minutes-long files (whole batch runs) last, where one of them holds up the end of the run
+# while the other worker idles. Files here go first, longest first (measured), and the rest keep their
+# order, so the short files fill in around the long ones. Only the order changes: every test still runs.
+LONGEST_FIRST = [
+    "tests/test_batch_safety.py",
+    "tests/test_determinism.py",
+    "tests/test_accessibility.py",      # builds the shared default run (tests/conftest.py) ...
+    "tests/test_years_report.py",       # a multi-year batch
+    "tests/test_batch.py",
+    "tests/test_outputs_safe.py",
+    "tests/test_publication.py",
+    "tests/test_publication_unchanged.py",
+    "tests/test_properties.py",
+    "tests/test_import_ssda903.py",
+    "tests/test_synth.py",
+    "notebooks/03_compare_local_authorities.ipynb",
+    "tests/test_linkage.py",
+    "tests/test_render.py",
+    "tests/test_trends.py",
+    "tests/test_import_annex_a.py",
+    "tests/test_notebooks.py",
+    "tests/test_end_to_end.py",         # ... which this one then only reads
+]
+
+
+def pytest_configure(config):
+    if hasattr(config.option, "loadscopereorder"):     # pytest-xdist is active
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+
+    def key(pair):
+        position, item = pair
+        path = item.nodeid.split("::", 1)[0]
+        return (rank.get(path, len(rank)), position)
+
+    items[:] = [item for _, item in sorted(enumerate(items), key=key)]
