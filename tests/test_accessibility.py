@@ -22,10 +22,8 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from typer.testing import CliRunner
 
 from analysis.render import browser
-from analysis.cli import app
 from analysis.render.html import blank_png
 
 pytestmark = [
@@ -42,15 +40,10 @@ REPORTS = ["all", "compare", "E08999901", "E08999902", "E08999903"]
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    from analysis.synth.command import write_synthetic
-
-    base = tmp_path_factory.mktemp("pages")
-    data = write_synthetic(base / "data", seed=2019)
-    out = base / "RUN"
-    result = CliRunner().invoke(app, ["batch", str(data), "--out", str(out), "--jobs", "2"])
-    assert result.exit_code == 0, result.output
-    return out
+def run(default_run):
+    """The default run (tests/conftest.py: made once per session, shared with test_end_to_end.py)."""
+    assert default_run.result.exit_code == 0, default_run.result.output
+    return default_run.out
 
 
 @pytest.fixture(scope="module")

@@ -14,23 +14,18 @@ import re
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from analysis.cli import app
-from analysis.synth.command import write_synthetic
 from test_outputs_safe import is_count_column, small, small_counts_in_figures_json
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    base = tmp_path_factory.mktemp("e2e")
-    data = write_synthetic(base / "data", seed=2019)
-    out = base / "reports" / "default"
-    result = CliRunner().invoke(app, ["batch", str(data), "--out", str(out), "--jobs", "2"])
+def run(default_run):
+    """The default run (tests/conftest.py: made once per session, shared with test_accessibility.py)."""
+    data, out = default_run.data, default_run.out
     ids = pd.read_csv(data / "children.csv", dtype=str)["child_id"].tolist()
-    return {"data": data, "out": out, "result": result, "ids": ids,
+    return {"data": data, "out": out, "result": default_run.result, "ids": ids,
             "manifest": json.loads((out / "manifest.json").read_text())}
 
 
