@@ -307,19 +307,29 @@ def test_a_partial_folder_that_is_not_a_runs_is_not_deleted(setup, tmp_path):
     assert (partial / "keep.txt").read_text() == "mine" and not runfolder.lock_path(out).exists()
 
 
-@pytest.mark.slow
-def test_a_second_concurrent_batch_is_refused_while_the_first_runs(setup, tmp_path):
-    out = tmp_path / "reports" / "RUN"
+@pytest.fixture(scope="module")
+def concurrent(setup, tmp_path_factory):
+    """A batch run to its end, and a second batch on the same --out started while the first runs.
+
+    The finished first run is also the uninterrupted run that the kill-and-resume test below compares its
+    resumed reports with (it only reads it): one batch fewer than running that reference again."""
+    out = tmp_path_factory.mktemp("concurrent") / "reports" / "RUN"
     first = start_batch(setup, out, sleep=2)
     try:
         lock = runfolder.lock_path(out)
         wait_for(lambda: lock.exists() and runfolder._read_json(lock), 120, "the first batch's lock", first)
         second = cli(setup, setup["data"], "--out", out)
-        assert second.exit_code == 2
-        assert f"is being written by another rhi batch (pid {first.pid} on {socket.gethostname()}" in second.output
         stdout, stderr = first.communicate(timeout=300)
     finally:
         first.kill()
+    return {"out": out, "first": first, "second": second, "stdout": stdout, "stderr": stderr}
+
+
+@pytest.mark.slow
+def test_a_second_concurrent_batch_is_refused_while_the_first_runs(concurrent):
+    out, first, second, stdout, stderr = (concurrent[k] for k in ("out", "first", "second", "stdout", "stderr"))
+    assert second.exit_code == 2
+    assert f"is being written by another rhi batch (pid {first.pid} on {socket.gethostname()}" in second.output
     assert first.returncode == 0, stderr
     assert "5 of 5 reports complete" in stdout
     manifest = json.loads((out / "manifest.json").read_text())
@@ -483,11 +493,10 @@ def same_reports(folder: Path, reference: Path) -> bool:
 
 
 @pytest.mark.slow
-def test_no_process_outlives_a_killed_batch_and_resume_gives_the_same_reports(setup, tmp_path):
+def test_no_process_outlives_a_killed_batch_and_resume_gives_the_same_reports(setup, concurrent, tmp_path):
     out = tmp_path / "reports" / "RUN"
-    reference = start_batch(setup, out)
-    assert reference.wait(timeout=300) == 0, reference.stderr.read()
-    out.rename(tmp_path / "reference")
+    reference = concurrent["out"]                             # a run of the same batch that was never interrupted
+    assert concurrent["first"].returncode == 0, concurrent["stderr"]
 
     killed = start_batch(setup, out, sleep=3)
     partial = runfolder.staging_path(out)
@@ -505,7 +514,7 @@ def test_no_process_outlives_a_killed_batch_and_resume_gives_the_same_reports(se
     assert f"Cleared a stale lock {runfolder.lock_path(out)} (pid {killed.pid}" in stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert 1 <= sum(r["reused"] for r in manifest["reports"].values()) < 5
-    assert same_reports(out, tmp_path / "reference")
+    assert same_reports(out, reference)
     assert sorted(p.name for p in out.parent.iterdir()) == ["RUN"]
 
 
