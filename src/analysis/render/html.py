@@ -16,6 +16,7 @@ import copy
 import html
 import re
 import os
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -91,8 +92,36 @@ def notebook_body(nb) -> tuple[str, int]:
         # one block per stream, as the reader would expect, and the same page every run.
         _coalesce().preprocess_cell(cell, {}, 0)
     stable = _stable_ids(nb)
-    body, _ = _exporter().from_notebook_node(nb)
+    with _unparsed_export():
+        body, _ = _exporter().from_notebook_node(nb)
     return _STYLER_ID.sub(stable, body), images
+
+
+class _Unparsed:
+    """Stands in for BeautifulSoup inside nbconvert's ``HTMLExporter.from_notebook_node``: the page is parsed once,
+    by ``present``, not twice. nbconvert parses its own output only to give an ``img`` without ``alt`` a placeholder
+    (``present`` does that) and to make JupyterLab's cell wrappers focusable (the basic template has none)."""
+
+    def __init__(self, markup, *args, **kwargs):
+        self.markup = markup
+
+    def select(self, selector):
+        return []
+
+    def __str__(self):
+        return self.markup
+
+
+@contextmanager
+def _unparsed_export():
+    import nbconvert.exporters.html as exporter_module
+
+    parser = exporter_module.BeautifulSoup
+    exporter_module.BeautifulSoup = _Unparsed
+    try:
+        yield
+    finally:
+        exporter_module.BeautifulSoup = parser
 
 
 def _meta(out, key: str):
@@ -145,10 +174,13 @@ def blank_png(raw: bytes) -> bool:
     from PIL import Image
 
     try:
-        image = Image.open(io.BytesIO(raw)).convert("RGB")
+        image = Image.open(io.BytesIO(raw))
+        if image.mode not in ("RGB", "RGBA"):   # RGB(A) is judged on its colour bands as is: no converted copy
+            image = image.convert("RGB")
+        extrema = image.getextrema()[:3]
     except Exception:  # not an image Pillow reads: not judged blank
         return False
-    return all(low == high for low, high in image.getextrema())
+    return all(low == high for low, high in extrema)
 
 
 def _table_name(out) -> str | None:
@@ -225,6 +257,9 @@ def present(body: str, folder: Path | None = None, numbers: list | None = None) 
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(body, "html.parser")
+    for img in soup.find_all("img"):   # as nbconvert does (notebook_body leaves it to this parse)
+        if not img.has_attr("alt"):
+            img["alt"] = "No description has been provided for this image"
     for level in range(5, 0, -1):
         for heading in soup.find_all(f"h{level}"):
             heading.name = f"h{level + 1}"
@@ -273,28 +308,60 @@ def present(body: str, folder: Path | None = None, numbers: list | None = None) 
     return str(soup)
 
 
+def _tags(node, names) -> list:
+    """``node.find_all(names)``: the descendant tags of those names, in document order (without building the
+    search filter bs4 makes per call, the main cost when it is called for every row and cell)."""
+    from bs4 import Tag
+
+    return [d for d in node.descendants if isinstance(d, Tag) and d.name in names]
+
+
+def _first_tag(node, names):
+    """``node.find(names)``."""
+    from bs4 import Tag
+
+    return next((d for d in node.descendants if isinstance(d, Tag) and d.name in names), None)
+
+
+def _child_cells(row) -> list:
+    """``row.find_all(["td", "th"], recursive=False)``."""
+    from bs4 import Tag
+
+    return [c for c in row.children if isinstance(c, Tag) and c.name in _CELLS]
+
+
+def _ancestor(tag, name):
+    """``tag.find_parent(name)``."""
+    return next((p for p in tag.parents if p.name == name), None)
+
+
+_CELLS = ("td", "th")
+
+
 def _tidy_table(table) -> None:
-    rows = table.find_all("tr")
-    body_rows = [tr for tr in rows if tr.find_parent("thead") is None]
-    firsts = [tr.find(["th", "td"]) for tr in body_rows]
+    from bs4 import Tag
+
+    rows = _tags(table, ("tr",))
+    body_rows = [tr for tr in rows if _ancestor(tr, "thead") is None]
+    firsts = [_first_tag(tr, _CELLS) for tr in body_rows]
     # pandas' default index: 0, 1, 2... in a first header column, under an empty corner: not data, dropped
     if firsts and all(c is not None and c.name == "th" and c.get_text().strip() == str(i)
                       for i, c in enumerate(firsts)):
-        head_firsts = [tr.find(["th", "td"]) for tr in rows if tr.find_parent("thead") is not None]
+        head_firsts = [_first_tag(tr, _CELLS) for tr in rows if _ancestor(tr, "thead") is not None]
         if all(c is not None and not c.get_text().strip() for c in head_firsts):
             for cell in firsts + head_firsts:
                 cell.decompose()
-    for cell in table.find_all("th"):
+    for cell in _tags(table, ("th",)):
         if not cell.get_text().strip():
             cell.name = "td"
             cell.attrs.pop("scope", None)
         elif not cell.get("scope"):
-            row = cell.find_parent("tr")
-            header_row = cell.find_parent("thead") is not None or (
-                row is not None and all(c.name == "th" for c in row.find_all(["td", "th"], recursive=False)))
+            row = _ancestor(cell, "tr")
+            header_row = _ancestor(cell, "thead") is not None or (
+                row is not None and all(c.name == "th" for c in _child_cells(row)))
             cell["scope"] = "col" if header_row else "row"
-    for cell in table.find_all("td"):
-        if cell.get_text().strip().lower() in MISSING and not cell.find(True):
+    for cell in _tags(table, ("td",)):
+        if cell.get_text().strip().lower() in MISSING and not any(isinstance(d, Tag) for d in cell.descendants):
             cell.string = ""
     _align_text_columns(table)
 
@@ -305,10 +372,11 @@ _NUMERIC = re.compile(r"[-+]?[\d,]*\.?\d+%?|c|x|z|n/a|-|\u2013|")
 def _align_text_columns(table) -> None:
     """Words to the left, numbers to the right (GSS tables guidance): a column none of whose body cells
     holds a number (or a symbol) is marked ``text``. Tables with merged cells are left as they are."""
-    rows = [tr.find_all(["td", "th"], recursive=False) for tr in table.find_all("tr")]
+    trs = _tags(table, ("tr",))
+    rows = [_child_cells(tr) for tr in trs]
     if not rows or any(c.get("colspan") or c.get("rowspan") for row in rows for c in row):
         return
-    body = [row for tr, row in zip(table.find_all("tr"), rows) if tr.find_parent("thead") is None
+    body = [row for tr, row in zip(trs, rows) if _ancestor(tr, "thead") is None
             and not all(c.name == "th" for c in row)]
     width = max(len(row) for row in rows)
     for col in range(width):
@@ -508,14 +576,21 @@ def write_downloads(folder: Path, *, key: str, params: dict, title: str, stateme
     return done
 
 
+_TABLE_WITH_NAME = re.compile(r"<table\b[^>]*\bdata-table\b.*?</table\s*>", re.I | re.S)
+
+
 def table_titles(page: Path) -> dict:
     """{CSV name: the table's caption on the page} for the tables a notebook named, without the symbols note."""
     from bs4 import BeautifulSoup
 
     try:
-        soup = BeautifulSoup(Path(page).read_text(encoding="utf-8"), "html.parser")
+        text = Path(page).read_text(encoding="utf-8")
     except OSError:
         return {}
+    # Only the tables are parsed, not the whole page (its charts are long data URIs): each from its <table to its
+    # </table> (the report's tables hold no table), which is what the whole page's parse gave for them.
+    fragments = [m.group(0) for m in _TABLE_WITH_NAME.finditer(text)]
+    soup = BeautifulSoup("".join(fragments), "html.parser")
     titles = {}
     for table in soup.find_all("table", attrs={"data-table": True}):
         if table.caption is not None:
