@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -175,7 +177,9 @@ class ReportContext:
 
         if save:
             self.save_table(table, name)
-        display({"text/html": table_html(table, caption, missing), "text/plain": table_text(table, caption, missing)},
+        cells = _formatted(table, missing)   # formatted once for both forms
+        display({"text/html": table_html(table, caption, missing, cells),
+                 "text/plain": table_text(table, caption, missing, cells)},
                 raw=True, metadata={"table": name} if save else None)
 
     def say(self, *lines: str, bullets: bool = False) -> None:
@@ -292,22 +296,35 @@ def format_cell(column: str, value, missing: str = "z") -> str:
         return "yes" if value else "no"
     if isinstance(value, str):
         return value.replace("_", " ") if value not in SYMBOLS else value
-    col = str(column).lower()
     if isinstance(value, (int,)):
         return f"{value:,}"
     if isinstance(value, float):
-        if any(col == k or col.endswith("_" + k) or col.startswith(k) for k in _PCT) or col.endswith("pct"):
+        pct, p, whole, decimals = _float_format(str(column).lower())
+        if pct:
             return f"{value:,.1f}"
-        if any(col.startswith(k) or col == k for k in _P) or col.endswith("p_value") or "q_value" in col:
+        if p:
             if value < 0.001:
                 return "<0.001"
             return f"{value:.3f}"
-        if value.is_integer() and not any(k in col for k in ("odds", "ratio", "log", "se", "z")):
+        if whole and value.is_integer():
             return f"{int(value):,}"
-        if any(k in col for k in ("odds", "ratio", "log_odds", "se", "trend_z", "median", "hours")):
-            return f"{value:,.2f}" if "hours" not in col and "median" not in col else f"{value:,.1f}"
+        if decimals:
+            return f"{value:,.{decimals}f}"
         return f"{value:,.1f}"
     return str(value)
+
+
+@lru_cache(maxsize=1024)
+def _float_format(col: str) -> tuple[bool, bool, bool, int]:
+    """How a column's floats are shown, decided once per column name (``format_cell``): a percentage; a p-value;
+    whole numbers as integers; else the number of decimals of a ratio, log odds, standard error, median or hours."""
+    pct = any(col == k or col.endswith("_" + k) or col.startswith(k) for k in _PCT) or col.endswith("pct")
+    p = any(col.startswith(k) or col == k for k in _P) or col.endswith("p_value") or "q_value" in col
+    whole = not any(k in col for k in ("odds", "ratio", "log", "se", "z"))
+    decimals = 0
+    if any(k in col for k in ("odds", "ratio", "log_odds", "se", "trend_z", "median", "hours")):
+        decimals = 2 if "hours" not in col and "median" not in col else 1
+    return pct, p, whole, decimals
 
 
 def _formatted(table: pd.DataFrame, missing: dict | None) -> tuple[list[str], list[list[str]], list[bool]]:
@@ -319,10 +336,11 @@ def _formatted(table: pd.DataFrame, missing: dict | None) -> tuple[list[str], li
     return columns, rows, numeric
 
 
-def _looks_numeric(text: str) -> bool:
-    import re
+_NUMERIC_CELL = re.compile(r"(<?-?[\d,]+(\.\d+)?|c|z|x)")
 
-    return bool(re.fullmatch(r"(<?-?[\d,]+(\.\d+)?|c|z|x)", text))
+
+def _looks_numeric(text: str) -> bool:
+    return bool(_NUMERIC_CELL.fullmatch(text))
 
 
 def header_text(column: str) -> str:
@@ -336,11 +354,12 @@ def header_text(column: str) -> str:
     return text.replace("_", " ")
 
 
-def table_html(table: pd.DataFrame, caption: str, missing: dict | None = None) -> str:
-    """An accessible HTML table: caption, column headers with scope, no index, every row shown."""
+def table_html(table: pd.DataFrame, caption: str, missing: dict | None = None, cells=None) -> str:
+    """An accessible HTML table: caption, column headers with scope, no index, every row shown.
+    ``cells``: the table's ``_formatted`` cells when the caller has them already."""
     from html import escape
 
-    columns, rows, numeric = _formatted(table, missing)
+    columns, rows, numeric = cells or _formatted(table, missing)
     used = sorted({cell for row in rows for cell in row if cell in SYMBOLS})
     note = ("" if not used else " " + "; ".join(f"{s}: {SYMBOLS[s]}" for s in used) + ".")
     out = [f'<table class="rhi-table"><caption>{escape(caption)}{escape(note)}</caption><thead><tr>']
@@ -356,9 +375,9 @@ def table_html(table: pd.DataFrame, caption: str, missing: dict | None = None) -
     return html
 
 
-def table_text(table: pd.DataFrame, caption: str, missing: dict | None = None) -> str:
+def table_text(table: pd.DataFrame, caption: str, missing: dict | None = None, cells=None) -> str:
     """The same table as plain text (every row)."""
-    columns, rows, _ = _formatted(table, missing)
+    columns, rows, _ = cells or _formatted(table, missing)
     heads = [header_text(c) for c in columns]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(heads)]
     lines = [caption, "  ".join(h.ljust(w) for h, w in zip(heads, widths))]
