@@ -41,6 +41,8 @@ of a one-year run is unchanged.
 
 from __future__ import annotations
 
+import pandas as pd
+
 from analysis.definitions import trends
 from analysis.definitions.figures import FIGURES
 from analysis.definitions.years import TrendsError, reporting_years
@@ -121,8 +123,6 @@ def register_years(pub, scope: str, K, ds, params, figure_ids=trends.HEADLINE) -
                        "design_effects": trends._design_effects(raw, fid)}
     if not rows:
         return
-    import pandas as pd
-
     table = pd.DataFrame(rows)
     based = [(c, d) for c, d in zip(counts, dens)]
     pub.add_table(scope, FIGURES_TABLE, table, {"count": counts, "denominator": dens},
@@ -155,8 +155,6 @@ def _relate_years(pub, span, parts) -> None:
 
 def _changes(pub, scope, labels, used, series, cells_of) -> None:
     """The change and trend of each figure, registered with the cells each number rests on."""
-    import pandas as pd
-
     change_pair = (used[-2], used[-1]) if len(used) >= 2 else None
     trend_years = used if len(used) >= 3 else []
     analysed = trends.analyse_series(series, labels, change_pair, trend_years, pub.control)
