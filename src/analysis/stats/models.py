@@ -331,9 +331,18 @@ def _gee(result: ModelResult, X: pd.DataFrame, y, groups, keep=None) -> ModelRes
     The bias-reduced covariance is used whatever the number of children: the plain
     sandwich is biased downwards with few clusters (an authority may have few children
     with RHIs), and with many clusters the correction tends to nothing, so there is no
-    threshold at which the method changes. statsmodels ``GEE.fit(cov_type="bias_reduced")``.
+    threshold at which the method changes.
+
+    The estimator is statsmodels' (``sm.GEE(y, X, groups, family=Binomial(),
+    cov_struct=Exchangeable()).fit(maxiter=100, cov_type="bias_reduced")``: its starting
+    values, iterations, estimate of the correlation, convergence rule and covariance),
+    computed by ``analysis.stats.gee.gee_logit_exchangeable``, the same algorithm
+    vectorised over children instead of a Python loop per child; it agrees with
+    statsmodels to rounding (tests/test_gee_fast.py). Warnings are errors here, so the
+    fit fails where statsmodels' would (iteration limit, overflow, a singular system) and
+    any failure, or a non-finite estimate, falls back to Firth's regression with the reason.
     """
-    import statsmodels.api as sm
+    from analysis.stats.gee import gee_logit_exchangeable
 
     keep = np.ones(len(y), dtype=bool) if keep is None else keep
     columns = [c for c in X.columns if c == "Intercept" or X.loc[keep, c].abs().sum() > 0]
@@ -346,10 +355,8 @@ def _gee(result: ModelResult, X: pd.DataFrame, y, groups, keep=None) -> ModelRes
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            model = sm.GEE(yk[order], Xk.to_numpy()[order], groups=codes[order], family=sm.families.Binomial(),
-                           cov_struct=sm.cov_struct.Exchangeable())
-            fit = model.fit(maxiter=100, cov_type="bias_reduced")
-        params, bse = np.asarray(fit.params), np.asarray(fit.bse)
+            fit = gee_logit_exchangeable(yk[order], Xk.to_numpy(dtype=float)[order], codes[order], maxiter=100)
+        params, bse = fit.params, fit.bse
         if not (np.isfinite(params).all() and np.isfinite(bse).all()):
             raise ValueError("non-finite estimates")
     except Exception as err:  # noqa: BLE001 - any failure of GEE falls back, and says why
