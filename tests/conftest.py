@@ -45,7 +45,8 @@ def default_run(tmp_path_factory):
     """The default run: ``data`` and ``out`` folders, and the batch's ``result`` (exit_code, output).
 
     Read it, never change it: other test files read the same folders."""
-    shared = _shared_folder(tmp_path_factory) / "default-run"
+    # Named for this test run: a --basetemp folder kept from an earlier run never hands over its old reports.
+    shared = _shared_folder(tmp_path_factory) / f"default-run-{os.environ.get('PYTEST_XDIST_TESTRUNUID', 'solo')}"
     shared.mkdir(parents=True, exist_ok=True)
     done = shared / "done.json"
     with open(shared / "lock", "w") as lock:
