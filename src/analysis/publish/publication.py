@@ -117,8 +117,11 @@ class Publication:
     def summary(self) -> dict:
         p = self.protection
         cells = len(self.store.values)
-        return {"cells": cells, "primary": len(p.primary), "secondary": len(p.secondary),
-                "published": cells - len(p.hidden), "relations": len(self.relations), "rounds": p.rounds}
+        out = {"cells": cells, "primary": len(p.primary), "secondary": len(p.secondary),
+               "published": cells - len(p.hidden), "relations": len(self.relations), "rounds": p.rounds}
+        if p.unproven:   # only large runs: see suppression._unprotected
+            out["hidden_without_exact_check"] = p.unproven
+        return out
 
 
 def _blank(value) -> bool:
