@@ -121,21 +121,29 @@ def compare(y, X, groups, maxiter=100):
     return d
 
 
-@pytest.mark.parametrize("seed", range(60))
-def test_agrees_with_statsmodels_on_random_datasets(seed):
-    y, X, groups = make_case(seed)
-    if y.min() == y.max() or separated(y, X):
-        pytest.skip("one outcome only, or separated: models never fits GEE to these")
-    compare(y, X, groups)
+def test_agrees_with_statsmodels_on_random_datasets():
+    """30 random datasets (cluster sizes, covariates and outcome rates vary with the seed); those with one
+    outcome only or separated are left out, as models never fits GEE to them (most are kept: asserted)."""
+    fitted = 0
+    for seed in range(30):
+        y, X, groups = make_case(seed)
+        if y.min() == y.max() or separated(y, X):
+            continue
+        compare(y, X, groups)
+        fitted += 1
+    assert fitted >= 20
 
 
-@pytest.mark.parametrize("base", [-5.0, -3.0, 0.0, 2.5])
-@pytest.mark.parametrize("sd", [0.0, 2.0, 4.0])
-def test_rare_common_outcomes_and_all_0_or_all_1_clusters(base, sd):
-    y, X, groups = make_case(1000 + int(10 * base + sd), n_clusters=500, n_cov=6, base=base, sd=sd, max_size=8)
-    if y.min() == y.max() or separated(y, X):
-        pytest.skip("one outcome only, or separated: models never fits GEE to these")
-    compare(y, X, groups)
+def test_rare_common_outcomes_and_all_0_or_all_1_clusters():
+    fitted = 0
+    for base in (-5.0, -3.0, 0.0, 2.5):
+        for sd in (0.0, 2.0, 4.0):
+            y, X, groups = make_case(1000 + int(10 * base + sd), n_clusters=500, n_cov=6, base=base, sd=sd, max_size=8)
+            if y.min() == y.max() or separated(y, X):
+                continue
+            compare(y, X, groups)
+            fitted += 1
+    assert fitted >= 8
 
 
 def test_every_cluster_a_single_row():
@@ -146,10 +154,10 @@ def test_every_cluster_a_single_row():
     assert fast(y, X, groups)[2] == 0.0
 
 
-def test_national_size_input():
-    # 100,000 rows in about 50,000 children, 12 columns
-    y, X, groups = make_case(2024, n_clusters=50_000, n_cov=11, base=-1.0, sd=1.0, max_size=3)
-    assert len(y) > 90_000 and X.shape[1] == 12
+def test_large_input():
+    # about 30,000 rows in 15,000 children, 12 columns (the national speed is measured by make bench)
+    y, X, groups = make_case(2024, n_clusters=15_000, n_cov=11, base=-1.0, sd=1.0, max_size=3)
+    assert len(y) > 25_000 and X.shape[1] == 12
     compare(y, X, groups)
 
 
@@ -185,10 +193,10 @@ def test_as_many_pairs_as_columns_fails_as_statsmodels():
 
 
 def test_agreement_summary_over_many_datasets():
-    """Largest relative differences over 40 further datasets (separated ones skipped) (all within RTOL; printed with -s)."""
+    """Largest relative differences over 20 further datasets (separated ones skipped) (all within RTOL; printed with -s)."""
     worst = np.zeros(3)
     fitted = failed = 0
-    for seed in range(500, 540):
+    for seed in range(500, 520):
         y, X, groups = make_case(seed)
         if y.min() == y.max() or separated(y, X):
             continue
@@ -200,7 +208,7 @@ def test_agreement_summary_over_many_datasets():
             worst = np.maximum(worst, d)
     print(f"\n{fitted} fitted, {failed} failed in both; max relative difference params {worst[0]:.1e}, "
           f"bse {worst[1]:.1e}, rho {worst[2]:.1e}")
-    assert fitted >= 30
+    assert fitted >= 14
 
 
 def test_models_gee_uses_the_vectorised_fit_and_matches_statsmodels():
