@@ -15,7 +15,7 @@ JOBS   ?=
 help:
 	@echo "make report   build the environment if needed, make the default dataset, run the notebooks, write $(RUN)/"
 	@echo "make test     run the whole test suite"
-	@echo "make bench    run the benchmarks and write benchmarks/results.md"
+	@echo "make bench    run the benchmarks (load, figures, memory; then the national batch) and write benchmarks/results.md"
 	@echo "make screenshot  open the report in headless Chromium and save PNGs at 1280 and 400 pixels wide"
 	@echo "make import-report FORMAT=ssd|ssda903|annex-a|provider SOURCE=... [LA=GSS] [MAPPING=yaml] [KEY=file] [NAME=mine]"
 	@echo "                 import your extract, validate it and report on every authority"
@@ -75,6 +75,7 @@ test-fast: env
 
 bench: env
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/bench_batch.py
 
 # PNGs of the all-authorities report at 1280 and 400 CSS pixels wide (a desktop and a phone):
 # $(RUN)/all/screenshot.png and $(RUN)/all/screenshot-400.png.

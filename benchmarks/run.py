@@ -1,6 +1,6 @@
 """Benchmarks at national scale (what `make bench` runs); writes benchmarks/results.md.
 
-    python benchmarks/run.py [--sizes 1,4,16] [--jobs 2] [--naive-las 6] [--batch] [--work DIR]
+    python benchmarks/run.py [--sizes 1,4,16] [--jobs 2] [--naive-las 6] [--work DIR]
 
 For each size (1x = one national year of `generate_national`, about 200,000
 episodes; 4x and 16x = 4 and 16 years) it measures, each in its own
@@ -19,8 +19,8 @@ Naive baselines (benchmarks/naive.py) run in the same run: row-by-row
 validation on a 10% subset of the 1x data (children and all their rows),
 with the library timed on the same subset, extrapolated linearly to each
 size; and an iterrows figure loop on --naive-las authorities, extrapolated
-by episode share. bench_batch.py (someone else's, several minutes) is run
-only with --batch; otherwise its last recorded result is quoted.
+by episode share. The national batch on the real notebooks is
+bench_batch.py's (make bench runs it next); its section of results.md is kept.
 """
 
 from __future__ import annotations
@@ -221,25 +221,16 @@ def exponent(x1, y1, x2, y2) -> float:
     return math.log(y2 / y1) / math.log(x2 / x1) if y1 > 0 and y2 > 0 else float("nan")
 
 
-def batch_section(run_it: bool) -> list[str]:
-    script = HERE / "bench_batch.py"
-    if not script.exists():
-        return ["bench_batch.py is not present: no batch result."]
-    lines = []
-    if run_it:
-        t = time.perf_counter()
-        proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
-        lines.append(f"bench_batch.py was run by this run ({time.perf_counter() - t:.0f} s, exit {proc.returncode}).")
-    else:
-        lines.append("bench_batch.py was **not re-run** (it takes several minutes and would break the 10-minute "
-                     "budget of `make bench`; run `python benchmarks/run.py --batch` to include a fresh run). "
-                     "Its last recorded result, from benchmarks/results_batch.md:")
-    record = HERE / "results_batch.md"
-    if record.exists():
-        sections = record.read_text().split("\n## ")
-        if len(sections) > 1:
-            lines += ["", "> ## " + sections[-1].strip().replace("\n", "\n> ")]
-    return lines
+def batch_section(out: Path) -> list[str]:
+    """The national batch section bench_batch.py wrote into results.md (kept as it was: this script does not
+    measure the batch), or a line saying how to measure it."""
+    from bench_batch import END, START
+
+    old = out.read_text() if out.exists() else ""
+    if START in old and END in old:
+        return [START + old.split(START, 1)[1].split(END, 1)[0] + END]
+    return ["The national batch on the real notebooks is measured by `python benchmarks/bench_batch.py` "
+            "(`make bench` runs it after this script); it writes its section here."]
 
 
 def write_results(m: dict, sizes, gen, meas, naive, prof, batch_lines, total_s) -> str:
@@ -332,8 +323,7 @@ def write_results(m: dict, sizes, gen, meas, naive, prof, batch_lines, total_s) 
 
     lines += ["", "## Profiles (1x, cProfile, top functions by own time)", "",
               "load_dataset:", "", "```", prof["load"], "```", "",
-              "compute_figures for the largest authority (subset):", "", "```", prof["figures"], "```", "",
-              "## Batch reports (bench_batch.py)", ""] + batch_lines
+              "compute_figures for the largest authority (subset):", "", "```", prof["figures"], "```", ""] + batch_lines
     return "\n".join(lines) + "\n"
 
 
@@ -347,7 +337,6 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--naive-las", type=int, default=6)
     parser.add_argument("--check-las", type=int, default=3, help="authorities for the as-is library path (1x)")
-    parser.add_argument("--batch", action="store_true", help="also run bench_batch.py (several minutes)")
     parser.add_argument("--work", type=Path, default=None, help="folder for generated data (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the generated data")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -374,7 +363,7 @@ def main() -> None:
     finally:
         if not args.keep and args.work is None:
             shutil.rmtree(work, ignore_errors=True)
-    batch_lines = batch_section(args.batch)
+    batch_lines = batch_section(args.out)
     text = write_results(machine(), sizes, gen, meas, naive, prof, batch_lines, time.perf_counter() - start)
     args.out.write_text(text)
     print(f"wrote {args.out} ({time.perf_counter() - start:.0f} s)")
