@@ -458,12 +458,13 @@ def comparable(folder: Path, texts: dict | None = None) -> dict:
             record = json.loads(data)
             for key in ("started", "finished", "duration_s", "git"):
                 record.pop(key)
+            record.pop("stages_s", None)
             for report in record["reports"].values():
                 report.pop("duration_s"), report.pop("reused")
             data = json.dumps(record, sort_keys=True).encode()
         elif path.name == "status.json":
             record = json.loads(data)
-            record.pop("duration_s")
+            record.pop("duration_s"), record.pop("stages_s", None)
             data = json.dumps(record, sort_keys=True).encode()
         elif path.suffix == ".html":
             text = data.decode()
