@@ -1,6 +1,6 @@
 """The national batch, measured on the real notebooks (issue 16): what `make bench` runs after run.py.
 
-    python benchmarks/bench_batch.py [--jobs 2] [--naive 5] [--work DIR] [--keep] [--scale study]
+    python benchmarks/bench_batch.py [--jobs 2] [--naive 5] [--work DIR] [--keep] [--sample] [--scale study]
 
 1. Data: `rhi synth --scale national --out DATA` (153 authorities, about 200,000
    episodes), the command a user runs.
@@ -144,6 +144,25 @@ def sample_authorities(data: Path, n: int) -> list[tuple[str, int]]:
     return [(str(sizes.index[i]), int(sizes.iloc[i])) for i in dict.fromkeys(picks)]
 
 
+def write_sample(data: Path, las: list[str], out: Path) -> Path:
+    """The rows of ``las`` only (their episodes, children, RHIs, links and disclosures), as written by synth."""
+    import pandas as pd
+
+    read = {name: pd.read_csv(data / f"{name}.csv", dtype=str, keep_default_na=False)
+            for name in ("children", "episodes", "rhis", "rhi_episodes", "disclosures")}
+    eps = read["episodes"][read["episodes"]["la_code"].isin(las)]
+    kids = set(eps["child_id"])
+    rhis = read["rhis"][read["rhis"]["child_id"].isin(kids)]
+    sample = {"children": read["children"][read["children"]["child_id"].isin(kids)], "episodes": eps, "rhis": rhis,
+              "rhi_episodes": read["rhi_episodes"][read["rhi_episodes"]["rhi_id"].isin(rhis["rhi_id"])],
+              "disclosures": read["disclosures"][read["disclosures"]["rhi_id"].isin(rhis["rhi_id"])]}
+    out.mkdir(parents=True)
+    for name, frame in sample.items():
+        frame.to_csv(out / f"{name}.csv", index=False)
+    shutil.copy(data / "metadata.json", out / "metadata.json")
+    return out
+
+
 def naive_report(data: Path, la: str, out: Path) -> dict:
     """One authority the naive way: papermill each notebook (new kernel), then nbconvert it to HTML."""
     import logging
@@ -200,14 +219,20 @@ def section(rec: dict) -> list[str]:
     key, prof = profile_of(b["reports"])
     means = mean_stages(b["reports"])
     las = [k for k in b["reports"] if k not in ("all", "compare")]
-    lines = [START, "## National batch, real notebooks (bench_batch.py)", "",
+    sampled = rec.get("sample")
+    title = (f"## {len(sampled)} authorities of the national data, real notebooks (bench_batch.py --sample)"
+             if sampled else "## National batch, real notebooks (bench_batch.py)")
+    lines = [START, title, "",
              f"- date: {rec['date']}; machine: {m['cores']} cores, {m['ram_gb']} GB RAM, {m['cpu']}; "
              f"Python {m['python']}; git {rec['git']}",
              f"- data: `rhi synth --scale {rec.get('scale', 'national')} --seed {SEED}` ({rec['episodes']:,} episodes, {len(las)} "
-             f"authorities; {rec['synth_s']:.1f} s to make)",
+             f"authorities; {rec['synth_s']:.1f} s to make)"
+             + (f"; the batch and the naive loop both ran on the rows of {', '.join(sampled)} only, "
+                "written as a dataset of their own" if sampled else ""),
              f"- command: `rhi batch DATA --out RUN --jobs {rec['jobs']}` in a subprocess, the project's notebooks "
              f"({', '.join(rec['notebooks'])} per report; 03 for the comparison)",
-             f"- **whole national run: {b['wall_s']:.0f} s** ({b['wall_s'] / 60:.1f} min) for {n_reports} reports "
+             f"- **whole {'sample' if sampled else 'national'} run: {b['wall_s']:.0f} s** ({b['wall_s'] / 60:.1f} min) "
+             f"for {n_reports} reports "
              f"({len(las)} authorities, all authorities, the comparison); {b['summary']['ok']} ok, failed: "
              f"{', '.join(b['summary']['failed']) or 'none'}",
              f"- publication: {b['publication']['cells']:,} cells, {b['publication']['primary']:,} primary and "
@@ -242,9 +267,13 @@ def section(rec: dict) -> list[str]:
               f"{naive_total:.0f} s ({naive_total / 3600:.1f} h). The batch is **{ratio:.1f} times faster**.", "",
               "### Targets (issue 16)", ""]
     run_ok = b["wall_s"] <= TARGET_RUN_S
-    lines.append(f"- {'met' if run_ok else '**MISSED**'}: whole national run in at most {TARGET_RUN_S / 60:.0f} min "
-                 f"on 2 cores ({b['wall_s']:.0f} s; the aim of {AIM_RUN_S / 60:.0f} min "
-                 f"{'met' if b['wall_s'] <= AIM_RUN_S else 'missed'})")
+    if sampled:
+        lines.append("- whole national run in at most 5 min on 2 cores: not measured by this run (a sample); see the "
+                     "note above this section")
+    else:
+        lines.append(f"- {'met' if run_ok else '**MISSED**'}: whole national run in at most {TARGET_RUN_S / 60:.0f} "
+                     f"min on 2 cores ({b['wall_s']:.0f} s; the aim of {AIM_RUN_S / 60:.0f} min "
+                     f"{'met' if b['wall_s'] <= AIM_RUN_S else 'missed'})")
     lines.append(f"- {'met' if ratio >= TARGET_RATIO else '**MISSED**'}: at least {TARGET_RATIO:.0f} times faster "
                  f"than the naive loop ({ratio:.1f}x)")
     lines.append("- all figures for all authorities of one year in 10 s, peak memory under 4 GB at 16 years, load "
@@ -277,6 +306,9 @@ def main() -> None:
     parser.add_argument("--naive", type=int, default=5, help="authorities in the naive loop (at least 5)")
     parser.add_argument("--work", type=Path, default=None, help="folder for the data and runs (default: temporary)")
     parser.add_argument("--keep", action="store_true", help="keep --work afterwards")
+    parser.add_argument("--sample", action="store_true",
+                        help="run the batch and the naive loop on the --naive authorities only (their rows of the "
+                             "national data), not the whole national run")
     parser.add_argument("--scale", default="national", choices=("national", "study"),
                         help="study: a quick check of the benchmark itself (3 authorities); nothing is written")
     parser.add_argument("--section-only", action="store_true",
@@ -296,10 +328,12 @@ def main() -> None:
             sys.exit(f"{work} holds an earlier benchmark's runs: give an empty --work folder")
         print("making the national dataset ...", flush=True)
         synth_s = make_data(data, args.scale)
+        sample = sample_authorities(data, args.naive)
+        if args.sample:
+            data = write_sample(data, [la for la, _ in sample], work / "sample")
         print(f"rhi batch --jobs {args.jobs} (several minutes) ...", flush=True)
         batch = time_batch(data, work / "run", args.jobs)
         print(f"  {batch['wall_s']:.0f} s", flush=True)
-        sample = sample_authorities(data, args.naive)
         naive = []
         for la, episodes in sample:
             print(f"naive loop: {la} ({episodes:,} episodes) ...", flush=True)
@@ -310,7 +344,7 @@ def main() -> None:
         from analysis.run.batch import discover_notebooks
 
         rec = {"date": datetime.now().strftime("%Y-%m-%d %H:%M"), "machine": machine(), "git": git_state(),
-               "scale": args.scale,
+               "scale": args.scale, "sample": [la for la, _ in sample] if args.sample else None,
                "jobs": args.jobs, "synth_s": synth_s, "episodes": sum(1 for _ in open(data / "episodes.csv")) - 1,
                "notebooks": [p.name[:2] for p in discover_notebooks()[0] if not p.name.startswith("05_")],
                "batch": batch, "naive": {"reports": naive}}
