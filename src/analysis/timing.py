@@ -42,6 +42,11 @@ def take() -> dict[str, float]:
     return out
 
 
+def absorb(stages: dict[str, float]) -> None:
+    """Add stages timed elsewhere (another process) to this process's stages."""
+    add(_STAGES, stages)
+
+
 def add(into: dict[str, float], stages: dict[str, float]) -> dict[str, float]:
     for name, seconds in stages.items():
         into[name] = into.get(name, 0.0) + float(seconds)

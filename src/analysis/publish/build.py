@@ -70,7 +70,7 @@ def _register_in_parallel(pub: Publication, ds, params, scopes, jobs: int, bar) 
         with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
             for scope, fragment, stages in pool.map(_register_fragment, order):   # biggest first: better packing
                 parts[scope] = fragment
-                timing.add(timing._STAGES, {f"{k} (summed over workers)": v for k, v in stages.items()})
+                timing.absorb({f"{k} (summed over workers)": v for k, v in stages.items()})
                 bar.update(1)
     finally:
         _FORKED.clear()
