@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from analysis.cli import app
 from analysis.errors import DatasetError
-from analysis.dataset.schema import parse_datetimes
+from analysis.dataset.schema import normalise_code, parse_datetimes
 from analysis.dataset.validate import SET_ASIDE_ADULT, SET_ASIDE_EARLY_RHI, load_dataset
 
 runner = CliRunner()
@@ -221,6 +221,49 @@ def test_absent_is_the_old_name_of_no_apparent_risk(tmp_path):
     set_cell(tables, "episodes", 3, "police_risk", "Absent")
     ds = load_dataset(write_tables(tmp_path / "d", tables))
     assert ds.episodes.loc[3, "police_risk"] == "no_apparent_risk"
+
+
+def test_normalise_code_maps_each_distinct_value_back_in_place():
+    # normalise_code works on the distinct values only: every cell must still get its own value,
+    # missing ones (None, NaN, NA) exactly as they were, with the index, name and dtype kept.
+    cells = [" Looked-After ", "NO  APPARENT - risk", None, "Looked-After", "looked_after", float("nan"),
+             "child--in need", " Looked-After ", "", "-high-", "looked__after", pd.NA, "HIGH"]
+    expected = ["looked_after", "no_apparent_risk", None, "looked_after", "looked_after", float("nan"),
+                "child_in_need", "looked_after", "", "_high_", "looked__after", pd.NA, "high"]
+    index = [f"r{i}" for i in range(len(cells))][::-1]
+    out = normalise_code(pd.Series(cells, index=index, name="legal_status", dtype=object))
+    assert out.dtype == object and out.name == "legal_status" and list(out.index) == index
+    assert [(type(v), repr(v)) for v in out] == [(type(v), repr(v)) for v in expected]
+
+    text = normalise_code(pd.Series(["Care In-Area", "", None, "care in  area", "HOME"], dtype="str"))
+    assert text.dtype == "str"
+    assert text.tolist()[:2] == ["care_in_area", ""] and pd.isna(text[2])
+    assert text.tolist()[3:] == ["care_in_area", "home"]
+    assert normalise_code(pd.Series([], dtype="str")).tolist() == []
+
+
+def test_codes_with_mixed_case_spaces_and_hyphens_load_exactly(tmp_path):
+    tables = base_tables()
+    for row, risk in enumerate([" No-Apparent - RISK ", "NO APPARENT RISK", "", "no_apparent_risk"]):
+        set_cell(tables, "episodes", row, "police_risk", risk)
+    for row, status in enumerate(["Looked After", "child-protection", "CHILD  IN--NEED", ""]):
+        set_cell(tables, "episodes", row, "legal_status", status)
+    set_cell(tables, "rhis", 2, "status", " Declined ")
+    ds = load_dataset(write_tables(tmp_path / "d", tables))
+    risk, status = ds.episodes["police_risk"], ds.episodes["legal_status"]
+    assert risk.isna().tolist() == [False, False, True, False]  # blank: not recorded
+    assert risk.dropna().tolist() == ["no_apparent_risk"] * 3
+    assert status.isna().tolist() == [False, False, False, True]
+    assert status.dropna().tolist() == ["looked_after", "child_protection", "child_in_need"]
+    assert risk.dtype == object and status.dtype == object
+    assert ds.rhis["status"].tolist() == ["completed", "completed", "declined"]
+
+    set_cell(tables, "episodes", 3, "police_risk", "no__apparent_risk")  # a doubled underscore is not a code
+    with pytest.raises(DatasetError) as err:
+        load_dataset(write_tables(tmp_path / "bad", tables))
+    assert [str(p) for p in err.value.problems] == [
+        "episodes.csv, row 5, column police_risk: value 'no__apparent_risk': expected one of high, medium, low, "
+        "no_apparent_risk"]
 
 
 def test_declared_indicator_is_accepted(tmp_path):

@@ -17,7 +17,27 @@ from analysis import vocab
 
 
 def normalise_code(series: pd.Series) -> pd.Series:
-    """Lower case, trimmed, spaces and hyphens as underscores: 'Looked After' -> 'looked_after'."""
+    """Lower case, trimmed, spaces and hyphens as underscores: 'Looked After' -> 'looked_after'.
+
+    Only the distinct values are normalised (a column of codes holds a handful of them among
+    millions of cells; the regex runs in Python for each value), then put back in place. Missing
+    values come back as they were, and the result has the dtype, index and name the element-wise
+    :func:`_normalise_each` would give.
+    """
+    if not (series.dtype == object or isinstance(series.dtype, pd.StringDtype)):
+        return _normalise_each(series)
+    codes, uniques = pd.factorize(series)
+    distinct = _normalise_each(pd.Series(uniques, dtype=series.dtype))
+    values = distinct.array.take(codes, allow_fill=True)  # -1 (missing) -> the dtype's missing value
+    missing = codes < 0
+    if series.dtype == object and missing.any():  # None, NaN or NA: each kept as it was
+        values = values.to_numpy(dtype=object, copy=True)
+        values[missing] = series.to_numpy(dtype=object)[missing]
+    return pd.Series(values, index=series.index, name=series.name, dtype=series.dtype)
+
+
+def _normalise_each(series: pd.Series) -> pd.Series:
+    """:func:`normalise_code` computed cell by cell."""
     return series.str.lower().str.strip().str.replace(r"[\s\-]+", "_", regex=True)
 
 
