@@ -41,9 +41,37 @@ class NotebookDataError(RuntimeError):
     """Raised in a notebook when its dataset is invalid; the message lists the problems."""
 
 
+class _Deferred:
+    """A dataset not loaded yet: ``load()`` loads it (``ReportContext.ds`` calls it the first time it is used)."""
+
+    def __init__(self, load):
+        self.load = load
+
+
+class _DatasetAttribute:
+    """``ReportContext.ds``: the dataset, or a :class:`_Deferred` loaded the first time a notebook reads ``ds``
+    and kept by the context from then on. In a batch most notebooks read only the published tables, so their
+    kernels need not load (and keep) the dataset at all."""
+
+    def __set_name__(self, owner, name):
+        self.slot = "_" + name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:   # on the class: no default value for the dataclass field
+            raise AttributeError(self.slot[1:])
+        value = obj.__dict__[self.slot]
+        if isinstance(value, _Deferred):
+            value = value.load()
+            obj.__dict__[self.slot] = value
+        return value
+
+    def __set__(self, obj, value):
+        obj.__dict__[self.slot] = value
+
+
 @dataclass
 class ReportContext:
-    ds: Dataset
+    ds: Dataset = _DatasetAttribute()   # loaded when first used (see ``setup``)
     params: Params
     control: Disclosure
     out: Path | None
@@ -401,7 +429,9 @@ def cached_dataset(path: Path, la_code: str | None = None) -> Dataset:
     """Load (and for one LA, subset) a dataset once per kernel; reloaded if any file changed.
 
     A batch run keeps kernels warm across authorities, so the national file is
-    read and validated once per kernel, not once per report.
+    read and validated once per kernel, not once per report. Only the latest
+    authority's subset is kept: a warm kernel goes from authority to authority,
+    and keeping every subset made its memory grow with each report.
     """
     from analysis.dataset.io import dataset_files
 
@@ -409,20 +439,52 @@ def cached_dataset(path: Path, la_code: str | None = None) -> Dataset:
     key = (str(Path(path).resolve()), stamp)
     if _CACHE.get("key") != key:
         _CACHE.clear()
-        _CACHE.update(key=key, full=load_dataset(path), subsets={})
+        _CACHE.update(key=key, full=load_dataset(path), subset=None)
     if not la_code:
         return _CACHE["full"]
-    subsets = _CACHE["subsets"]
-    if la_code not in subsets:
-        subsets[la_code] = _CACHE["full"].subset_la(la_code)
-    return subsets[la_code]
+    subset = _CACHE.get("subset")
+    if subset is None or subset[0] != la_code:
+        _CACHE["subset"] = None   # the previous authority's subset goes before the next is made
+        subset = _CACHE["subset"] = (la_code, _CACHE["full"].subset_la(la_code))
+    return subset[1]
+
+
+def _drop_other_subset(la_code: str | None) -> None:
+    """Forget a cached subset of another authority (a batch kernel moving on to the next report)."""
+    subset = _CACHE.get("subset")
+    if subset is not None and subset[0] != la_code:
+        _CACHE["subset"] = None
+
+
+def _load_cached(path: Path, la_code: str | None) -> Dataset:
+    """The dataset (the authority's subset when ``la_code``) from the kernel's cache, timed as "data load";
+    NotebookDataError if it is invalid or has no such authority."""
+    from analysis.timing import stage
+
+    with stage("data load"):
+        try:
+            dataset = cached_dataset(path)
+        except DatasetError as err:
+            raise NotebookDataError(f"{path} is not a valid dataset; nothing was analysed:\n  "
+                                    + "\n  ".join(err.summary_lines(10))) from None
+        if not la_code:
+            return dataset
+        if la_code not in dataset.la_codes:
+            raise NotebookDataError(f"la_code {la_code} has no episodes in {path}")
+        return cached_dataset(path, la_code)
 
 
 def setup(data_path=None, la_code=None, period_start=None, period_end=None,
           risk_levels=("medium", "low"), min_cell: int = 5, suppress: bool = True,
           output_dir=None, dataset: Dataset | None = None, publication_dir=None,
           scope: str | None = None) -> ReportContext:
-    """Load and validate the dataset and fix the parameters of a notebook run."""
+    """Check the dataset and fix the parameters of a notebook run.
+
+    On its own a notebook loads and validates the dataset here (it publishes its own tables from it). In a
+    batch (``publication_dir``) the tables are the run's, already published from a dataset the batch
+    validated, so ``ctx.ds`` is loaded only if the notebook uses it, the first time it does (from the
+    kernel's cache, subset to the authority): a notebook that shows only published tables never loads it.
+    """
     from analysis.timing import stage
 
     path = resolve_data_path(data_path)
@@ -430,22 +492,19 @@ def setup(data_path=None, la_code=None, period_start=None, period_end=None,
         if not path.exists():
             raise NotebookDataError(f"No dataset at {path}. Run `make data` (or `rhi synth --out {path}`) "
                                     "or set the data_path parameter.")
-        try:
-            with stage("data load"):
-                dataset = cached_dataset(path)
-        except DatasetError as err:
-            raise NotebookDataError(f"{path} is not a valid dataset; nothing was analysed:\n  "
-                                    + "\n  ".join(err.summary_lines(10))) from None
+        if not publication_dir:
+            dataset = _load_cached(path, None)
     if isinstance(risk_levels, str):
         risk_levels = tuple(s.strip() for s in risk_levels.split(",") if s.strip())
     params = Params(period_start=period_start, period_end=period_end, risk_levels=tuple(risk_levels),
                     la_code=la_code or None)
-    if params.la_code:
+    if dataset is None:   # a batch: loaded when the notebook first uses ctx.ds, if it does
+        dataset = _Deferred(lambda: _load_cached(path, params.la_code))
+    elif params.la_code:
         if params.la_code not in dataset.la_codes:
             raise NotebookDataError(f"la_code {params.la_code} has no episodes in {path}")
         if dataset is _CACHE.get("full"):
-            with stage("data load"):
-                dataset = cached_dataset(path, params.la_code)
+            dataset = _load_cached(path, params.la_code)
         else:
             dataset = dataset.subset_la(params.la_code)
     synthetic = is_synthetic(path)  # metadata.json, Parquet file metadata or a workbook's metadata sheet
@@ -455,6 +514,7 @@ def setup(data_path=None, la_code=None, period_start=None, period_end=None,
     control = Disclosure(bool(suppress), int(min_cell))
     scope = scope or params.la_code or "all"
     if publication_dir:   # a batch: the run's tables, suppressed once for every report of the run
+        _drop_other_subset(params.la_code)   # before the freeze: the last authority's subset is not kept
         _freeze_long_lived()
         with stage("reading the published tables"):
             tables = published_tables(publication_dir, scope)

@@ -51,6 +51,17 @@ KERNEL_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THRE
 # Run before every notebook in a warm kernel: no variable or figure of the previous report survives,
 # but imported modules (and the cached dataset) do.
 RESET_CELL = "%reset -f\nimport matplotlib.pyplot as _plt\n_plt.close('all')\n%matplotlib inline\ndel _plt"
+# Run once when a worker's kernel starts: the heavy libraries (pandas, matplotlib, scipy, statsmodels), through
+# the modules the notebooks import, are imported then rather than in the kernel's first report. A module that
+# fails to import is left for the notebook to import (and report) as it always did.
+WARM_UP_MODULES = ("matplotlib.pyplot", "analysis.render.report", "analysis.render.plots", "analysis.render.narrative",
+                   "analysis.render.kpis_plots", "analysis.render.years_plots", "analysis.reference.compare",
+                   "analysis.reference.dfe", "analysis.stats.funnel", "analysis.definitions.kpis",
+                   "analysis.definitions.linkage", "analysis.dataset.validate")
+WARM_UP_CELL = ("def _rhi_warm_up(names):\n    import importlib\n    for name in names:\n        try:\n"
+                "            importlib.import_module(name)\n        except Exception:\n            pass\n"
+                f"_rhi_warm_up({WARM_UP_MODULES!r})\ndel _rhi_warm_up")
+WARM_UP_TIMEOUT = 300   # seconds; past it the first notebook simply waits for the kernel to finish
 
 
 class BatchError(Exception):
@@ -449,8 +460,26 @@ def _kernel():
     with timing.stage("kernel start"):
         km.start_kernel(env=env, cwd=str(NOTEBOOKS if NOTEBOOKS.exists() else Path.cwd()),
                         stdout=subprocess_devnull(), stderr=log)
+        _warm_up(km)
     _WORKER["km"] = km
     return km
+
+
+def _warm_up(km) -> None:
+    """Import the libraries the notebooks use in a new kernel (``WARM_UP_CELL``), silently and outside the
+    kernel's history: no output, execution count or variable of it reaches a report."""
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        msg_id = kc.execute(WARM_UP_CELL, silent=True, store_history=False)
+        deadline = time.monotonic() + WARM_UP_TIMEOUT
+        while kc.get_shell_msg(timeout=max(deadline - time.monotonic(), 0.1))["parent_header"].get("msg_id") != msg_id:
+            pass
+    except Exception:   # not ready or too slow: the notebooks import what they need, as before
+        pass
+    finally:
+        kc.stop_channels()
 
 
 def _tethered_kernel_manager():
