@@ -509,3 +509,35 @@ def test_a_generated_run_sized_publication_keeps_every_true_value_within_its_bou
     for cid, b in result.bounds.items():              # safe cells: two witnessed values, one >= 5
         if b["status"] == "safe" and not b["exact"]:
             assert b["upper"] is None or (b["lower"] < b["upper"] and b["upper"] >= 5), cid
+
+
+# --- certificates from the publishing run (the batch passes them in memory) --------------------------------
+
+
+def test_a_false_certificate_never_hides_a_leak(tmp_path):
+    # u10 is pinned at 2; a "certificate" claiming u10 = 7 breaks the sum and must be rejected, not believed
+    pub = publication(tmp_path, {"girls": 380, "u10": "c", "11_13": 29, "14_15": 330, "16_17": 19},
+                      [("sum", "girls", ["u10", "11_13", "14_15", "16_17"])])
+    truth = {"girls": 380, "u10": 2, "11_13": 29, "14_15": 330, "16_17": 19}
+    result = audit_publication(pub, certificates=({**truth, "u10": 7}, [{"u10": 9}]))
+    assert leak_bounds(result) == {"u10": (2, 2)} and not result.ok
+
+
+def test_a_true_certificate_saves_solves_and_changes_no_verdict(tmp_path):
+    # rows and columns each with two hidden cells: safe (a rectangle 4 x 4 of hidden cells can move)
+    values = {(r, c): 3 + r + 2 * c for r in range(4) for c in range(4)}
+    hidden = {(0, 0), (0, 1), (1, 0), (1, 1), (2, 2), (2, 3), (3, 2), (3, 3)}
+    cells = {f"x{r}{c}": ("c" if (r, c) in hidden else v) for (r, c), v in values.items()}
+    cells.update({f"row{r}": sum(values[r, c] for c in range(4)) for r in range(4)})
+    cells.update({f"col{c}": sum(values[r, c] for r in range(4)) for c in range(4)})
+    rel = [("sum", f"row{r}", [f"x{r}{c}" for c in range(4)]) for r in range(4)]
+    rel += [("sum", f"col{c}", [f"x{r}{c}" for r in range(4)]) for c in range(4)]
+    plain = audit_publication(publication(tmp_path / "a", cells, rel))
+    truth = {f"x{r}{c}": v for (r, c), v in values.items()}
+    moved = [{"x00": 5, "x01": values[0, 1] - 2, "x10": values[1, 0] - 2, "x11": values[1, 1] + 2},
+             {"x22": 7, "x23": values[2, 3] - 2, "x32": values[3, 2] - 2, "x33": values[3, 3] + 2}]
+    helped = audit_publication(publication(tmp_path / "b", cells, rel), certificates=(truth, moved))
+    assert plain.ok and helped.ok
+    status = lambda r: {cid: b["status"] for cid, b in r.bounds.items()}   # noqa: E731
+    assert status(helped) == status(plain) and set(status(plain).values()) == {"safe"} and len(status(plain)) == 8
+    assert helped.lp_solves + helped.milp_solves < plain.lp_solves + plain.milp_solves

@@ -23,6 +23,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from analysis.errors import Problem
 from analysis.attack.handmade import load_handmade
 from analysis.attack.read import Publication, PublicationError, UsageError, load_publication
@@ -80,12 +82,17 @@ def resolve_folder(path: Path) -> tuple[Path, str]:
     return path, "hand-made tables"
 
 
-def audit_publication(folder, overlap=(), min_cell: int | None = None, exact: bool = False) -> AuditResult:
+def audit_publication(folder, overlap=(), min_cell: int | None = None, exact: bool = False,
+                      certificates=None) -> AuditResult:
     """Attack everything a run (or a folder of hand-made tables) publishes; see the package docstring.
 
     ``overlap``: filter columns of hand-made DfE files whose levels may overlap.
     ``min_cell``: overrides publication.json (default 5). ``exact``: compute the exact
     smallest and largest value of every ``c`` cell, not only of the leaks.
+    ``certificates``: (values, witnesses) by cell id, from the run that published the folder (the
+    batch passes them in memory; they are never written): whole-number tables that, once each is
+    checked exactly against this audit's own reading of the files, save solves. They can show only
+    that a cell can take other values, so they never hide a leak.
     Raises PublicationError (unreadable input) or UsageError (bad options).
     """
     started = time.perf_counter()
@@ -102,8 +109,25 @@ def audit_publication(folder, overlap=(), min_cell: int | None = None, exact: bo
     if min_cell is not None:
         pub.min_cell = min_cell
     system = build_system(pub)
-    bounds, inconsistent, stats = solve_system(system, pub.min_cell, exact=exact)
+    bounds, inconsistent, stats = solve_system(system, pub.min_cell, exact=exact,
+                                               certificates=_by_variable(certificates, pub, system))
     return _result(pub, form, system, bounds, inconsistent, stats, time.perf_counter() - started)
+
+
+def _by_variable(certificates, pub: Publication, system):
+    """Certificates by cell id -> (a value per variable, -1 where none; [(variables, values)])."""
+    if not certificates:
+        return None
+    truth, witnesses = certificates
+    ids = pub.cells["cell_id"].to_numpy()[np.asarray(system.cells)]
+    variable = {cid: i for i, cid in enumerate(ids)}
+    values = np.array([truth.get(cid, -1) for cid in ids], dtype=np.int64)
+    changes = []
+    for w in witnesses:
+        at = [(variable[cid], value) for cid, value in w.items() if cid in variable]
+        if at:
+            changes.append((np.array([a for a, _ in at]), np.array([b for _, b in at], dtype=np.int64)))
+    return values, changes
 
 
 def _result(pub: Publication, form, system, bounds, inconsistent, stats, seconds) -> AuditResult:

@@ -125,6 +125,7 @@ class ComponentSolver:
         self.wmin = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
         self.wmax = np.full(n, -1, dtype=np.int64)
         self.n = n
+        self.certified: list[np.ndarray] = []     # certificates accepted (see certify)
 
     # --- solver calls -------------------------------------------------------------------------
     def lp(self, objective: np.ndarray, cap: float = np.inf):
@@ -172,6 +173,14 @@ class ComponentSolver:
         np.maximum(self.wmax, point, out=self.wmax)
         self.stats.witnesses += 1
         return True
+
+    def certify(self, points) -> None:
+        """Take certificates (whole-number tables the publishing run says agree with everything published) as
+        witnesses, each only after checking it exactly against this component's rows and bounds. A
+        certificate can only show that a cell can take a value; leaks are still found by the solves."""
+        for point in points:
+            if self.take(point):
+                self.certified.append(point)
 
     def unit(self, i: int, sign: float) -> np.ndarray:
         objective = np.zeros(self.n)
@@ -423,7 +432,9 @@ class ComponentSolver:
             if split and fixed.any() and not fixed.all():
                 found.update(self.split(lo, fixed, pending, exact))
                 return found
-            self.witness_rounds(pending, lo, hi)
+            undecided = [i for i in pending if not self.safe(i)]
+            if not self.certified or len(undecided) * 100 >= len(audited):   # certificates left little: solve it
+                self.witness_rounds(pending, lo, hi)
             pending = [i for i in pending if not self.safe(i)]
             for i in pending:
                 if (probed := self.probe(i, lo, hi)) is not None:
@@ -467,6 +478,7 @@ class ComponentSolver:
                     found[comp.variables[i]] = CellBounds(int(lo[comp.variables[i]]), None, True, SAFE)
                 continue
             solver = ComponentSolver(reduced, comp, self.min_cell, self.stats)
+            solver.certify(point[comp.variables] for point in self.certified)
             solver.feasible()
             for i, cell_bounds in solver.run(inner, exact, split=False).items():
                 found[comp.variables[i]] = cell_bounds
@@ -492,13 +504,22 @@ class ComponentSolver:
                           origins if low == high else [])
 
 
-def solve_system(system: LinearSystem, min_cell: int, exact: bool = False) -> tuple[dict[int, CellBounds],
-                                                                                   list[Component], SolveStats]:
-    """Bounds of every audited (c) variable; also the components found inconsistent."""
+def solve_system(system: LinearSystem, min_cell: int, exact: bool = False, certificates=None) -> tuple[
+        dict[int, CellBounds], list[Component], SolveStats]:
+    """Bounds of every audited (c) variable; also the components found inconsistent.
+
+    ``certificates``: (values, changes): a value for every variable (-1 where none) and a list of
+    (variables, values) arrays that change some of them; each is one whole-number table, checked
+    exactly by :meth:`ComponentSolver.certify` before it counts for anything."""
     stats = SolveStats()
     bounds: dict[int, CellBounds] = {}
     inconsistent: list[Component] = []
-    for comp in system.components:
+    n_variables = len(system.lower)
+    comp_of, local = np.full(n_variables, -1), np.zeros(n_variables, dtype=np.int64)
+    for which, comp in enumerate(system.components):
+        comp_of[comp.variables] = which
+        local[comp.variables] = np.arange(len(comp.variables))
+    for which, comp in enumerate(system.components):
         audited = [i for i, v in enumerate(comp.variables) if system.audited[v]]
         if not audited:
             continue
@@ -508,6 +529,8 @@ def solve_system(system: LinearSystem, min_cell: int, exact: bool = False) -> tu
                 bounds[v] = CellBounds(int(system.lower[v]), None, True, SAFE)
             continue
         solver = ComponentSolver(system, comp, min_cell, stats)
+        if certificates is not None:
+            solver.certify(_points(certificates, comp, which, comp_of, local))
         try:
             solver.feasible()
             for i, cell_bounds in solver.run(audited, exact).items():
@@ -517,6 +540,19 @@ def solve_system(system: LinearSystem, min_cell: int, exact: bool = False) -> tu
             for i in audited:
                 bounds[comp.variables[i]] = CellBounds(None, None, False, INCONSISTENT, solver.all_origins)
     return bounds, inconsistent, stats
+
+
+def _points(certificates, comp: Component, which: int, comp_of: np.ndarray, local: np.ndarray):
+    """The certificates' tables over component ``which``'s variables (those that change nothing there: once)."""
+    values, changes = certificates
+    base = values[np.asarray(comp.variables)]
+    yield base
+    for changed, new in changes:
+        here = comp_of[changed] == which
+        if here.any():
+            point = base.copy()
+            point[local[changed[here]]] = new[here]
+            yield point
 
 
 def _vstack(a, b):

@@ -30,7 +30,7 @@ deterministic (cells are visited in key order). An independent attacker
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
@@ -46,6 +46,13 @@ class Protection:
     rounds: int
     checked: int      # primary cells checked by linear programming
     unproven: int = 0   # times a cell of a large component was treated as unprotected without a proof (see _unprotected)
+    witnesses: list = field(default_factory=list, repr=False)   # each {Key: value} where it differs from the truth
+
+    # A witness is a whole-number table agreeing with everything published (see _unprotected). Hidden cells
+    # only ever grow, and a cell hidden later keeps its true value in an earlier witness, so every witness
+    # found holds for the final publication too. They never leave the run's process: the batch hands them
+    # with the true values to the independent audit as certificates, which it checks exactly itself
+    # (analysis.attack.solve); a certificate can only show that a cell can take other values.
 
     @property
     def secondary(self) -> set:
@@ -76,10 +83,11 @@ def protect(values: dict, relations: list[Relation], together=(), min_cell: int 
     rounds = checked = 0
     verified: set[int] = set()   # hiding more cells only widens what a cell can be: once safe, safe
     unproven = 0
+    found: list[dict] = []       # every witness, as {cell: value} where it differs from the true value
     while True:
         rounds += 1
         _close(v, hidden, rels, groups, min_cell, primary)
-        unsafe, n, guessed = _unprotected(v, hidden, primary, rels, member_of, min_cell, verified)
+        unsafe, n, guessed = _unprotected(v, hidden, primary, rels, member_of, min_cell, verified, found=found)
         checked += n
         unproven += sum(len(cells) for _, cells in guessed)
         if progress:
@@ -98,7 +106,8 @@ def protect(values: dict, relations: list[Relation], together=(), min_cell: int 
             else:
                 hidden[pattern] = True
         if int(hidden.sum()) == before and guessed:   # nothing left to hide near them: prove each one
-            unsafe, n, _ = _unprotected(v, hidden, primary, rels, member_of, min_cell, verified, exact=True)
+            unsafe, n, _ = _unprotected(v, hidden, primary, rels, member_of, min_cell, verified, exact=True,
+                                        found=found)
             for p in unsafe:
                 _widen(p, v, hidden, rels, member_of, min_cell)
             checked += n
@@ -107,7 +116,7 @@ def protect(values: dict, relations: list[Relation], together=(), min_cell: int 
         if int(hidden.sum()) == before:
             raise RuntimeError(f"suppression cannot protect {len(unsafe)} cell(s), e.g. {keys[unsafe[0]]}")
     return Protection({keys[i] for i in np.flatnonzero(hidden)}, {keys[i] for i in np.flatnonzero(primary)},
-                      rounds, checked, unproven)
+                      rounds, checked, unproven, [{keys[i]: value for i, value in w.items()} for w in found])
 
 
 def _close(v, hidden, rels, groups, min_cell, primary) -> None:
@@ -217,7 +226,7 @@ def _components(hidden, rels):
 LARGE = 2000   # hidden cells: a component this large gets witnesses only (below), no exact check per cell
 
 
-def _unprotected(v, hidden, primary, rels, member_of, min_cell, verified, exact: bool = False):
+def _unprotected(v, hidden, primary, rels, member_of, min_cell, verified, exact: bool = False, found=None):
     """Primary cells whose largest feasible whole value is below ``min_cell`` (not yet verified ones), how
     many solves that took, and the cells of large components not proved either way, as (component, cells).
 
@@ -264,6 +273,7 @@ def _unprotected(v, hidden, primary, rels, member_of, min_cell, verified, exact:
             if not reached:
                 break
             witnesses.append(point)
+            _keep(found, point, pos, v)
             verified.update(reached)
             todo = [i for i in todo if i not in verified]
             if bounded and len(reached) * 100 < len(todo):
@@ -284,6 +294,7 @@ def _unprotected(v, hidden, primary, rels, member_of, min_cell, verified, exact:
                 verified.add(p)
                 if point is not None:
                     witnesses.append(point)
+                    _keep(found, point, pos, v)
             else:
                 unsafe.append(p)
         if unreached:
@@ -386,6 +397,16 @@ def _pattern_lp(cells, region, v, hidden, a_eq, a_ub, slack, min_cell):
         return None
     moved = res.x[len(h):len(h) + len(pub)] + res.x[len(h) + len(pub):]
     return region[pub[moved > 1e-7]]
+
+
+def _keep(found, point, pos, v) -> None:
+    """Add a witness to ``found`` as {cell: value}, only where it differs from the true value."""
+    if found is None:
+        return
+    cells = np.fromiter(pos, dtype=np.int64, count=len(pos))
+    values = np.rint(point[[pos[c] for c in cells]]).astype(np.int64)
+    moved = values != v[cells]
+    found.append(dict(zip(cells[moved].tolist(), values[moved].tolist())))
 
 
 def _best_point(system, cells, min_cell=5):

@@ -242,6 +242,7 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
 
         jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
         id_hashes = frozenset(_id_hash(str(c)) for c in ds.children["child_id"].dropna())
+        certificates = None
         try:
             if annex_a:  # the Annex A tables, registered and suppressed the same way (analysis.definitions.annex_a)
                 from analysis.definitions.annex_a import publish_run as publish_annex_a
@@ -250,7 +251,8 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
             else:
                 from analysis.importers.report import unavailable_fields
 
-                publication = publish_run(ds, options, tasks, staging, progress, unavailable_fields(path), jobs=jobs)
+                publication, certificates = publish_run(ds, options, tasks, staging, progress,
+                                                        unavailable_fields(path), jobs=jobs)
         except PublicationError as err:  # two values for one cell, a relation that does not hold: a bug
             raise BatchError(f"The run's numbers are inconsistent, so nothing was published ({err}). "
                              "This is a bug in rhi: please report it with this message.", code=3) from None
@@ -260,7 +262,7 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
             _execute_all(todo, staging, jobs, id_hashes, synthetic, progress, cell_timeout)
         shutil.rmtree(staging / PUBLISHED_TABLES, ignore_errors=True)
         with timing.stage("disclosure audit"):
-            audit = audit_run(staging)
+            audit = audit_run(staging, certificates)
 
         finished = datetime.now(timezone.utc)
         record = _manifest(tasks, path, inputs, options, jobs, started, finished, synthetic, la_codes, all_only)
@@ -280,8 +282,9 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
 PUBLISHED_TABLES = ".published-tables"   # the notebooks' tables of each scope, removed before the swap
 
 
-def publish_run(ds, options, tasks, staging: Path, progress: bool, unavailable=(), jobs: int = 1) -> dict:
-    """Every table of every report, suppressed once for the whole run, written to ``publication/``.
+def publish_run(ds, options, tasks, staging: Path, progress: bool, unavailable=(), jobs: int = 1):
+    """Every table of every report, suppressed once for the whole run, written to ``publication/``; returns
+    its summary and the certificates for the audit (:func:`certificates_of`).
 
     The scopes' tables are computed in ``jobs`` processes. The notebooks then show these tables
     (``report.setup(publication_dir=...)``),
@@ -310,17 +313,34 @@ def publish_run(ds, options, tasks, staging: Path, progress: bool, unavailable=(
             pickle.dump(tables_of(pub, scope), handle)
     start = params.period_start if params.period_start is not None else ds.episodes["missing_start"].min()
     write_publication(pub, staging / "publication", *time_period_of(start, params.period_end))
-    return {"folder": "publication", **pub.summary()}
+    return {"folder": "publication", **pub.summary()}, certificates_of(pub)
 
 
-def audit_run(staging: Path) -> dict:
-    """The independent disclosure audit of everything the run publishes (``rhi audit-disclosure``)."""
+def certificates_of(pub) -> tuple[dict, list[dict]] | None:
+    """The true value of every cell and the suppression's witnesses, by cell id, for the audit only.
+
+    Never written anywhere: they stay in this process. The audit checks each one
+    exactly against its own reading of the publication and uses it only to show
+    that a suppressed cell can take other values; it finds leaks on its own.
+    """
+    from analysis.publish.files import cell_ids
+
+    if pub.protection is None or not pub.protection.hidden:
+        return None
+    ids = cell_ids(pub)
+    truth = {ids[k]: int(value) for k, value in pub.store.values.items() if k in ids}
+    return truth, [{ids[k]: value for k, value in w.items() if k in ids} for w in pub.protection.witnesses]
+
+
+def audit_run(staging: Path, certificates=None) -> dict:
+    """The independent disclosure audit of everything the run publishes (``rhi audit-disclosure``), given the
+    run's certificates (:func:`certificates_of`), which save it work and decide nothing it has not checked."""
     from analysis.attack import audit_publication
 
     from analysis.attack.read import PublicationError as Unreadable
 
     try:
-        r = audit_publication(staging / "publication")
+        r = audit_publication(staging / "publication", certificates=certificates)
     except Unreadable as err:  # the run's own files: a bug, reported as a failed audit, never published
         return {"ok": False, "cells": None, "suppressed": None, "leaks": 0, "inconsistencies": 0,
                 "unresolved": 0, "useless_suppressions": 0,
