@@ -131,7 +131,8 @@ def time_batch(data: Path, out: Path, jobs: int) -> dict:
     return {"wall_s": wall, "peak_gb": peak, "exit": proc.returncode, "summary": manifest["summary"],
             "run_stages_s": manifest.get("stages_s", {}), "reports": reports,
             "publication": {k: manifest["publication"].get(k) for k in ("cells", "primary", "secondary")},
-            "audit": {k: manifest["disclosure_audit"].get(k) for k in ("ok", "leaks", "cells", "suppressed")},
+            "audit": {k: manifest["disclosure_audit"].get(k)
+                      for k in ("ok", "leaks", "inconsistencies", "unresolved", "cells", "suppressed")},
             "stdout_tail": stdout.strip().splitlines()[-4:]}
 
 
@@ -210,6 +211,14 @@ def mean_stages(reports: dict) -> dict:
     return {s: sum(reports[k]["stages_s"].get(s, 0.0) for k in keys) / max(len(keys), 1) for s in names}
 
 
+def _also(audit: dict) -> str:
+    """The audit's other findings, when it recorded them: what else keeps a run from being published."""
+    parts = [f"{audit[k]} {k}" for k in ("inconsistencies", "unresolved") if audit.get(k)]
+    if audit.get("unresolved"):
+        parts[-1] += " (cells the audit could not bound in its time limit: the batch treats that as a failure)"
+    return "".join(f", {p}" for p in parts)
+
+
 def section(rec: dict) -> list[str]:
     m, b, nv = rec["machine"], rec["batch"], rec["naive"]
     n_reports = len(b["reports"])
@@ -237,7 +246,8 @@ def section(rec: dict) -> list[str]:
              f"{', '.join(b['summary']['failed']) or 'none'}",
              f"- publication: {b['publication']['cells']:,} cells, {b['publication']['primary']:,} primary and "
              f"{b['publication']['secondary']:,} secondary suppressions; disclosure audit: "
-             f"{'no leak' if b['audit']['ok'] else 'FAILED'} ({b['audit']['leaks']} leaks)",
+             f"{'no leak' if b['audit']['ok'] else 'FAILED'} ({b['audit']['leaks']} leaks"
+             f"{_also(b['audit'])})",
              f"- peak memory: {b['peak_gb']:.2f} GB (sum of resident set sizes of the batch, its workers and kernels,"
              " sampled every 0.5 s)", "",
              "### Where the run's time goes (the manifest's stages_s; wall clock in the batch process)", "",
