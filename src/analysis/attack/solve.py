@@ -432,10 +432,10 @@ class ComponentSolver:
             if split and fixed.any() and not fixed.all():
                 found.update(self.split(lo, fixed, pending, exact))
                 return found
-            undecided = [i for i in pending if not self.safe(i)]
-            if not self.certified or len(undecided) * 100 >= len(audited):   # certificates left little: solve it
-                self.witness_rounds(pending, lo, hi)
             pending = [i for i in pending if not self.safe(i)]
+            if not self.certified or len(pending) * 100 >= len(audited):   # unless certificates left little
+                self.witness_rounds(pending, lo, hi)
+                pending = [i for i in pending if not self.safe(i)]
             for i in pending:
                 if (probed := self.probe(i, lo, hi)) is not None:
                     found[i] = probed

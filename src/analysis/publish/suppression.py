@@ -311,23 +311,17 @@ def _deviation_rows(v, rels):
     """
     er, ec, ed, ur, uc, ud, slack = [], [], [], [], [], [], []
     n_eq = 0
-    for kind, total, parts in rels:
-        if kind == "sum":                                  # total - sum of parts = 0
-            er += [n_eq] * (1 + len(parts))
-            ec += [total, *parts]
-            ed += [1.0] + [-1.0] * len(parts)
-            n_eq += 1
-            continue
-        for q in parts:                                    # part - total <= 0
-            ur += [len(slack)] * 2
-            uc += [q, total]
-            ud += [1.0, -1.0]
-            slack.append(int(v[total]) - int(v[q]))
-        if kind == "overlap":                              # total - sum of parts <= 0
-            ur += [len(slack)] * (1 + len(parts))
-            uc += [total, *parts]
-            ud += [1.0] + [-1.0] * len(parts)
-            slack.append(sum(int(v[q]) for q in parts) - int(v[total]))
+    for relation in rels:
+        for equal, terms in _rows(*relation):
+            cells, coefficients = zip(*terms)
+            if equal:
+                er += [n_eq] * len(terms)
+                n_eq += 1
+            else:
+                ur += [len(slack)] * len(terms)
+                slack.append(-sum(c * int(v[m]) for m, c in terms))
+            (ec if equal else uc).extend(cells)
+            (ed if equal else ud).extend(map(float, coefficients))
     n = len(v)
     a_eq = csr_matrix((ed, (er, ec)), shape=(n_eq, n)).tocsc()
     a_ub = csr_matrix((ud, (ur, uc)), shape=(len(slack), n)).tocsc()
@@ -403,8 +397,8 @@ def _keep(found, point, pos, v) -> None:
     """Add a witness to ``found`` as {cell: value}, only where it differs from the true value."""
     if found is None:
         return
-    cells = np.fromiter(pos, dtype=np.int64, count=len(pos))
-    values = np.rint(point[[pos[c] for c in cells]]).astype(np.int64)
+    cells = np.fromiter(pos, dtype=np.int64, count=len(pos))   # in position order (see _system)
+    values = np.rint(point).astype(np.int64)
     moved = values != v[cells]
     found.append(dict(zip(cells[moved].tolist(), values[moved].tolist())))
 
@@ -475,20 +469,27 @@ def _system(comp, v, hidden, rels, member_of):
     pos = {c: j for j, c in enumerate(sorted(comp))}
     eq_rows, eq_b, ub_rows, ub_b = [], [], [], []
     for n in _relations_of(comp, member_of, set()):
-        kind, total, parts = rels[n]
-        whole = [(total, 1)] + [(p, -1) for p in parts]   # total - sum of parts
-        if kind == "sum":
-            row, rhs = _row(whole, v, hidden, pos)
-            eq_rows.append(row), eq_b.append(rhs)
-            continue
-        terms = [[(p, 1), (total, -1)] for p in parts]     # each part <= total
-        if kind == "overlap":
-            terms.append(whole)                            # total <= sum of parts
-        for t in terms:
-            row, rhs = _row(t, v, hidden, pos)
-            if row:
+        for equal, terms in _rows(*rels[n]):
+            row, rhs = _row(terms, v, hidden, pos)
+            if equal:
+                eq_rows.append(row), eq_b.append(rhs)
+            elif row:
                 ub_rows.append(row), ub_b.append(rhs)
     return pos, _matrix(eq_rows, len(pos)), np.array(eq_b, float), _matrix(ub_rows, len(pos)), np.array(ub_b, float)
+
+
+def _rows(kind, total, parts):
+    """One relation as linear rows ``(equal, [(cell, coefficient)])``, each ``terms = 0`` or ``terms <= 0``:
+    a sum is total - sum of parts = 0; otherwise each part <= total, and for an overlap also total <= the sum
+    of its parts. The one reading of a relation that both the checks (:func:`_system`) and the patterns
+    (:func:`_deviation_rows`) use."""
+    whole = [(total, 1)] + [(p, -1) for p in parts]
+    if kind == "sum":
+        return [(True, whole)]
+    rows = [(False, [(p, 1), (total, -1)]) for p in parts]
+    if kind == "overlap":
+        rows.append((False, whole))
+    return rows
 
 
 def _relations_of(cells, member_of, seen):

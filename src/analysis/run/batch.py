@@ -328,8 +328,8 @@ def certificates_of(pub) -> tuple[dict, list[dict]] | None:
     if pub.protection is None or not pub.protection.hidden:
         return None
     ids = cell_ids(pub)
-    truth = {ids[k]: int(value) for k, value in pub.store.values.items() if k in ids}
-    return truth, [{ids[k]: value for k, value in w.items() if k in ids} for w in pub.protection.witnesses]
+    truth = {ids[k]: int(value) for k, value in pub.store.values.items()}
+    return truth, [{ids[k]: value for k, value in w.items()} for w in pub.protection.witnesses]
 
 
 def audit_run(staging: Path, certificates=None) -> dict:
