@@ -184,7 +184,7 @@ class CellStore:
                 kept.append(r)
             elif r.kind == "linear":
                 terms = [(k, c) for k, c in zip(r.cells(), r.coefficients) if k in values]
-                if terms and all(c > 0 for k, c in zip(r.cells(), r.coefficients) if k not in values):
+                if len(terms) > 1 and all(c > 0 for k, c in zip(r.cells(), r.coefficients) if k not in values):
                     kept.append(Relation("linear", terms[0][0], tuple(k for k, _ in terms[1:]),
                                          tuple(c for _, c in terms)))
             elif r.total in values:
@@ -202,7 +202,7 @@ class CellStore:
 
     def relations(self) -> list[Relation]:
         """Explicit relations, then those implied by breakdowns, subtotals and geography; each checked."""
-        out = list(dict.fromkeys(self.explicit))
+        out = [r for r in dict.fromkeys(self.explicit) if r.parts]   # a relation of one cell says nothing
         present = self.values
         scopes = sorted({k.scope for k in present if k.scope != ALL_SCOPE})
         broken = [set() for _ in BREAKDOWNS]   # for each breakdown, the Totals that have some level present

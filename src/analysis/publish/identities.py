@@ -27,9 +27,10 @@ that does not hold stops the run as a bug):
 - **red flags**: any red flag lies between the largest flag and their sum;
 - **cohorts**: the children in more than one cohort bound how far the cohort
   sizes can add up beyond the total (at most three cohorts each);
-- **delivery**: completed at most accepted at most offered at most notified;
-  declined offers at most offered; the decline reasons' RHIs at most the
-  declined rows read; disclosure rows at least the children with each indicator.
+- **delivery**: completed at most accepted at most notified, offered and
+  declined at most notified (an offer is a date recorded, which a completed RHI
+  may lack); the decline reasons' RHIs at most the declined rows read;
+  disclosure rows at least the children with each indicator.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class _Scope:
         return all(k in self.store.values for k in keys)
 
     def rel(self, kind, total, parts) -> None:
-        if self.has(total, *parts):
+        if parts and self.has(total, *parts):
             self.store.relate(kind, total, parts)
 
     def le(self, small, big) -> None:
@@ -168,8 +169,8 @@ class _Scope:
                 continue
             if k.measure in chain[:-1]:
                 self.le(k, k.but(measure=chain[chain.index(k.measure) + 1]))
-            elif k.measure == "rhi_declined":
-                self.le(k, k.but(measure="rhi_offered"))
+            elif k.measure in ("rhi_offered", "rhi_declined"):
+                self.le(k, k.but(measure=TOTAL))
         declined = self.K("rhis", "rows_read", "excluded: status declined: RHI declined")
         self.le(self.K("rhis", "decline_reasons_rhis"), declined)
         present = [k for k in (self.K("children", "rhi_children", i) for i in vocab.INDICATORS) if k in self.store.values]
@@ -177,9 +178,11 @@ class _Scope:
             self.rel("le_sum", self.K("disclosures", "in_scope_disclosures"), present)
 
 
-# Each state of an RHI offer includes the next: completed, accepted, offered, notified (episodes or children).
-DELIVERY_CHAIN = {"notified_episodes": ("with_completed_rhi", "rhi_accepted", "rhi_offered", TOTAL),
-                  "missing_children": ("rhi_completed", "rhi_accepted", "rhi_offered", TOTAL)}
+# An RHI completed is accepted (docs/delivery-indicators.md: accepted = completed or accepted not completed), of
+# a notified episode or child. "Offered" is an offer date recorded, and "declined" the RHI's status: neither is
+# nested in the other states (a completed RHI may have no offer date), so each is only at most the total.
+DELIVERY_CHAIN = {"notified_episodes": ("with_completed_rhi", "rhi_accepted", TOTAL),
+                  "missing_children": ("rhi_completed", "rhi_accepted", TOTAL)}
 
 
 def linkage_serious() -> str:
