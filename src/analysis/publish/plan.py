@@ -72,6 +72,9 @@ def publishes_cell(k: Key) -> bool:
 
 @lru_cache(maxsize=200_000)
 def _allowed(level: str, population: str, measure: str, dims: tuple) -> bool:
+    if (measure.startswith("not_") or measure == "outside") and \
+            _base_population(population) not in load_plan()["complements_of"]:
+        return False   # the complement of a delivery or process count: not a cell of its own (plan.yaml)
     rules = load_plan()["levels"][level]
     breakdowns = rules.get("breakdowns", ANY)
     narrower = rules.get("populations", {}).get(_base_population(population), {})
