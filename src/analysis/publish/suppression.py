@@ -48,9 +48,9 @@ class Protection:
     unproven: int = 0   # times a cell of a large component was treated as unprotected without a proof (see _unprotected)
     witnesses: list = field(default_factory=list, repr=False)   # each {Key: value} where it differs from the truth
 
-    # A witness is a whole-number table agreeing with everything published (see _unprotected). Hidden cells
-    # only ever grow, and a cell hidden later keeps its true value in an earlier witness, so every witness
-    # found holds for the final publication too. They never leave the run's process: the batch hands them
+    # A witness is a whole-number table agreeing with everything published (see _unprotected). A cell hidden
+    # later keeps its true value in an earlier witness, so a witness holds for the final publication unless it
+    # moves a cell that the end of protect() publishes again; those are dropped there. They never leave the run's process: the batch hands them
     # with the true values to the independent audit as certificates, which it checks exactly itself
     # (analysis.attack.solve); a certificate can only show that a cell can take other values.
 
@@ -126,7 +126,8 @@ def protect(values: dict, relations: list[Relation], together=(), min_cell: int 
         if int(hidden.sum()) == before:
             raise RuntimeError(f"suppression cannot protect {len(unsafe)} cell(s), e.g. {keys[unsafe[0]]}")
     _release_costly(v, hidden, primary, rels, member_of, min_cell, groups, deviations or _deviation_rows(v, rels))
-    _release_pinned(v, hidden, primary, rels, member_of, found, groups)
+    found[:] = [w for w in found if all(hidden[i] for i in w)]   # witnesses that move a cell published again
+    _release_pinned(v, hidden, primary, rels, member_of, found, groups)   # no longer hold: dropped
     return Protection({keys[i] for i in np.flatnonzero(hidden)}, {keys[i] for i in np.flatnonzero(primary)},
                       rounds, checked, unproven, [{keys[i]: value for i, value in w.items()} for w in found])
 
