@@ -88,7 +88,10 @@ DELIVERY = {"notified_episodes": ("with_completed_rhi", "rhi_accepted", TOTAL),
 
 
 def derive(pub: Publication) -> list[Relation]:
-    """Every relation of the families above between cells of ``pub`` (suppressed ones included)."""
+    """Every relation of the families above between cells of ``pub`` (suppressed ones included); none where the
+    cells do not have the run's keys (a publication without a population column is not one of the run's)."""
+    if not {"scope", "unit", "population", "measure"} <= set(pub.cells.columns):
+        return []
     return _Reader(pub).relations()
 
 
