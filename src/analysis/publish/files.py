@@ -91,7 +91,7 @@ def write_publication(pub: Publication, folder: Path, time_period: str, time_ide
 
 def statistics(pub: Publication, ids: dict) -> pd.DataFrame:
     """Every derived number of every table, as shown, with the cells it rests on."""
-    from analysis.publish.publication import DECIMALS
+    from analysis.publish.publication import P_FLOOR, decimals, is_p_value
 
     rows = []
     for (scope, name), spec in sorted(pub.tables.items()):
@@ -104,14 +104,21 @@ def statistics(pub: Publication, ids: dict) -> pd.DataFrame:
                     continue   # blank, or words (a test's reason, a model's status): not statistics
                 kind = _kind(column)
                 num, den = (keys[0], keys[1]) if kind != column and len(keys) == 2 else (None, None)
+                p = is_p_value(column)
                 for number in numbers:
+                    exact = ""
+                    if p and not isinstance(number, str):
+                        exact = repr(float(number))
+                        if float(number) < P_FLOOR:
+                            number = f"<{P_FLOOR}"   # as printed; the exact value is in its own column
                     rows.append({"stat_id": f"s{len(rows):06d}", "scope": scope, "statistic": kind,
-                                 "value": neutralise(number), "decimals": _decimals(number, DECIMALS.get(column, 2)),
+                                 "value": neutralise(number), "exact": exact,
+                                 "decimals": _decimals(number, decimals(column)),
                                  "numerator": ids.get(num, ""), "denominator": ids.get(den, ""),
                                  "based_on": ";".join(ids[k] for k in keys),
                                  "reason": "rests on a suppressed count" if value == SUPPRESSED else "",
                                  "shown_in": _where(f"{scope}/{name}")})
-    return pd.DataFrame(rows, columns=["stat_id", "scope", "statistic", "value", "decimals", "numerator",
+    return pd.DataFrame(rows, columns=["stat_id", "scope", "statistic", "value", "exact", "decimals", "numerator",
                                        "denominator", "based_on", "reason", "shown_in"])
 
 
