@@ -291,3 +291,19 @@ def test_percentages_are_as_printed_with_their_decimals(default_run):
     for r in both.itertuples():
         n, rest = int(r.count), int(r.count_without)
         assert float(r.percent) == pytest.approx(round(100 * n / (n + rest), 1), abs=0.051)
+
+
+@pytest.mark.parametrize("code, expected", [("E08000025", ("330", "E08000025", "Birmingham")),
+                                            ("", ("x", "x", "Not available"))])
+def test_an_annex_a_workbook_is_its_authority_not_england(tmp_path, code, expected):
+    """An Annex A workbook is one authority's: its total is written as that authority (x and 'Not available', DfE's
+    convention for an unknown location, when the workbook names none), and passes the checks."""
+    from analysis.definitions import annex_a
+
+    t = annex_a.example_table(n=300).assign(la_code=code)
+    pub, _ = annex_a.build(t, Disclosure())
+    folder = write_publication(pub, tmp_path, "202324", coverage=tidy.Coverage(authorities=[code] if code else []))
+    data = _data(folder)
+    assert set(data["geographic_level"]) == {"Local authority"}
+    assert set(data[["old_la_code", "new_la_code", "la_name"]].itertuples(index=False, name=None)) == {expected}
+    assert _not_passed(folder) == []

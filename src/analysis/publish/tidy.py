@@ -143,7 +143,10 @@ def _only(codes, pairs) -> bool:
 
 def authority_columns(code: str) -> dict:
     """The region and authority columns of an authority's rows."""
-    found = geography.authority(code)
+    found = geography.authority(code) if code else None
+    if not code:
+        return {"region_code": "x", "region_name": "Not available", "old_la_code": "x", "new_la_code": "x",
+                "la_name": "Not available"}
     if found is None:
         return {"region_code": "x", "region_name": "Not available", "old_la_code": "x", "new_la_code": "x",
                 "la_name": f"Authority {code} (not a code DfE publishes)"}
@@ -158,8 +161,15 @@ def build(pub, ids: dict, stats: pd.DataFrame, coverage: Coverage) -> OpenData:
     last_period = time_period_of_label(year_labels[-1]) if year_labels else (coverage.time_period,
                                                                               coverage.time_identifier)
     suffix = f"_since_{time_period_of_label(year_labels[0])[0]}" if multi else ""
-    authorities = coverage.authorities or sorted({k.scope for k in pub.store.values if k.scope != ALL_SCOPE})
+    scopes = {k.scope for k in pub.store.values}
+    authorities = coverage.authorities or sorted(scopes - {ALL_SCOPE})
     level, all_columns, reason = all_geography(authorities, year_labels)
+    only = None
+    if level is None and len(set(authorities)) <= 1 and scopes == {ALL_SCOPE}:
+        # the whole publication is one authority's (an Annex A workbook): its rows are that authority's
+        only = authorities[0] if authorities else ""
+        level, reason = "Local authority", (f"the dataset holds one authority ({only or 'its code not given'}), "
+                                            "so its total is that authority")
     printed = _printed_statistics(stats)
     values = pub.store.values
     units_of: dict[str, set] = {}
@@ -182,7 +192,7 @@ def build(pub, ids: dict, stats: pd.DataFrame, coverage: Coverage) -> OpenData:
         else:
             period = last_period
             tail = suffix
-        geo = _geography(k.scope, level, all_columns)
+        geo = _geography(k.scope if only is None else only, level, all_columns)
         for filters in _filter_rows(k, population, values, shared):
             key = (period, tuple(sorted(geo.items())), tuple(filters.items()))
             row = rows.setdefault(key, {"time_period": period[0], "time_identifier": period[1], **geo, **filters})
