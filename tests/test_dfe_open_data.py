@@ -307,3 +307,50 @@ def test_an_annex_a_workbook_is_its_authority_not_england(tmp_path, code, expect
     assert set(data["geographic_level"]) == {"Local authority"}
     assert set(data[["old_la_code", "new_la_code", "la_name"]].itertuples(index=False, name=None)) == {expected}
     assert _not_passed(folder) == []
+
+
+# --- numbers as printed in every CSV and the spreadsheet -----------------------------------------------------------
+
+def test_table_csvs_and_the_spreadsheet_hold_numbers_as_printed(tmp_path):
+    from openpyxl import load_workbook
+
+    from analysis.render.report import printed_table
+    from analysis.render.spreadsheet import write_report_workbook
+
+    table = pd.DataFrame({"outcome": ["cse", "cce"], "count": [1276.0, 3.0], "pct": [27.59, 4.0],
+                          "p_value": [0.0004, 0.0412], "odds_ratio": [1.23456, "c"],
+                          "published": [17.52190237797247, None]})
+    out = printed_table(table)
+    assert out["count"].tolist() == ["1276", "3"]
+    assert out["pct"].tolist() == ["27.6", "4.0"]
+    assert out["p_value"].tolist() == ["<0.001", "0.041"]
+    assert out["p_value_exact"].tolist() == ["0.0004", "0.0412"]
+    assert out["odds_ratio"].tolist() == ["1.23", "c"]
+    assert out["published"].tolist() == ["17.5", ""]
+    (tmp_path / "tables").mkdir()
+    out.to_csv(tmp_path / "tables" / "t.csv", index=False)
+    book = write_report_workbook(tmp_path, title="t", source="s", period="p", statement="st", secondary=None,
+                                 notes=[])
+    sheet = load_workbook(book)["Table_1"]
+    header = [c.value for c in sheet[3]]
+    row = {h: sheet.cell(row=4, column=i + 1) for i, h in enumerate(header)}
+    assert row["count"].value == 1276 and isinstance(row["count"].value, int)
+    assert row["p value"].value == "<0.001"
+    assert row["pct"].value == pytest.approx(27.6) and row["pct"].number_format == "#,##0.0"
+
+
+def test_statistics_csv_holds_p_values_as_printed_with_the_exact_value(tmp_path):
+    from analysis.publish.cells import key
+    from analysis.publish.files import statistics, cell_ids
+    from analysis.publish.publication import Publication
+
+    pub = Publication(Disclosure(suppress=False))
+    a, b = key("all", "children", "rhi_children", "x"), key("all", "children", "rhi_children")
+    pub.add_table("all", "t", pd.DataFrame({"count": [40], "denominator": [100], "pct": [40.0], "p_value": [0.00002],
+                                             "q_value_bh": [0.2345]}),
+                  {"count": [a], "denominator": [b]}, {"pct": [(a, b)], "p_value": [(a, b)], "q_value_bh": [(a, b)]})
+    pub.finish()
+    stats = statistics(pub, cell_ids(pub)).set_index("statistic")
+    assert stats.loc["p_value", "value"] == "<0.001" and float(stats.loc["p_value", "exact"]) == 0.00002
+    assert stats.loc["q_value_bh", "value"] == 0.234 or str(stats.loc["q_value_bh", "value"]) == "0.234"
+    assert stats.loc["percent", "value"] == 40.0
