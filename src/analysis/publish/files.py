@@ -45,7 +45,7 @@ def write_publication(pub: Publication, folder: Path, time_period: str, time_ide
     reporting years and the dataset's authorities; without it the open-data file has the one ``time_period``
     and the authorities of the publication's scopes."""
     from analysis.publish.guidance import data_guidance
-    from analysis.publish.tidy import Coverage, build
+    from analysis.publish.tidy import Coverage, build, level_meanings
     from analysis.reference.dfe import la_names
 
     folder = Path(folder)
@@ -83,6 +83,7 @@ def write_publication(pub: Publication, folder: Path, time_period: str, time_ide
     summary = {"tool": "rhi", "min_cell": pub.control.min_cell, "suppressed": pub.control.suppress,
                "zeros_shown": True, "statement": pub.control.statement, **pub.summary(), **(extra or {}),
                "open_data": {"time_periods": od.time_periods, "part_years": od.footnotes,
+                             "geographic_levels": level_meanings(od),
                              "total_over_authorities": od.all_level or "not in rhi_publication.csv",
                              "why": od.all_reason}}
     (folder / "publication.json").write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")

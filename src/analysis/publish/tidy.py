@@ -226,6 +226,20 @@ def build(pub, ids: dict, stats: pd.DataFrame, coverage: Coverage) -> OpenData:
     return OpenData(data, meta, level, reason, periods, suffix, footnotes)
 
 
+def level_meanings(od: "OpenData") -> dict:
+    """What each geographic level of the file means in this run (for publication.json and the data guidance)."""
+    out = {}
+    levels = set(od.data["geographic_level"]) if len(od.data) else set()
+    if "Local authority" in levels:
+        out["Local authority"] = ("one authority each, with DfE's codes, name and region; x where DfE publishes "
+                                  "no such code" if od.all_level != "Local authority" else od.all_reason)
+    if "Regional" in levels:
+        out["Regional"] = "the total over the dataset's authorities, which are exactly one region's: " + od.all_reason
+    if "National" in levels:
+        out["National"] = "England: " + od.all_reason
+    return out
+
+
 def _sorted(data: pd.DataFrame, geo_columns, filters) -> pd.DataFrame:
     order = {"National": 0, "Regional": 1, "Local authority": 2}
     keyed = data.assign(_level=data["geographic_level"].map(order))
