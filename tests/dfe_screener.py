@@ -122,7 +122,8 @@ def read(data_path, meta_path) -> tuple[list[dict], list[str], list[dict]]:
 
 def ob_units() -> set:
     """``get_acceptable_ob_units`` (R/utils.R): time, level and every geography column."""
-    return {"time_period", "time_identifier", "geographic_level"} | {c for cols in GEOGRAPHY.values() for c in cols if c}
+    geography = {c for cols in GEOGRAPHY.values() for c in cols if c}
+    return {"time_period", "time_identifier", "geographic_level"} | geography
 
 
 def screen(data_path, meta_path, dfe_csv: Path) -> list[Result]:
@@ -284,7 +285,8 @@ def meta_checks(c):
     names_list = [m["col_name"] for m in c.meta]
     out += _r("meta_col_name_dupe", len(names_list) == len(set(names_list)), "duplicated col_name values",
               "check_meta_col_name_dupe")
-    blank = [m["col_name"] for m in c.meta if m["col_type"] == "Indicator" and not (m.get("indicator_dp") or "").strip()]
+    blank = [m["col_name"] for m in c.meta
+             if m["col_type"] == "Indicator" and not (m.get("indicator_dp") or "").strip()]
     out += _r("meta_ind_dp_set", not blank, f"indicators without indicator_dp: {blank}", "check_meta_ind_dp_set",
               "WARNING")
     dps = [m.get("indicator_dp") for m in c.meta if (m.get("indicator_dp") or "").strip()]

@@ -10,7 +10,6 @@ the geography, the years, the labels and the indicators are checked against the 
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 import pandas as pd

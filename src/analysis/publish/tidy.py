@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from analysis.disclosure import NOT_AVAILABLE, SUPPRESSED
+from analysis.disclosure import NOT_AVAILABLE
 from analysis.publish import labels
 from analysis.publish.cells import ALL_SCOPE, BREAKDOWNS, LEVELS_OF, TOTAL, PublicationError
 from analysis.reference import geography
@@ -208,7 +208,7 @@ def build(pub, ids: dict, stats: pd.DataFrame, coverage: Coverage) -> OpenData:
     for name in indicators:
         if name not in data:
             data[name] = NOT_APPLICABLE
-    data[list(indicators)] = data[list(indicators)].fillna(_missing_indicator(data, indicators))
+    data[list(indicators)] = data[list(indicators)].fillna(_missing_indicator(indicators))
     has_la = (data["geographic_level"] == "Local authority").any() if len(data) else False
     has_region = has_la or ((data["geographic_level"] == "Regional").any() if len(data) else False)
     geo_columns = [c for c in GEOGRAPHY_COLUMNS
@@ -332,7 +332,7 @@ def _indicator_names(suffix: str) -> tuple:
     return names + tuple(n + suffix for n in names) if suffix else names
 
 
-def _missing_indicator(data, indicators) -> dict:
+def _missing_indicator(indicators) -> dict:
     """A value a row of a multi-year run does not have: the whole period's value of a year before the last is not
     applicable (z); a year's value of a cell computed only over the whole period is not available (x)."""
     return {name: NOT_APPLICABLE if "_since_" in name else NOT_AVAILABLE for name in indicators}
