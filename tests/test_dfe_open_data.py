@@ -249,28 +249,61 @@ def test_complements_are_an_indicator_and_filters_add_up(default_run):
     for (_, population), measures in data.groupby(["la_name", "population_code"])["measure_code"]:
         beside = {m for m in set(measures) if m.startswith("not_") and m[len("not_"):] in set(measures)}
         assert not beside, (population, beside)     # a complement is never a level beside its count
-    cells = pd.read_csv(folder / "cells.csv", dtype=str, keep_default_na=False).set_index(
-        ["scope", "unit", "population", "measure", "police_grade", "cohort", "age_band", "sex", "setting",
-         "episode_number", "episodes_per_child", "month"])["value"]
+    # Every row not broken down: its count and complement are the cells of cells.csv (read here by key).
+    cells = pd.read_csv(folder / "cells.csv", dtype=str, keep_default_na=False)
+    whole = [c for c in ("police_grade", "cohort", "age_band", "sex", "setting", "episode_number",
+                         "episodes_per_child", "month")]
+    by_key = {(r.scope, r.unit, r.population, r.measure): r.value
+              for r in cells[(cells[whole] == "Total").all(axis=1)].itertuples()}
     breakdowns = [c for c in tidy.FILTERS if c in data and c not in ("population", "population_code", "measure",
                                                                      "measure_code")]
-    whole = data[(data[breakdowns] == "Total").all(axis=1)]
-    row = whole[(whole["population_code"] == "rhis: graded_rhis") & (whole["measure_code"] == "cse_any")
-                & whole["la_name"].str.contains("E08999901")]
-    assert len(row) == 1
-    row = row.iloc[0]
-    base = ("E08999901", "rhis", "graded_rhis")
-    rest = ("Total",) * 8
-    assert row["count"] == cells[base + ("cse_any",) + rest]
-    assert row["count_without"] == cells[base + ("not_cse_any",) + rest]
-    # Episodes have one police grade: the levels of police_grade add up to its Total, with no subtotal among them.
-    eps = data[(data["population_code"] == "episodes: risk_coded_episodes") & (data["measure_code"] == "Total")
-               & (data["police_grade_group"] == "Total")]
-    for _, group in eps.groupby("la_name"):
-        counts = dict(zip(group["police_grade"], group["count"]))
-        assert "Medium or low" not in counts
-        if all(v.isdigit() for v in counts.values()):
-            assert sum(int(v) for k, v in counts.items() if k != "Total") == int(counts["Total"])
+    checked = 0
+    for r in data[(data[breakdowns] == "Total").all(axis=1)].itertuples():
+        scope = r.la_name.split()[1]
+        unit, population = r.population_code.split(": ")
+        assert r.count == by_key[(scope, unit, population, r.measure_code)]
+        rest = "outside" if r.measure_code == "Total" else "not_" + r.measure_code
+        assert r.count_without == by_key.get((scope, unit, population, rest), "z")
+        checked += 1
+    assert checked > 50
+
+
+def test_subtotals_are_a_filter_of_their_own_and_each_filter_adds_up():
+    """Hand-worked: episodes by grade (high 7, medium 5, low 8, medium or low 13, Total 20) and a measure with its
+    complement. police_grade holds High, Medium and Low, which add up to Total; police_grade_group holds High and
+    Medium or low, which add up to Total too; the complement is count_without, not a level of measure."""
+    from analysis.publish.cells import key
+    from analysis.publish.files import cell_ids, statistics
+    from analysis.publish.publication import Publication
+
+    from types import SimpleNamespace
+
+    pub = Publication(Disclosure(suppress=False))
+    values = {"high": 7, "medium": 5, "low": 8, "medium_or_low": 13, "Total": 20}
+    for grade, n in values.items():
+        pub.store.add(key(ALL_SCOPE, "episodes", "in_scope_episodes", police_grade=grade), n)
+    pub.store.proportion(key(ALL_SCOPE, "episodes", "in_scope_episodes", "repeat"), 6,
+                         key(ALL_SCOPE, "episodes", "in_scope_episodes"), 20)
+    pub.finish()
+    ids = cell_ids(pub)
+    year = geography.dfe_years()[-1]
+    every = [code for code, _ in geography.english_authorities(year)]     # the total over them is England
+    coverage = tidy.Coverage(years=[SimpleNamespace(label=f"{year - 1}-{str(year)[2:]}", partial=False)],
+                             authorities=every)
+    od = tidy.build(pub, ids, statistics(pub, ids), coverage)
+    data = od.data
+    assert set(data["geographic_level"]) == {"National"} and set(data["country_name"]) == {"England"}
+    assert set(data["time_period"]) == {f"{year - 1}{str(year)[2:]}"}
+    by_grade = data[(data["measure_code"] == "Total") & (data["police_grade_group"] == "Total")]
+    grades = dict(zip(by_grade["police_grade"], by_grade["count"].astype(int)))
+    assert grades == {"High": 7, "Medium": 5, "Low": 8, "Total": 20}
+    assert sum(v for k, v in grades.items() if k != "Total") == grades["Total"]
+    by_group = data[(data["measure_code"] == "Total") & (data["police_grade"] == "Total")]
+    groups = dict(zip(by_group["police_grade_group"], by_group["count"].astype(int)))
+    assert groups == {"High": 7, "Medium or low": 13, "Total": 20}
+    repeat = data[data["measure_code"] == "repeat"].iloc[0]
+    assert (repeat["count"], repeat["count_without"]) == ("6", "14")
+    assert "not_repeat" not in set(data["measure_code"])
 
 
 def test_percentages_are_as_printed_with_their_decimals(default_run):

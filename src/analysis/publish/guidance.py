@@ -37,8 +37,8 @@ def data_guidance(od: OpenData, pub, coverage, synthetic: bool = False) -> str:
         "Each row is one population (what is counted) for one time period and one area, broken down by the "
         "filters the reports use; Total in a filter means not broken down by it.",
         "Indicators: count is the number with the measure (for the measure Total, the population's size); "
-        "count_without is the rest of the population (the complement, for a measure, or the rest of the larger "
-        "population it is drawn from, for Total); percent is the percentage of the population with the measure "
+        "count_without is the complement the reports publish beside the count (for a measure, the rest of the "
+        "population; for a population's Total, or a level of it, the rest of the larger group it is a share of); percent is the percentage of the population with the measure "
         "and percent_ci_lower and percent_ci_upper its 95% Wilson score interval, exactly as the reports print "
         "them (one decimal place).",
         "Filters: population and measure hold labels; population_code and measure_code hold the machine names "

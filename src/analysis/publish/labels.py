@@ -100,6 +100,8 @@ MEASURES = {
     "repeat": "Repeat episode",
     "repeat_episodes": "Repeat episodes",
     "with_completed_rhi": "With a completed RHI",
+    "with_completed_rhi_timed_return": "With a completed RHI timed from return",
+    "with_completed_rhi_timed_offer": "With a completed RHI timed from the offer",
     "children_more_than_one_rhi": "More than one RHI",
     "in_several_cohorts": "In more than one cohort",
     "one_to_one_offered_or_provided": "One-to-one support offered or provided",

@@ -380,7 +380,7 @@ def metadata(data: pd.DataFrame, filters, indicators, suffix: str, year_labels) 
     for name in indicators:
         whole = name.endswith(suffix) and bool(suffix)
         base = name[: -len(suffix)] if whole else name
-        label = {"count": "Number", "count_without": "Number without the measure",
+        label = {"count": "Number", "count_without": "Number in the rest (the complement)",
                  "percent": "Percentage of the population", "percent_ci_lower": "95% interval: lower (Wilson)",
                  "percent_ci_upper": "95% interval: upper (Wilson)"}[base]
         if suffix:
