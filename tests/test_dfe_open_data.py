@@ -230,7 +230,7 @@ def test_filters_hold_labels_without_commas_and_every_code_has_its_own_label(def
     filters = meta.loc[meta["col_type"] == "Filter", "col_name"].tolist()
     for f in filters:
         assert not data[f].str.contains(",").any(), f
-    assert "Female" in set(data["sex"]) and "female" not in set(data["sex"])
+    assert "Looked after" in set(data["cohort"]) and "looked_after" not in set(data["cohort"])
     cells = pd.read_csv(folder / "cells.csv", dtype=str, keep_default_na=False)
     for column, kind in (("unit", "unit"), ("measure", "measure"), ("police_grade", "police_grade"),
                          ("cohort", "cohort"), ("age_band", "age_band"), ("sex", "sex"), ("setting", "setting"),
