@@ -168,8 +168,12 @@ def _decimals(number, default: int) -> int:
     return len(text.split(".")[1]) if isinstance(number, str) and "." in text else default
 
 
+SHOWN_AS = {"replicated_figures": "published_vs_replicated"}   # tables a report shows beside other columns
+
+
 def _where(w: str) -> str:
     scope, _, name = w.partition("/")
+    name = SHOWN_AS.get(name, name)
     return f"{scope}/report.html#{name};{scope}/tables/{name}.csv"
 
 
