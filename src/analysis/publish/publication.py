@@ -23,9 +23,31 @@ from analysis.publish.cells import CellStore, Key
 from analysis.publish.plan import cost, publishes_cell, publishes_table
 from analysis.publish.suppression import Protection, protect
 
-# Decimal places shown for derived columns (by column name); anything else derived: 2.
+# Decimal places shown for derived columns (by column name); see ``decimals`` for the rest.
 DECIMALS = {"pct": 1, "ci_low": 1, "ci_high": 1, "p_value": 3, "q_value_bh": 3, "trend_p_value": 3,
             "trend_q_value_bh": 3, "trend_z": 2, "odds_ratio": 2, "log_odds": 2, "se": 2}
+PCT_WORDS = ("pct", "ci_low", "ci_high", "share", "percent")
+P_WORDS = ("p_value", "q_value", "trend_p_value", "trend_q_value")
+P_FLOOR = 0.001   # p-values below it are printed "<0.001" (and kept exact, for the CSVs' own column)
+
+
+def is_p_value(column: str) -> bool:
+    col = str(column).lower()
+    return any(col.startswith(k) or col == k for k in P_WORDS) or col.endswith("p_value") or "q_value" in col
+
+
+def decimals(column: str) -> int:
+    """Decimal places a derived column is printed with, as the reports print it (``render.report.format_cell``):
+    percentages and their intervals 1 (any column named like ``within_72h_pct``), p- and q-values 3, then the
+    named columns of ``DECIMALS``; anything else 2."""
+    col = str(column).lower()
+    if col in DECIMALS:
+        return DECIMALS[col]
+    if any(col == k or col.endswith("_" + k) or col.startswith(k) for k in PCT_WORDS) or col.endswith("pct"):
+        return 1
+    if is_p_value(col):
+        return 3
+    return 2
 
 
 @dataclass
@@ -140,9 +162,9 @@ class Publication:
         for column, keys in spec.counts.items():
             out[column] = [self.shown(k, _int_or_blank(v)) for v, k in zip(spec.frame[column], keys)]
         for column, based in spec.derived.items():
-            digits = DECIMALS.get(column, 2)
+            digits, p = decimals(column), is_p_value(column)
             out[column] = [NOT_AVAILABLE if any(self.lacking(k) for k in ks)
-                           else SUPPRESSED if any(self.hidden(k) for k in ks) else _rounded(v, digits)
+                           else SUPPRESSED if any(self.hidden(k) for k in ks) else _rounded(v, digits, p)
                            for v, ks in zip(spec.frame[column], based)]
         return out
 
@@ -171,7 +193,12 @@ def _int_or_blank(value):
     return None if _blank(value) else int(value)
 
 
-def _rounded(value, digits: int):
+def _rounded(value, digits: int, p_value: bool = False):
+    """A derived number rounded as printed; a p-value below 0.001 is kept exact (printed "<0.001"), never 0.0."""
     if _blank(value) or isinstance(value, str):
         return None if _blank(value) else value
+    if isinstance(value, bool):
+        return value
+    if p_value and 0 <= float(value) < P_FLOOR:
+        return float(value)
     return round(float(value), digits)

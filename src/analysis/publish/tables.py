@@ -88,7 +88,7 @@ def flow(pub, scope, K, pop) -> None:
             u, population = stage_of[unit]
             graded = row.stage.startswith("graded ") and unit == "episodes"
             k = (K(u, "risk_coded_episodes", police_grade=row.stage.split()[1]) if graded
-                 else K(u, population, f"excluded: {row.stage}: {row.reason}"))
+                 else K(u, population, f"excluded: {row.stage}: {row.reason}".replace(",", ";")))   # no comma in a key
             chains[unit].append(("excluded", k))
         elif row.stage.startswith("cohort: "):
             cohort = next(c for c in vocab.COHORTS if vocab.COHORT_LABELS[c] == row.stage[len("cohort: "):])

@@ -254,12 +254,13 @@ class ReportContext:
         self.records["headline_rank"] = int(rank)
 
     def save_table(self, table: pd.DataFrame, name: str) -> None:
-        """Write a tidy table as CSV (a published table); text a spreadsheet would run as a formula is neutralised."""
+        """Write a tidy table as CSV (a published table), every number as the report prints it (``printed_table``);
+        text a spreadsheet would run as a formula is neutralised."""
         from analysis.publish.files import neutralise
 
         folder = self._folder("tables")
         if folder is not None:
-            safe = table.astype(object).map(neutralise)
+            safe = printed_table(table).map(neutralise)
             safe.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
 
     def record(self, key: str, value) -> None:
@@ -325,6 +326,36 @@ def _is_blank(value) -> bool:
     if isinstance(value, float) and value != value:
         return True
     return isinstance(value, str) and value.strip().lower() in ("", "nan", "none", "<na>")
+
+
+def printed_value(column: str, value):
+    """One value for a CSV as the report prints it, without thousands separators: a whole number as digits
+    (1276, never 1276.0), a percentage to 1 decimal, a p-value to 3 or "<0.001", a ratio to 2; text and
+    symbols as they are; a blank stays blank."""
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if value is None or value is pd.NA or _is_blank(value):
+        return ""
+    if isinstance(value, (bool, str, int)):
+        return value
+    if isinstance(value, float):
+        return format_cell(column, value).replace(",", "")
+    return value
+
+
+def printed_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A table with every number as printed (``printed_value``); each p-value column that holds numbers gets a
+    ``<column>_exact`` column beside it with the unrounded value, as "<0.001" hides it."""
+    out = pd.DataFrame(index=table.index)
+    for column in table.columns:
+        values = table[column].astype(object)
+        out[column] = [printed_value(str(column), v) for v in values]
+        if _float_format(str(column).lower())[1]:
+            exact = [repr(float(v)) if isinstance(v, (float, int)) and not isinstance(v, bool) and v == v else ""
+                     for v in values]
+            if any(exact):
+                out[f"{column}_exact"] = exact
+    return out
 
 
 def format_cell(column: str, value, missing: str = "z") -> str:

@@ -57,8 +57,15 @@ def header_label(column: str) -> str:
     return column.replace("_", " ").strip() or "column"
 
 
+class Decimal(float):
+    """A number read from a CSV with the decimal places it was printed with (shown with as many in the sheet)."""
+
+    places: int = 0
+
+
 def cell_value(text: str):
-    """A CSV value for the sheet: a number as a number, 'c' and other words as text, a blank as 'z'."""
+    """A CSV value for the sheet: a number as a number (with its printed decimal places), 'c', '<0.001' and
+    other words as text, a blank as 'z'."""
     value = text.strip()
     if value == "" or value.lower() in {"nan", "<na>", "none", "nat"}:
         return NOT_APPLICABLE
@@ -66,7 +73,9 @@ def cell_value(text: str):
         number = float(value)
         if "." not in value and "e" not in value.lower() and abs(number) < 2 ** 53:
             return int(value)
-        return number
+        out = Decimal(number)
+        out.places = len(value.split(".")[1]) if "." in value and "e" not in value.lower() else 0
+        return out
     return value
 
 
@@ -154,6 +163,8 @@ def write_report_workbook(folder: Path, *, title: str, source: str, period: str,
                 cell = sheet.cell(row=r, column=col, value=value)
                 if isinstance(value, str):
                     cell.data_type = "s"   # text is text, never a formula
+                elif isinstance(value, Decimal) and value.places:
+                    cell.number_format = "#,##0." + "0" * value.places   # as printed: 27.6, 0.123
                 elif isinstance(value, float):
                     cell.number_format = "#,##0.0##"
                 elif isinstance(value, int):

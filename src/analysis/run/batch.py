@@ -298,6 +298,7 @@ def publish_run(ds, options, tasks, staging: Path, progress: bool, unavailable=(
     from analysis.definitions.populations import Params
     from analysis.publish.build import build_publication, tables_of
     from analysis.publish.files import time_period_of, write_publication
+    from analysis.publish.tidy import coverage_of
 
     keys = [t.key for t in tasks]
     compare = COMPARE in keys
@@ -313,7 +314,8 @@ def publish_run(ds, options, tasks, staging: Path, progress: bool, unavailable=(
         with open(folder / f"{scope}.pkl", "wb") as handle:
             pickle.dump(tables_of(pub, scope), handle)
     start = params.period_start if params.period_start is not None else ds.episodes["missing_start"].min()
-    write_publication(pub, staging / "publication", *time_period_of(start, params.period_end))
+    write_publication(pub, staging / "publication", *time_period_of(start, params.period_end),
+                      coverage=coverage_of(ds, params), synthetic=_synthetic(Path(ds.path)) if ds.path else False)
     return {"folder": "publication", **pub.summary()}, certificates_of(pub)
 
 
