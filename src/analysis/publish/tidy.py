@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from analysis.disclosure import NOT_AVAILABLE
+from analysis.disclosure import NOT_AVAILABLE, SUPPRESSED
 from analysis.publish import labels
 from analysis.publish.cells import ALL_SCOPE, BREAKDOWNS, LEVELS_OF, TOTAL, PublicationError
 from analysis.reference import geography
@@ -304,8 +304,18 @@ def _indicators(pub, k, ids, printed, tail: str) -> dict:
     its population with the interval as printed (z for the population itself, x where the run prints none)."""
     out = {f"count{tail}": _shown(pub.value(k))}
     rest = _complement(k)
-    out[f"count_without{tail}"] = _shown(pub.value(rest)) if rest in pub.store.values else NOT_APPLICABLE
     den = k.but(measure=TOTAL)
+    if rest in pub.store.values:
+        out[f"count_without{tail}"] = _shown(pub.value(rest))
+    elif k.measure != TOTAL and den in pub.store.values:
+        # The rest of a delivery count is not a cell of its own (plan.yaml, complements_of): the difference of two
+        # published numbers, or c where either is hidden.
+        count, total = pub.value(k), pub.value(den)
+        symbols = [v for v in (count, total) if isinstance(v, str)]
+        out[f"count_without{tail}"] = (_shown(int(total) - int(count)) if not symbols
+                                       else NOT_AVAILABLE if NOT_AVAILABLE in symbols else SUPPRESSED)
+    else:
+        out[f"count_without{tail}"] = NOT_APPLICABLE
     for stat, name in STATISTICS:
         if k.measure == TOTAL:
             out[f"{name}{tail}"] = NOT_APPLICABLE
