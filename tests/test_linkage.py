@@ -313,12 +313,21 @@ def test_notebook_runs(tmp_path, la):
     figures = json.loads((out / "figures.json").read_text())
     assert figures["disclosure_control"]["suppressed"] is True
     assert "linkage" in figures
-    for name in ("prevalence_by_risk_rhis", "prevalence_by_risk_children", "association_rhis",
-                 "screening", "hidden_risk", "models_odds_ratios"):
+    from analysis.publish.plan import publishes_table
+
+    scope = la or "all"      # an authority publishes the tables of its plan (analysis.publish.plan), no others
+    names = ("prevalence_by_risk_rhis", "prevalence_by_risk_children", "association_rhis",
+             "screening", "hidden_risk", "models_odds_ratios")
+    written = [name for name in names if publishes_table(scope, name)]
+    assert "prevalence_by_risk_children" in written and (la is None) == (len(written) == len(names))
+    for name in names:
+        assert (out / "tables" / f"{name}.csv").exists() == (name in written), name
+    for name in written:
         table = pd.read_csv(out / "tables" / f"{name}.csv", dtype=str, keep_default_na=False)
         assert len(table)
         assert not table.isin([f"c{i}" for i in range(1, 8)]).any().any()     # no child ids
-    prev = pd.read_csv(out / "tables" / "prevalence_by_risk_rhis.csv", dtype=str, keep_default_na=False)
+    prev = pd.read_csv(out / "tables" / f"{written[0] if la is None else 'prevalence_by_risk_children'}.csv",
+                       dtype=str, keep_default_na=False)
     numeric = pd.to_numeric(prev["count"], errors="coerce")
     assert not ((numeric > 0) & (numeric < 5)).any()                       # small counts suppressed
     assert {"denominator", "ci_low", "ci_high"} <= set(prev.columns)
@@ -330,8 +339,9 @@ def test_notebook_runs(tmp_path, la):
              if (out / "figures" / f"{fig}.png").exists()]
     for fig in drawn:
         assert (out / "figures" / f"{fig}.svg").exists()
-    # on seven children nearly every cell is suppressed: a chart is drawn, or one line says why not
-    assert text.count("is not drawn") >= 3 - len(drawn)
+    # on seven children nearly every cell is suppressed: a chart is drawn, or one line says why not (its cells
+    # are suppressed, or its table is not published at an authority's level)
+    assert text.count("is not drawn") + text.count("Not shown for one local authority") >= 3 - len(drawn)
     assert not re.search(r"\bc[1-7]\b", text)            # no child id printed
 
 

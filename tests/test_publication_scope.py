@@ -73,3 +73,15 @@ def test_the_headline_figures_are_published_where_they_are_not_small(default_run
                                  ("children", "missing_children"), ("episodes", "in_scope_episodes"),
                                  ("children", "rhi_children")):
             assert shown[(scope, unit, population, "Total", "Total", "Total")].isdigit(), (scope, population)
+
+
+def test_the_docs_show_the_plan_as_shipped():
+    """docs/publication.md carries the plan as a table: the table is the one plan.yaml makes today."""
+    import re
+    from pathlib import Path
+
+    from analysis.publish.plan import plan_markdown
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "publication.md").read_text(encoding="utf-8")
+    shown = re.search(r"<!-- plan:start -->\n(.*?)\n<!-- plan:end -->", doc, flags=re.S)
+    assert shown and shown.group(1) == plan_markdown()

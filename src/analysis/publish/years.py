@@ -32,7 +32,7 @@ audit-disclosure``) cover the years with everything else the run publishes:
   over three or more (Cochran-Armitage) rest on the cells of the years they
   use; the Benjamini-Hochberg adjusted p-values, and the verdicts built on
   them, rest on every cell of the family (the tests of the section's figures
-  whose years are not small), so that one suppressed cell in the family shows
+  that the scope's plan publishes, whose years are not small), so that one suppressed cell in the family shows
   them as ``c``: an adjusted p-value depends on every p-value of its family.
 
 With fewer than two reporting years nothing is registered, so the publication
@@ -47,6 +47,7 @@ from analysis.definitions import trends
 from analysis.definitions.figures import FIGURES
 from analysis.definitions.years import TrendsError, reporting_years
 from analysis.publish.cells import Relation, complement, holds
+from analysis.publish.plan import publishes_cell
 from analysis.publish.tables import PCT, figure_keys
 
 FIGURES_TABLE = "years_figures"
@@ -105,13 +106,17 @@ def register_years(pub, scope: str, K, ds, params, figure_ids=trends.HEADLINE) -
         if keys is None or fid not in raw[0]["figures"]:
             continue
         c, d = keys
+        if not all(publishes_cell(year_key(k, labels[0])) for k in keys):
+            continue   # a figure the scope's plan leaves out: neither shown nor in the family of tests
         per_year = []
         for label, r in zip(labels, raw):
             f = r["figures"][fid]
             yc, yd = year_key(c, label), year_key(d, label)
             store.proportion(yc, f["count"], yd, f["denominator"])
             rest = yc.but(measure=complement(yc.measure))
-            per_year.append((yc, yd, rest))
+            # a statistic rests on the complement where the plan publishes it as a cell (complements_of);
+            # elsewhere the complement is the difference of the count and denominator it already rests on
+            per_year.append((yc, yd, rest) if publishes_cell(rest) else (yc, yd))
             rows.append({"figure": fid, "year": label, "compared": status[label],
                          "count": f["count"], "denominator": f["denominator"], "pct": f["pct"],
                          "ci_low": f["ci_low"], "ci_high": f["ci_high"]})
