@@ -293,6 +293,10 @@ def main():  # console script entry point
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except MemoryError:  # inputs are bounded (analysis.limits), but a machine can still have too little memory
+        typer.echo("rhi: stopped: out of memory (this machine has too little free memory for this input). "
+                   "Close other programs, or run it on a larger machine.", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -20,11 +20,12 @@ from analysis.errors import DatasetError, Problems
 from analysis.dataset.rawtable import column_text
 from analysis.dataset.schema import COLUMNS
 from analysis.importers.common import (ImportFailure, SourceTable, check_la_code, codes, dates, format_dates, format_datetimes,
-                     read_csv, sha256, tidy)
+                     bounded, read_csv, sha256, tidy)
 from analysis.importers.mapping import Field, Mapping, load_mapping
 from analysis.importers.output import Imported, finish_table
 from analysis.importers.pseudonymise import Pseudonymiser
 from analysis.importers.report import ImportReport
+from analysis.limits import workbook_too_large
 
 SPECS = {s.name: s for table in ("children", "episodes", "rhis") for s in COLUMNS[table]}
 RHI_COLUMNS = [c.name for c in COLUMNS["rhis"]]
@@ -134,6 +135,9 @@ def _read_export(source: Path, mapping: Mapping, problems: Problems) -> SourceTa
     if suffix not in (".xlsx", ".xlsm"):
         raise ImportFailure(f"{source}: expected a .csv or .xlsx file")
     sheet = mapping.sheet if mapping.sheet is not None else 0
+    beyond = workbook_too_large(source)
+    if beyond:
+        raise ImportFailure(f"{source.name}: expected {beyond}")
     try:
         frame = pd.read_excel(source, sheet_name=sheet, dtype=object, engine="openpyxl", keep_default_na=False,
                               na_filter=False)
@@ -142,7 +146,8 @@ def _read_export(source: Path, mapping: Mapping, problems: Problems) -> SourceTa
     except Exception as exc:  # openpyxl raises several types for damaged files
         raise ImportFailure(f"{source.name}: not a readable .xlsx workbook ({type(exc).__name__})") from None
     label = f"{source.name}, sheet {sheet}" if mapping.sheet is not None else source.name
-    return SourceTable("provider export", label, source, tidy(frame.apply(column_text)), first_row=2)
+    return bounded(SourceTable("provider export", label, source, tidy(frame.apply(column_text)), first_row=2),
+                   problems)
 
 
 def _check_columns(table: SourceTable, mapping: Mapping, problems: Problems) -> None:
