@@ -36,7 +36,7 @@ from analysis import vocab
 from analysis.errors import DatasetError, Problems
 from analysis.importers.common import SourceTable, codes, dates, find_file, format_dates, format_datetimes, read_csv, sha256
 from analysis.importers.output import Imported, finish_table
-from analysis.importers.pseudonymise import Pseudonymiser
+from analysis.importers.pseudonymise import Pseudonymiser, same_id
 from analysis.importers.report import ImportReport
 from analysis.importers import rules903
 
@@ -160,7 +160,7 @@ def import_ssda903(folder: Path, la_code: str, pseudo: Pseudonymiser, keep_ident
     children["child_id"] = pseudo.series("person", children["source"])
 
     # Episode keys: child, start, type and order among identical keys.
-    parts = pd.DataFrame({"c": mf[mc["CHILD"]], "s": format_datetimes(start), "t": ep_type})
+    parts = pd.DataFrame({"c": mf[mc["CHILD"]].map(same_id), "s": format_datetimes(start), "t": ep_type})
     order = parts.groupby(["c", "s", "t"], sort=False).cumcount().astype(str)
     key = parts["c"] + "|" + parts["s"] + "|" + parts["t"] + "|" + order
     episodes = pd.DataFrame({
