@@ -146,3 +146,23 @@ def test_jobs_through_make_is_named_jobs(monkeypatch, tmp_path):
     monkeypatch.setenv(ENV, makefile_value("MAKE_NAMES").split('"')[1])
     result = runner.invoke(app, ["batch", str(tmp_path), "--out", str(tmp_path / "run"), "--jobs", "0"])
     assert result.exit_code == 2 and "JOBS=0: expected a number of parallel jobs" in result.output
+
+
+# --- the import summary does not contradict itself ---------------------------------------------
+
+def test_a_903_return_without_episodes_of_care_says_plainly_what_is_not_derived(tmp_path, monkeypatch):
+    """The summary listed "Derived: episodes.legal_status" beside "legal status ... not derived": the second
+    is the 903 code (LS), the first the contract's looked_after, and the warning now says which."""
+    from analysis.importers.pseudonymise import ENV_VAR
+
+    monkeypatch.setenv(ENV_VAR, "9f591fcac152c058f016d7f2211af836ee066cb125b056fef3fc099e7a849b52")
+    source = ROOT / "tests" / "fixtures" / "import" / "ssda903" / "good"
+    assert not (source / "Episodes.csv").exists()
+    result = runner.invoke(app, ["import", "ssda903", str(source), "--out", str(tmp_path / "o"),
+                                 "--la-code", "E09000002"])
+    assert result.exit_code == 0, result.output
+    derived = next(line for line in result.output.splitlines() if line.startswith("Derived: "))
+    assert "episodes.legal_status" in derived
+    warning = next(line for line in result.output.splitlines() if "no Episodes.csv" in line)
+    assert "903 legal status code (LS)" in warning and "episodes.legal_status is looked_after all the same" in warning
+    assert "legal status, placement and setting are not derived" not in warning    # the old, contradicting words
