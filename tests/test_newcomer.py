@@ -166,3 +166,70 @@ def test_a_903_return_without_episodes_of_care_says_plainly_what_is_not_derived(
     warning = next(line for line in result.output.splitlines() if "no Episodes.csv" in line)
     assert "903 legal status code (LS)" in warning and "episodes.legal_status is looked_after all the same" in warning
     assert "legal status, placement and setting are not derived" not in warning    # the old, contradicting words
+
+
+# --- the README matches the tool ---------------------------------------------------------------
+
+def readme_commands() -> list[str]:
+    """Every command line in the README: code blocks, and the first column of the command table."""
+    text = (ROOT / "README.md").read_text()
+    lines = []
+    for block in re.findall(r"```bash\n(.*?)```", text, re.S):
+        lines += [line.split("#")[0].strip() for line in block.splitlines() if line.strip() and not line.startswith("#")]
+    lines += [m.replace("\\|", "|") for m in re.findall(r"^\| `([^`]+)` \|", text, re.M)]
+    return lines
+
+
+def test_every_rhi_command_and_flag_in_the_readme_exists():
+    import typer.main
+
+    group = typer.main.get_command(app)
+    seen = 0
+    for line in readme_commands():
+        for part in line.split("&&"):
+            words = part.split()
+            if not words or not words[0].endswith("rhi"):
+                continue
+            name = words[1]
+            assert name in group.commands, line
+            options = {o for p in group.commands[name].params for o in getattr(p, "opts", [])}
+            options |= {o for p in group.commands[name].params for o in getattr(p, "secondary_opts", [])}
+            for flag in re.findall(r"(?<![\w-])--[a-z][a-z-]*", part):
+                assert flag in options, (flag, line)
+            seen += 1
+    assert seen >= 14   # the four example lines and every rhi row of the command table
+
+
+def test_the_readme_lists_every_import_format():
+    from analysis.importers import FORMATS
+
+    row = next(line for line in readme_commands() if line.startswith("rhi import "))
+    assert set(row.split()[2].split("|")) == set(FORMATS)
+
+
+def test_every_make_target_and_variable_in_the_readme_exists():
+    makefile = (ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][\w-]*):", makefile, re.M))
+    for line in readme_commands():
+        for part in line.split("&&"):
+            words = part.split()
+            if words[:1] != ["make"]:
+                continue
+            for word in words[1:]:
+                if "=" in word:
+                    assert f"$({word.split('=')[0]})" in makefile, (word, line)
+                else:
+                    assert word in targets, (word, line)
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="not a git checkout")
+def test_files_the_readme_has_you_make_are_where_git_ignores_them():
+    """A mapping or extract in the project's own folders would mark every report "with uncommitted changes"."""
+    made = set()
+    for line in readme_commands():
+        made |= set(re.findall(r"(?:SOURCE|MAPPING)=(\S+)", line))
+        made |= set(re.findall(r"rhi import \S+ (\S+)", line)) | set(re.findall(r"--mapping (\S+)", line))
+    made = {m for m in made if not re.fullmatch(r"[A-Z.\]\[]+", m)}   # placeholders: SOURCE, FILE], ...
+    assert made and all(m.startswith("data/raw/") for m in made), made
+    ignored = subprocess.run(["git", "check-ignore", *sorted(made)], cwd=ROOT, capture_output=True, text=True)
+    assert set(ignored.stdout.split()) == made
