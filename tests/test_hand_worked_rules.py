@@ -5,6 +5,11 @@ study's own figures):
 - DfE 903 rule 586: a missing period may not start on the child's date of birth (only after it);
 - a child's age in whole years on the birthday itself (born 2005-09-01: 18 on 2023-09-01, not 17);
 - a child's status among all missing children: looked after ranks above open to services.
+
+And the boundaries of docs/definitions.md that a survey of one-line mutations found no hand-worked test
+on (each mutation now fails a test here): 15 or more episodes (exactly 15 counts), an RHI completed the
+minute its episode ended (not before it), an override with full consent (counts as partial or override),
+two RHIs (more than one).
 """
 
 from __future__ import annotations
@@ -112,3 +117,64 @@ def test_the_order_of_the_episodes_does_not_change_the_status(tmp_path, first, s
     figures = compute_figures(ds, Params(), control=Disclosure(False, 5))["figures"]
     assert (figures["children_missing_from_care"]["count"], figures["children_missing_from_care"]["denominator"]) \
         == (1, 1)
+
+
+# --- other boundaries of docs/definitions.md no test sat on ------------------------------------
+
+def test_children_with_15_or_more_episodes_include_a_child_with_exactly_15(tmp_path):
+    """H has 15 in-scope episodes, L 14: children with 15 or more are 1 of 2, their episodes 15 of 29."""
+    episodes = [episode(f"h{i}", "H", f"2017-{1 + i // 28:02d}-{1 + i % 28:02d} 08:00") for i in range(15)]
+    episodes += [episode(f"l{i}", "L", f"2017-{1 + i // 28:02d}-{1 + i % 28:02d} 09:00") for i in range(14)]
+    ds = load(tmp_path / "d", children=[child("H"), child("L")], episodes=episodes)
+    figures = compute_figures(ds, Params(), control=Disclosure(False, 5))["figures"]
+    assert (figures["children_with_15_plus_episodes"]["count"],
+            figures["children_with_15_plus_episodes"]["denominator"]) == (1, 2)
+    assert (figures["episodes_of_children_with_15_plus"]["count"],
+            figures["episodes_of_children_with_15_plus"]["denominator"]) == (15, 29)
+
+
+def test_an_rhi_completed_the_minute_its_episode_ended_is_not_set_aside(tmp_path):
+    """Soft rule: an RHI completed *before* the episode it addresses ended sets that link aside; at the same
+    minute it is not before."""
+    from builders import link, rhi
+
+    ds = load(tmp_path / "d", children=[child("k1")],
+              episodes=[episode("at", "k1", "2017-08-01 20:00", end="2017-08-02 10:00"),
+                        episode("early", "k1", "2017-09-01 20:00", end="2017-09-02 10:00")],
+              rhis=[rhi("r_at", "k1", completed_at="2017-08-02 10:00"),
+                    rhi("r_early", "k1", completed_at="2017-09-02 09:59")],
+              links=[link("r_at", "at"), link("r_early", "early")])
+    kept = ds.rhi_episodes.set_index("rhi_id")["set_aside"]
+    assert pd.isna(kept["r_at"]) and kept["r_early"] == "RHI completed before the episode it addresses ended"
+
+
+def test_consent_partial_or_override_counts_an_override_with_full_consent(tmp_path):
+    """Three RHI episodes: consent all + overridden (counts), partial (counts), all and not overridden (does
+    not): 2 of 3. Without the override the first would not count (1 of 3)."""
+    from builders import link, rhi
+
+    ds = load(tmp_path / "d", children=[child("k1"), child("k2"), child("k3")],
+              episodes=[episode("e1", "k1", "2017-08-01 20:00"), episode("e2", "k2", "2017-08-01 20:00"),
+                        episode("e3", "k3", "2017-08-01 20:00")],
+              rhis=[rhi("r1", "k1", completed_at="2017-08-04 10:00", consent_to_share="all",
+                        confidentiality_overridden="yes"),
+                    rhi("r2", "k2", completed_at="2017-08-04 10:00", consent_to_share="partial"),
+                    rhi("r3", "k3", completed_at="2017-08-04 10:00", consent_to_share="all",
+                        confidentiality_overridden="no")],
+              links=[link("r1", "e1"), link("r2", "e2"), link("r3", "e3")])
+    figure = compute_figures(ds, Params(), control=Disclosure(False, 5))["figures"]["consent_partial_or_override"]
+    assert (figure["count"], figure["denominator"]) == (2, 3)
+
+
+def test_children_with_more_than_one_rhi_include_a_child_with_exactly_two(tmp_path):
+    """k1 has two in-scope RHIs, k2 one: 1 of 2 children."""
+    from builders import link, rhi
+
+    ds = load(tmp_path / "d", children=[child("k1"), child("k2")],
+              episodes=[episode("a", "k1", "2017-08-01 20:00"), episode("b", "k1", "2017-09-01 20:00"),
+                        episode("c", "k2", "2017-08-01 20:00")],
+              rhis=[rhi("r1", "k1", completed_at="2017-08-04 10:00"), rhi("r2", "k1", completed_at="2017-09-04 10:00"),
+                    rhi("r3", "k2", completed_at="2017-08-04 10:00")],
+              links=[link("r1", "a"), link("r2", "b"), link("r3", "c")])
+    figure = compute_figures(ds, Params(), control=Disclosure(False, 5))["figures"]["children_more_than_one_rhi"]
+    assert (figure["count"], figure["denominator"]) == (1, 2)
