@@ -9,7 +9,7 @@ SEED   ?= 2019
 RUN    ?= reports/default
 JOBS   ?=
 
-.PHONY: env data report import-report compare test test-fast bench screenshot clean help lab
+.PHONY: env data report import-report compare test test-fast browser-check bench screenshot clean help lab
 .DEFAULT_GOAL := help
 
 help:
@@ -38,8 +38,11 @@ $(DATA)/episodes.csv: | env
 
 data: $(DATA)/episodes.csv
 
+# Messages from rhi about a flag that make set name the make variable instead (analysis.invocation).
+MAKE_NAMES = RHI_MAKE_OPTIONS="--jobs=JOBS --la-code=LA --key-file=KEY --mapping=MAPPING"
+
 report: env data
-	$(BIN)/rhi batch $(DATA) --out $(RUN) --all-only $(if $(JOBS),--jobs $(JOBS),)
+	$(MAKE_NAMES) $(BIN)/rhi batch $(DATA) --out $(RUN) --all-only $(if $(JOBS),--jobs $(JOBS),)
 	@echo "Report written: $(RUN)/index.html"
 
 # Your own extract to a report in one command (see README, "Your own data").
@@ -48,12 +51,12 @@ SOURCE ?=
 NAME   ?= mine
 import-report: env
 	@test -n "$(FORMAT)" -a -n "$(SOURCE)" || { echo "usage: make import-report FORMAT=ssd|ssda903|annex-a|provider SOURCE=path [LA=GSS code] [MAPPING=file] [KEY=file] [NAME=mine]; make the key once with: $(BIN)/rhi keygen --out ~/rhi.key"; exit 2; }
-	$(BIN)/rhi import $(FORMAT) $(SOURCE) --out data/processed/$(NAME) $(if $(LA),--la-code $(LA),) $(if $(MAPPING),--mapping $(MAPPING),) $(if $(KEY),--key-file $(KEY),)
-	$(BIN)/rhi batch data/processed/$(NAME) --out reports/$(NAME) $(if $(JOBS),--jobs $(JOBS),)
+	$(MAKE_NAMES) $(BIN)/rhi import $(FORMAT) $(SOURCE) --out data/processed/$(NAME) $(if $(LA),--la-code $(LA),) $(if $(MAPPING),--mapping $(MAPPING),) $(if $(KEY),--key-file $(KEY),)
+	$(MAKE_NAMES) $(BIN)/rhi batch data/processed/$(NAME) --out reports/$(NAME) $(if $(JOBS),--jobs $(JOBS),)
 	@echo "Report written: reports/$(NAME)/index.html"
 
 compare: env data
-	$(BIN)/rhi batch $(DATA) --out reports/compare $(if $(JOBS),--jobs $(JOBS),)
+	$(MAKE_NAMES) $(BIN)/rhi batch $(DATA) --out reports/compare $(if $(JOBS),--jobs $(JOBS),)
 	@echo "Report written: reports/compare/index.html"
 
 # The tests start well over a hundred Python processes (batch workers, Jupyter kernels, subprocesses), each
@@ -65,11 +68,21 @@ PYCACHE := $(abspath $(VENV))/pycache
 
 TEST_BYTECODE = PYTHONPYCACHEPREFIX=$(PYCACHE) $(BIN)/python -m compileall -q -j 0 $(VENV)/lib src >/dev/null || true
 
-test: env
+# The browser tests (accessibility, offline rendering, PDFs) need Chromium, which .ci/run installs. Without it they
+# are skipped, and make test says so in its first lines (the names are those analysis.render.browser looks for).
+CHROMIUM_NAMES := chromium chromium-browser google-chrome google-chrome-stable
+CHECK_CHROMIUM = for name in $(CHROMIUM_NAMES); do command -v $$name >/dev/null 2>&1 && exit 0; done; \
+	echo "make test: Chromium is not installed, so the browser tests (accessibility, offline rendering, PDF) will be SKIPPED."; \
+	echo "           To run every test, install it first: sudo apt-get install chromium  (Debian/Ubuntu; .ci/run does this in CI)"
+
+browser-check:
+	@$(CHECK_CHROMIUM)
+
+test: browser-check env
 	@$(TEST_BYTECODE)
 	PYTHONPYCACHEPREFIX=$(PYCACHE) $(BIN)/python -m pytest -n 2 --dist loadfile
 
-test-fast: env
+test-fast: browser-check env
 	@$(TEST_BYTECODE)
 	PYTHONPYCACHEPREFIX=$(PYCACHE) $(BIN)/python -m pytest -n 2 -m "not slow"
 

@@ -4,7 +4,8 @@ Notebooks take their dataset from the ``data_path`` parameter, else $RHI_DATA.
 When pytest collects a notebook and RHI_DATA is unset, a study-sized synthetic
 dataset (about 2,000 episodes, a few seconds to make) is written to a temporary
 folder and RHI_DATA points at it, so `pytest --nbval-lax notebooks` needs no
-prepared data.
+prepared data. Each cell's outputs are then checked (tests/notebook_outputs.py): the
+notebooks are committed without outputs, so there is nothing stored for nbval to compare.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import tempfile
 from pathlib import Path
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 
-_NOTEBOOK_DATA: dict[str, str] = {}
+_NOTEBOOK_DATA: dict = {}
 
 
 def notebook_dataset() -> str:
@@ -35,6 +37,30 @@ def pytest_collect_file(file_path, parent):
     if file_path.suffix == ".ipynb" and not os.environ.get("RHI_DATA"):
         os.environ["RHI_DATA"] = notebook_dataset()
     return None
+
+
+# --- every notebook cell's outputs are checked, not only that it ran (tests/notebook_outputs.py) -------
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    result = yield
+    outputs = getattr(item, "test_outputs", None)
+    if outputs is not None and hasattr(item, "cell"):   # an nbval notebook cell that has run
+        checks = _NOTEBOOK_DATA.setdefault("checks", _notebook_outputs())
+        if "ids" not in _NOTEBOOK_DATA:
+            _NOTEBOOK_DATA["ids"] = checks.child_ids(os.environ.get("RHI_DATA"))
+        found = checks.problems(item.cell.source, outputs, _NOTEBOOK_DATA["ids"])
+        assert not found, f"{item.nodeid}: " + "; ".join(found)
+    return result
+
+
+def _notebook_outputs():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("notebook_outputs", Path(__file__).parent / "tests" / "notebook_outputs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # --- how `pytest -n 2 --dist loadfile` packs files onto the workers ----------------------------------

@@ -18,6 +18,16 @@ LA = "E08000001"
 LA2 = "E09000002"
 
 
+def _two_jobs() -> str:
+    """``--jobs`` for batch tests: 2, or 1 on a machine that lets a run use one core (more is refused)."""
+    from analysis.run.batch import usable_cores
+
+    return str(min(2, usable_cores()))
+
+
+TWO_JOBS = _two_jobs()
+
+
 def child(child_id, sex="female", dob="2003-06-15", **kw):
     return {"child_id": child_id, "sex": sex, "date_of_birth": dob, **kw}
 

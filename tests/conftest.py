@@ -18,6 +18,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from builders import TWO_JOBS
 
 
 def _shared_folder(tmp_path_factory) -> Path:
@@ -36,7 +37,7 @@ def _build_default_run(base: Path) -> dict:
     out = base / "reports" / "default"
     with pytest.MonkeyPatch.context() as mp:       # the project's notebooks, whatever a caller had set
         mp.delenv("RHI_NOTEBOOKS", raising=False)
-        result = CliRunner().invoke(app, ["batch", str(data), "--out", str(out), "--jobs", "2"])
+        result = CliRunner().invoke(app, ["batch", str(data), "--out", str(out), "--jobs", TWO_JOBS])
     return {"data": str(data), "out": str(out), "exit_code": result.exit_code, "output": result.output}
 
 

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from analysis.run import batch
 from analysis.cli import app
-from builders import child, disc, episode, link, rhi, write
+from builders import child, disc, episode, link, rhi, write, TWO_JOBS
 
 LAS = ("E08000001", "E09000002", "E06000001")
 BROKEN = "E06000001"   # every episode graded high: no in-scope episodes, the notebook fails
@@ -118,7 +118,7 @@ def _run(data, out, notebooks, *extra):
     import os
     os.environ["RHI_NOTEBOOKS"] = str(notebooks)
     try:
-        return run_cli(data, "--out", out, "--jobs", 2, *extra)
+        return run_cli(data, "--out", out, "--jobs", TWO_JOBS, *extra)
     finally:
         del os.environ["RHI_NOTEBOOKS"]
 

@@ -30,7 +30,7 @@ import psutil
 import pytest
 
 from analysis.run import batch, folder as runfolder
-from builders import child, disc, episode, link, rhi, write
+from builders import child, disc, episode, link, rhi, write, TWO_JOBS
 from test_batch import make_notebook, run_cli
 
 SLOW_NOTEBOOK = '''import os, time
@@ -92,7 +92,7 @@ def cli(setup, *args):
 def start_batch(setup, out: Path, *extra, sleep: float = 0) -> subprocess.Popen:
     env = {**os.environ, "RHI_NOTEBOOKS": str(setup["notebooks"]), "RHI_TEST_SLEEP": str(sleep)}
     return subprocess.Popen([sys.executable, "-m", "analysis", "batch", str(setup["data"]), "--out", str(out),
-                             "--jobs", "2", *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             "--jobs", TWO_JOBS, *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
 
 

@@ -116,6 +116,7 @@ from typer.testing import CliRunner  # noqa: E402
 
 from analysis.run import batch, manifest  # noqa: E402
 from analysis.cli import app  # noqa: E402
+from builders import TWO_JOBS  # noqa: E402
 
 NOTEBOOK = '''import analysis.render.report
 import matplotlib.pyplot as plt
@@ -175,7 +176,7 @@ def _run_twice(data: Path, base: Path, monkeypatch, *extra) -> tuple[Path, Path]
     runs = []
     for name in ("A", "B"):
         out = base / name
-        result = CliRunner().invoke(app, ["batch", str(data), "--out", str(out), "--jobs", "2", *extra])
+        result = CliRunner().invoke(app, ["batch", str(data), "--out", str(out), "--jobs", TWO_JOBS, *extra])
         assert result.exit_code == 0, result.output
         runs.append(out)
     return runs[0], runs[1]

@@ -96,7 +96,8 @@ def test_episode_band_edges():
     ("rhis", "high", linkage.SERIOUS, 2, 2), ("rhis", "medium", linkage.SERIOUS, 0, 3),
     ("rhis", "low", linkage.SERIOUS, 2, 2), ("rhis", "all", "cse_any", 2, 7),
     ("children", "medium", "mental_health_any", 1, 3),   # c1 counts at medium through r2 only
-    ("children", "high", "mental_health_any", 1, 2),  # c6: suicide_risk, ("children", "all", linkage.SERIOUS, 4, 6),
+    ("children", "high", "mental_health_any", 1, 2),   # c6: suicide_risk
+    ("children", "all", linkage.SERIOUS, 4, 6),         # c1 (r1), c2 (r3), c4 (r5), c6 (r7); not c3, c5
     ("children", "low", "cse_red_flag_any", 1, 2),
 ])
 def test_prevalence_by_risk_matches_hand_count(study, unit, level, outcome, count, den):

@@ -252,7 +252,8 @@ def batch(
     path: Path = typer.Argument(..., help="Dataset to report on."),
     out: Path = typer.Option(..., "--out", help="Run folder, e.g. reports/RUN: new, empty or a previous run (replaced); never a folder holding other files."),
     la: Optional[list[str]] = typer.Option(None, "--la", help="Only these authorities (repeatable)."),
-    jobs: int = typer.Option(0, "--jobs", help="Parallel jobs (default: one per core)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", help="Parallel jobs, 1 to the number of cores "
+                                       "(default: one per core)."),
     resume: bool = typer.Option(False, "--resume", help="Skip authorities already done for the same inputs."),
     all_only: bool = typer.Option(False, "--all-only", help="Only the all-authorities report."),
     suppress: bool = typer.Option(True, "--suppress/--no-suppress", help="Disclosure control (on by default)."),
@@ -293,6 +294,10 @@ def main():  # console script entry point
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except MemoryError:  # inputs are bounded (analysis.limits), but a machine can still have too little memory
+        typer.echo("rhi: stopped: out of memory (this machine has too little free memory for this input). "
+                   "Close other programs, or run it on a larger machine.", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ import pandas as pd
 from analysis.dataset.headers import check_header
 from analysis.dataset.rawtable import RawTable, column_text, finish_table, table_from_records
 from analysis.errors import DatasetError, Problems
+from analysis.limits import (CSV_FIELD_LIMIT, InputTooLarge, arrow_long_cell, cell_too_long, csv_field_limit,
+                            csv_shape_problem, load_json, parquet_shape_problem)
 from analysis.vocab import OPTIONAL_TABLES, TABLES
 
 METADATA = "metadata.json"
@@ -92,9 +94,12 @@ def extract_date(path: str | Path) -> tuple[date, str]:
     if path.is_dir() and meta.is_file():
         where = METADATA
         try:
-            record = json.loads(meta.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            problems.add("metadata", METADATA, None, None, None, f"a readable JSON file ({exc})")
+            record = load_json(meta, "metadata file")  # at most 1 MiB
+        except OSError as exc:
+            problems.add("metadata", METADATA, None, None, None, f"a readable JSON file ({exc.strerror or exc})")
+            raise DatasetError(problems.items, str(path)) from None
+        except InputTooLarge as exc:
+            problems.add("metadata", METADATA, None, None, None, f"a readable JSON file ({exc.reason})")
             raise DatasetError(problems.items, str(path)) from None
         value = record.get("extracted_on") if isinstance(record, dict) else None
     else:
@@ -181,9 +186,14 @@ def _read_csv(name: str, path: Path, problems: Problems) -> RawTable | None:
     if not text.strip():
         problems.add(name, path.name, 1, None, None, "a header row naming the columns (the file is empty)")
         return None
+    beyond = csv_shape_problem(data)  # columns, rows and cells counted before parsing
+    if beyond:
+        problems.add(name, path.name, 1, None, None, beyond)
+        return None
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        header = next(reader)
+        with csv_field_limit():
+            header = next(reader)
     except csv.Error as exc:
         problems.add(name, path.name, 1, None, None, f"a well-formed header row ({exc})")
         return None
@@ -196,13 +206,27 @@ def _read_csv(name: str, path: Path, problems: Problems) -> RawTable | None:
         if fast is not None:
             frame, bad = fast
             return table_from_records(name, path.name, path, header, frame, problems, labels, bad)
+    body, bad = [], {}
     try:
-        records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+        with csv_field_limit():
+            records = csv.reader(io.StringIO(text, newline=""), strict=True)
+            next(records)
+            for position, record in enumerate(records):
+                if len(record) == len(header):
+                    body.append(record)
+                else:  # kept as its length only: a row of a million fields is not held
+                    body.append(())
+                    bad[position] = (len(record), "x" if any(f.strip() for f in record) else "")
     except csv.Error as exc:
-        problems.add(name, path.name, _bad_record(text), None, None,
-                     f"well-formed CSV: fields separated by commas, quotes closed ({exc})")
+        with csv_field_limit():
+            row = _bad_record(text)
+        if "field larger than field limit" in str(exc):
+            expected = cell_too_long(CSV_FIELD_LIMIT, at_least=True)
+        else:
+            expected = f"well-formed CSV: fields separated by commas, quotes closed ({exc})"
+        problems.add(name, path.name, row, None, None, expected)
         return None
-    return table_from_records(name, path.name, path, header, records[1:], problems, labels)
+    return table_from_records(name, path.name, path, header, body, problems, labels, bad)
 
 
 def _arrow_rows(data: bytes, width: int):
@@ -258,11 +282,26 @@ def _read_parquet(name: str, path: Path, problems: Problems) -> RawTable | None:
 
     try:
         with pq.ParquetFile(path) as parquet:  # not read_table: it refuses duplicate names without naming them
-            table = parquet.read()
+            beyond = parquet_shape_problem(parquet.metadata)
+            if beyond:
+                problems.add(name, path.name, None, None, None, beyond)
+                return None
+            # Text columns come back dictionary-encoded, as most are stored: a value repeated on many rows is
+            # held once, so a file cannot make a long value take memory once per row before its length is seen.
+            text = [parquet.schema_arrow.field(i).name for i, column in enumerate(parquet.schema)
+                    if column.physical_type == "BYTE_ARRAY"
+                    and not pa.types.is_nested(parquet.schema_arrow.field(i).type)]
+            table = parquet.read() if not text else pq.ParquetFile(path, read_dictionary=text).read()
     except Exception as exc:  # pyarrow raises many types for a damaged file
         problems.add(name, path.name, None, None, None, f"a readable Parquet file ({type(exc).__name__})")
         return None
     before = len(problems)
+    for position, field in enumerate(table.schema):
+        row, length, preview = arrow_long_cell(table.column(position))
+        if row is not None:
+            problems.add(name, path.name, row + 1, field.name, preview, cell_too_long(length))
+    if len(problems) > before:
+        return None
     columns = check_header(name, path.name, None, table.schema.names, problems,
                            [f"column {i + 1}" for i in range(table.num_columns)])
     data = {}

@@ -17,7 +17,10 @@ from __future__ import annotations
 import json
 import re
 import zipfile
+from itertools import islice
 from pathlib import Path
+
+from analysis.limits import load_json, workbook_too_large
 
 METADATA_FILE = "metadata.json"
 PARQUET_KEY = b"rhi_metadata"
@@ -36,7 +39,7 @@ def dataset_metadata(path: str | Path) -> dict:
         if path.is_dir():
             meta = path / METADATA_FILE
             if meta.is_file():
-                return _as_dict(json.loads(meta.read_text(encoding="utf-8")))
+                return _as_dict(load_json(meta, "metadata file"))  # at most 1 MiB; InputTooLarge is a ValueError
             for table in sorted(path.glob("*.parquet")):
                 found = parquet_metadata(table)
                 if found:
@@ -72,6 +75,8 @@ def parquet_metadata(path: Path) -> dict:
 def _workbook_metadata(path: Path) -> dict:
     from openpyxl import load_workbook
 
+    if workbook_too_large(path):  # the reader reports it
+        return {}
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception:  # openpyxl raises several types for damaged files; the reader reports it
@@ -79,7 +84,7 @@ def _workbook_metadata(path: Path) -> dict:
     try:
         if SHEET not in book.sheetnames:
             return {}
-        rows = list(book[SHEET].iter_rows(values_only=True))
+        rows = list(islice(book[SHEET].iter_rows(values_only=True), 1000))  # a few keys; never a whole sheet
     finally:
         book.close()
     out = {}

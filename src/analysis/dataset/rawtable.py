@@ -9,6 +9,7 @@ import pandas as pd
 
 from analysis.dataset.headers import check_header, is_unnamed
 from analysis.errors import Problems
+from analysis.limits import cell_too_long, long_cells
 
 
 @dataclass
@@ -91,8 +92,15 @@ def column_text(column: pd.Series) -> pd.Series:
 
 
 def finish_table(name, source, path, frame, first_row, problems) -> RawTable | None:
-    """Cells trimmed; a column without a header name must be empty (it is then dropped)."""
-    frame = frame.astype(str).apply(lambda s: s.str.strip())
+    """Cells trimmed; a column without a header name must be empty (it is then dropped).
+
+    A cell longer than :data:`analysis.limits.MAX_CELL_CHARS` is a problem naming its row and column.
+    """
+    frame = frame.astype(str)
+    for label, column, length in long_cells(frame):
+        problems.add(name, source, int(label) + first_row, column, frame.at[label, column][:40],
+                     cell_too_long(length))
+    frame = frame.apply(lambda s: s.str.strip())
     for column in [c for c in frame.columns if is_unnamed(c)]:
         filled = frame.index[frame[column] != ""]
         if len(filled):

@@ -182,7 +182,11 @@ COLUMNS: dict[str, tuple[ColumnSpec, ...]] = {
     "disclosures": (C("rhi_id", "id", True), C("indicator", "id", True), C("note", "text")),
     "indicators": (C("indicator", "id", True), C("group", "text")),
 }
-UNIQUE = {"children": "child_id", "episodes": "episode_id", "rhis": "rhi_id", "indicators": "indicator"}
+UNIQUE = {"indicators": "indicator"}
+# Identifiers and the table each is defined in (unique there). They are compared ignoring case (surrounding
+# spaces are trimmed from every cell): uniqueness and the links between tables are checked that way by
+# analysis.dataset.validate, which also writes every mention of an id as the defining row spells it.
+IDS = {"child_id": "children", "episode_id": "episodes", "rhi_id": "rhis"}
 
 
 def table_schema(table: str) -> pa.DataFrameSchema:
@@ -214,4 +218,4 @@ def parse_table(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
-__all__ = ["COLUMNS", "ColumnSpec", "table_schema", "parse_table", "parse_datetimes", "parse_dates", "is_ascii"]
+__all__ = ["COLUMNS", "IDS", "ColumnSpec", "table_schema", "parse_table", "parse_datetimes", "parse_dates", "is_ascii"]

@@ -21,7 +21,8 @@ from analysis import vocab
 from analysis.errors import DatasetError, Problem, Problems
 from analysis.dataset.io import extract_date, read_raw
 from analysis.dataset.rawtable import RawTable
-from analysis.dataset.schema import ASCII_EXPECTED, COLUMNS, EARLIEST, first_non_ascii, parse_table, table_schema
+from analysis.dataset.schema import (ASCII_EXPECTED, COLUMNS, EARLIEST, IDS, first_non_ascii, parse_table,
+                                     table_schema)
 
 SET_ASIDE_ADULT = "child aged 18 or over at missing_start"
 SET_ASIDE_EARLY_RHI = "RHI completed before the episode it addresses ended"
@@ -110,7 +111,9 @@ def validate_tables(raw: dict[str, RawTable], path: str = "", latest=None, lates
         typed[name] = frame.reset_index(drop=True)
     missing_columns = any(spec.required and spec.name not in table.frame.columns
                           for table in raw.values() for spec in COLUMNS[table.name])
+    problems.extend(_duplicate_ids(typed, raw))
     if not missing_columns:  # checks across tables need every key column
+        _spell_ids_as_defined(typed)
         problems.extend(_relational_problems(typed, raw, indicators))
     if problems:
         raise DatasetError(problems.items, path)
@@ -186,6 +189,51 @@ def _date_problems(table: RawTable, latest: date, origin: str) -> list[Problem]:
             out.append(Problem(table.name, table.source, int(position) + table.first_row, spec.name,
                                text[position], f"a date from {EARLIEST:%Y-%m-%d} to {latest:%Y-%m-%d} ({origin})"))
     return out
+
+
+def _duplicate_ids(t: dict[str, pd.DataFrame], raw: dict[str, RawTable]) -> list[Problem]:
+    """Each id once in the table that defines it, compared ignoring case (docs/data-contract.md, "Identifiers").
+
+    A later row repeating an earlier row's id, in any case, is a problem naming both rows.
+    """
+    out = []
+    for column, table in IDS.items():
+        frame = t[table]
+        ids = frame[column]
+        present = ids.notna()
+        keys = ids.where(present, "").str.lower()
+        first = present & ~keys.where(present).duplicated(keep="first")
+        if first.sum() == present.sum():
+            continue
+        first_row = dict(zip(keys[first], frame.loc[first, "row"]))
+        first_id = dict(zip(keys[first], ids[first]))
+        for i in frame.index[present & ~first]:
+            earlier = first_id[keys[i]]
+            same = "the same id" if earlier == ids[i] else f"{earlier!r}, the same id once case is ignored"
+            out.append(Problem(table, raw[table].source, int(frame.at[i, "row"]), column, ids[i],
+                               f"each {column} once: row {first_row[keys[i]]} has {same} (ids are compared "
+                               "ignoring case and surrounding spaces)"))
+    return out
+
+
+def _spell_ids_as_defined(t: dict[str, pd.DataFrame]) -> None:
+    """Every mention of an id written as the row that defines it spells it (``EP1`` for ``ep1``), so that the
+    links between tables, and every count made from them, compare ids ignoring case."""
+    for column, table in IDS.items():
+        defined = t[table][column].dropna()
+        spelling = pd.Series(defined.to_numpy(), index=defined.str.lower().to_numpy())
+        spelling = spelling[~spelling.index.duplicated(keep="first")]
+        for name, frame in t.items():
+            if column not in frame.columns or (name == table):
+                continue
+            values = frame[column]
+            present = values.notna()
+            if not present.any():
+                continue
+            respelled = values[present].str.lower().map(spelling)
+            change = respelled.notna() & (respelled != values[present])
+            if change.any():
+                frame.loc[change[change].index, column] = respelled[change]
 
 
 def _relational_problems(t: dict[str, pd.DataFrame], raw: dict[str, RawTable], indicators) -> list[Problem]:

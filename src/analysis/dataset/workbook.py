@@ -27,6 +27,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from analysis.errors import Problems
+from analysis.limits import MAX_CELLS, MAX_COLUMNS, MAX_ROWS, too_many, workbook_too_large
 from analysis.dataset.rawtable import RawTable, cell_text, table_from_records
 from analysis.vocab import OPTIONAL_TABLES, TABLES
 
@@ -37,6 +38,10 @@ CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 def read_workbook(path: Path, problems: Problems) -> dict[str, RawTable]:
     """Every contract table found in the workbook, or problems naming what is wrong."""
     if not _is_zip(path, problems):
+        return {}
+    beyond = workbook_too_large(path)
+    if beyond:
+        problems.add("dataset", path.name, None, None, None, beyond)
         return {}
     try:
         book = load_workbook(path, read_only=True, data_only=False)
@@ -60,6 +65,8 @@ def read_workbook(path: Path, problems: Problems) -> dict[str, RawTable]:
         _cached_values(path, sheets, grids, formulas, problems)
     tables = {}
     for name, grid in grids.items():
+        if grid is None:  # beyond the bounds (analysis.limits): already a problem
+            continue
         table = _table(name, path, sheets[name].title, grid, problems)
         if table is not None:
             tables[name] = table
@@ -112,12 +119,24 @@ def _table_sheets(book, path: Path, problems: Problems) -> dict:
     return sheets
 
 
-def _read_sheet(sheet, name: str, path: Path, problems: Problems) -> tuple[list[list], list]:
-    """Cell values row by row; formula cells are noted (row, column, formula) for their saved values."""
+def _read_sheet(sheet, name: str, path: Path, problems: Problems) -> tuple[list[list] | None, list]:
+    """Cell values row by row; formula cells are noted (row, column, formula) for their saved values.
+
+    No grid (None) for a sheet beyond the bounds of :mod:`analysis.limits`, which is a problem at the row
+    where reading stopped.
+    """
     grid, formulas = [], []
     source = f"{path.name}, sheet {sheet.title}"
     sheet.reset_dimensions()  # do not trust the size the writer recorded
+    cells = 0
     for r, row in enumerate(sheet.iter_rows()):
+        cells += len(row)
+        beyond = (too_many("rows", r, MAX_ROWS) if r > MAX_ROWS else
+                  too_many("columns", len(row), MAX_COLUMNS) if len(row) > MAX_COLUMNS else
+                  too_many("cells", cells, MAX_CELLS) if cells > MAX_CELLS else None)
+        if beyond:  # stop reading: the table is refused whatever else it holds
+            problems.add(name, source, r + 1, None, None, beyond + " (reading stopped at this row)")
+            return None, []
         values = []
         for c, cell in enumerate(row):
             kind = getattr(cell, "data_type", None)

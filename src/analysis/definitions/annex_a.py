@@ -71,9 +71,14 @@ def has_annex_a(path) -> bool:
 def load_annex_a(path) -> pd.DataFrame:
     """The Annex A table of a dataset folder, checked; DatasetError naming file, row and column if not valid."""
     path = Path(path)
+    from analysis.importers.common import read_csv  # bounded and located (analysis.limits)
+
     file = next(p for p in path.iterdir() if p.name.lower() == FILE)
-    frame = pd.read_csv(file, dtype=str, keep_default_na=False)
     problems = Problems()
+    table = read_csv(file, TABLE, problems)
+    if table is None:
+        raise DatasetError(problems.items, str(path))
+    frame = table.frame
     missing = [c for c in COLUMNS if c not in frame.columns]
     for c in missing:
         problems.add(TABLE, file.name, 1, c, None, "a column of the Annex A table (docs/data-contract.md)")

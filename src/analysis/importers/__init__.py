@@ -16,6 +16,7 @@ from analysis.errors import DatasetError
 from analysis.importers.common import ImportFailure, check_la_code
 from analysis.importers.output import Imported, write_output
 from analysis.importers.pseudonymise import Pseudonymiser, load_key
+from analysis.invocation import as_invoked
 
 FORMATS = ("ssd", "ssda903", "provider", "annex-a")
 
@@ -78,7 +79,7 @@ def import_command(fmt, source, out, mapping=None, key_file=None, keep_identifie
                                keep_identifiers=keep_identifiers, la_code=la_code,
                                collection_year=collection_year)
     except ImportFailure as err:
-        typer.echo(f"rhi import: {err}", err=True)
+        typer.echo(as_invoked(f"rhi import: {err}"), err=True)   # through make: LA=, KEY=, MAPPING=
         raise typer.Exit(2)
     except DatasetError as err:
         typer.echo(f"{source}: {len(err.problems)} problem(s) found; nothing was written to {out}.", err=True)

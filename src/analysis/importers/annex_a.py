@@ -28,10 +28,11 @@ import pandas as pd
 
 from analysis import vocab
 from analysis.errors import DatasetError, Problems
-from analysis.importers.common import SourceTable, format_dates, sha256
+from analysis.importers.common import SourceTable, bounded, format_dates, sha256
 from analysis.importers.output import Imported, finish_table
 from analysis.importers.pseudonymise import Pseudonymiser
 from analysis.importers.report import ImportReport
+from analysis.limits import MAX_ANNEX_A_BYTES, MAX_CELLS, MAX_COLUMNS, MAX_ROWS, too_many, workbook_too_large
 
 TABLE = "annex_a_children"
 COLUMNS = ("child_id", "la_code", "period_start", "period_end", "age", "age_band", "sex", "uasc",
@@ -257,6 +258,10 @@ def read_list8(path: Path, problems: Problems) -> tuple[SourceTable | None, list
         problems.add("annex_a", path.name, None, None, None,
                      "an .xlsx workbook (this is an old .xls: open it in Excel and save it as .xlsx)")
         return None, []
+    beyond = workbook_too_large(path, MAX_ANNEX_A_BYTES)
+    if beyond:
+        problems.add("annex_a", path.name, None, None, None, beyond)
+        return None, []
     try:
         wb = openpyxl.load_workbook(path, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -280,12 +285,20 @@ def read_list8(path: Path, problems: Problems) -> tuple[SourceTable | None, list
         problems.add("annex_a", source, None, None, None,
                      "a visible sheet (List 8 is hidden: unhide it, or remove it if it is not the current list)")
         return None, []
+    size = ws.max_row * ws.max_column  # the cells iter_rows would visit (exact in openpyxl's full mode)
+    beyond = (too_many("columns", ws.max_column, MAX_COLUMNS) if ws.max_column > MAX_COLUMNS else
+              too_many("rows", ws.max_row, MAX_ROWS) if ws.max_row > MAX_ROWS else
+              too_many("cells", size, MAX_CELLS) if size > MAX_CELLS else None)
+    if beyond:
+        problems.add("annex_a", source, None, None, None, beyond + " (the last cell holding anything is "
+                     f"{_letter(ws.max_column)}{ws.max_row})")
+        return None, []
     rows = [list(r) for r in ws.iter_rows(values_only=True)]
-    merged = {}
+    merged = {}  # merged cells name the header: only those in the rows searched for it matter
     for rng in ws.merged_cells.ranges:
         top_left = ws.cell(rng.min_row, rng.min_col).value
-        for r in range(rng.min_row, rng.max_row + 1):
-            for c in range(rng.min_col, rng.max_col + 1):
+        for r in range(rng.min_row, min(rng.max_row, HEADER_SCAN_ROWS) + 1):
+            for c in range(rng.min_col, min(rng.max_col, ws.max_column) + 1):
                 merged[(r, c)] = top_left
     best, best_score = None, 0
     for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
@@ -323,7 +336,8 @@ def read_list8(path: Path, problems: Problems) -> tuple[SourceTable | None, list
         if dim.hidden and dim.min:
             hidden_numbers.update(range(dim.min, (dim.max or dim.min) + 1))
     hidden = [header[j] for j in range(width) if header[j] and j + 1 in hidden_numbers]
-    return SourceTable("annex_a", source, path, frame, first_row=header_row + 1), hidden
+    table = bounded(SourceTable("annex_a", source, path, frame, first_row=header_row + 1), problems)
+    return table, (hidden if table is not None else [])
 
 
 def _letter(n: int) -> str:

@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import Problems
+from analysis.limits import (MAX_CELLS, MAX_COLUMNS, MAX_ROWS, cell_too_long, csv_shape_problem, long_cells,
+                            too_many)
 from analysis.dataset.schema import normalise_code, parse_datetimes
 
 
@@ -91,6 +93,10 @@ def read_csv(path: Path, name: str, problems: Problems) -> SourceTable | None:
     if not text.strip():
         problems.add(name, path.name, None, None, None, "a header row naming the columns")
         return None
+    beyond = csv_shape_problem(data)  # columns, rows and cells counted before parsing
+    if beyond:
+        problems.add(name, path.name, 1, None, None, beyond)
+        return None
     import io as _io
 
     try:
@@ -103,7 +109,24 @@ def read_csv(path: Path, name: str, problems: Problems) -> SourceTable | None:
         problems.add(name, path.name, int(match.group(1)) if match else None, None, None,
                      "the same number of comma-separated fields as the header row")
         return None
-    return SourceTable(name, path.name, path, tidy(frame), first_row=2)
+    return bounded(SourceTable(name, path.name, path, tidy(frame), first_row=2), problems)
+
+
+def bounded(table: SourceTable, problems: Problems) -> SourceTable | None:
+    """The table if it is within the bounds of :mod:`analysis.limits` (columns, rows, cells, cell length), else None
+    with a problem naming the file and, for a long cell, its row and column."""
+    rows, columns = table.frame.shape
+    beyond = (too_many("columns", columns, MAX_COLUMNS) if columns > MAX_COLUMNS else
+              too_many("rows", rows, MAX_ROWS) if rows > MAX_ROWS else
+              too_many("cells", rows * columns, MAX_CELLS) if rows * columns > MAX_CELLS else None)
+    if beyond:
+        problems.add(table.name, table.source, None, None, None, beyond)
+        return None
+    long = long_cells(table.frame)
+    for label, column, length in long:
+        problems.add(table.name, table.source, table.row(label), column, table.frame.at[label, column][:40],
+                     cell_too_long(length))
+    return None if long else table
 
 
 def tidy(frame: pd.DataFrame) -> pd.DataFrame:

@@ -28,6 +28,7 @@ import string
 from pathlib import Path
 
 from analysis.importers.common import ImportFailure
+from analysis.limits import MAX_KEY_BYTES, InputTooLarge, read_bytes_bounded
 
 ENV_VAR = "RHI_PSEUDONYM_KEY"
 MIN_BITS = 128
@@ -108,7 +109,14 @@ def load_key(key_file: Path | None = None) -> bytes:
         path = Path(key_file).expanduser()
         if not path.is_file():
             raise ImportFailure(f"--key-file {path}: no such file. Make one with: {KEYGEN}")
-        return check_key(path.read_bytes().strip(), f"--key-file {path}")
+        try:  # a key is 64 hex digits: a file of more than 1 KiB is not a key file, and is not read whole
+            data = read_bytes_bounded(path, MAX_KEY_BYTES, "key file")
+        except InputTooLarge:
+            raise ImportFailure(f"--key-file {path}: a key file holds one key (64 hexadecimal digits, at most "
+                                f"{MAX_KEY_BYTES:,} bytes); this file is larger. Make a key with: {KEYGEN}") from None
+        except OSError as exc:
+            raise ImportFailure(f"--key-file {path}: cannot be read ({exc.strerror or exc})") from None
+        return check_key(data.strip(), f"--key-file {path}")
     if os.environ.get(ENV_VAR):
         return check_key(os.environ[ENV_VAR].strip().encode("utf-8"), f"${ENV_VAR}")
     raise ImportFailure(

@@ -25,10 +25,9 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from analysis import vocab
 from analysis.importers.common import ImportFailure
+from analysis.limits import InputTooLarge, load_yaml
 
 CHILD_FIELDS = ("child_id", "sex", "date_of_birth", "uasc", "ethnicity")
 RHI_FIELDS = ("rhi_id", "status", "offered_at", "completed_at", "decline_reason", "legal_status",
@@ -74,12 +73,11 @@ def load_mapping(path: Path) -> Mapping:
     path = Path(path)
     if not path.is_file():
         raise ImportFailure(f"--mapping {path}: no such file")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", line {mark.line + 1}" if mark else ""
-        raise ImportFailure(f"{path.name}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    try:  # bounded: at most 1 MiB, no aliases (a "billion laughs" file), at most 20 levels deep
+        data = load_yaml(path, "mapping file")
+    except (InputTooLarge, OSError) as exc:
+        raise ImportFailure(f"--mapping {exc}" if isinstance(exc, InputTooLarge)
+                            else f"--mapping {path}: cannot be read ({exc.strerror or exc})") from None
     if not isinstance(data, dict):
         raise ImportFailure(f"{path.name}: expected a mapping with keys fields, indicators, ...")
     known = {"sheet", "la_code", "true_values", "false_values", "fields", "episodes", "indicators", "values",

@@ -8,6 +8,7 @@ validator finds is traced back to the source file and row it came from.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -112,4 +113,13 @@ def _to_source(problem: Problem, imported: Imported) -> Problem:
         column = f"{src_col} (imported as {problem.table}.{problem.column})"
     elif column:
         column = f"{column} (of {problem.table})"
-    return Problem(problem.table, source, row, column, problem.value, problem.expected)
+    return Problem(problem.table, source, row, column, problem.value, _earlier_row_to_source(problem, origins))
+
+
+def _earlier_row_to_source(problem: Problem, origins) -> str:
+    """A duplicate id's message names the earlier row of the output table: name its source row instead."""
+    match = re.match(r"(each \w+ once: )row (\d+) has ", problem.expected)
+    if not match or not 0 <= int(match.group(2)) - 2 < len(origins):
+        return problem.expected
+    source, row = origins[int(match.group(2)) - 2]
+    return f"{match.group(1)}{source}, row {row} has " + problem.expected[match.end():]

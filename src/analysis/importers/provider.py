@@ -20,11 +20,12 @@ from analysis.errors import DatasetError, Problems
 from analysis.dataset.rawtable import column_text
 from analysis.dataset.schema import COLUMNS
 from analysis.importers.common import (ImportFailure, SourceTable, check_la_code, codes, dates, format_dates, format_datetimes,
-                     read_csv, sha256, tidy)
+                     bounded, read_csv, sha256, tidy)
 from analysis.importers.mapping import Field, Mapping, load_mapping
 from analysis.importers.output import Imported, finish_table
-from analysis.importers.pseudonymise import Pseudonymiser
+from analysis.importers.pseudonymise import Pseudonymiser, same_id
 from analysis.importers.report import ImportReport
+from analysis.limits import workbook_too_large
 
 SPECS = {s.name: s for table in ("children", "episodes", "rhis") for s in COLUMNS[table]}
 RHI_COLUMNS = [c.name for c in COLUMNS["rhis"]]
@@ -57,10 +58,11 @@ def import_provider(source: Path, mapping_path: Path, pseudo: Pseudonymiser, kee
     for label in frame.index[source_child == ""]:
         problems.add(table.name, table.source, table.row(label), mapping.fields["child_id"].column, "",
                      "a child id (fields.child_id is required)")
-    child_rows = frame.index[~source_child.duplicated(keep="first") & (source_child != "")]
+    child_key = source_child.map(same_id)   # yp-0001 and YP-0001 are one child (ids ignore case)
+    child_rows = frame.index[~child_key.duplicated(keep="first") & (source_child != "")]
     for target in [t for t in ("sex", "date_of_birth", "uasc", "ethnicity") if t in cells]:
-        first = cells[target].loc[child_rows].set_axis(source_child.loc[child_rows])
-        expected_first = source_child.map(first)
+        first = cells[target].loc[child_rows].set_axis(child_key.loc[child_rows])
+        expected_first = child_key.map(first)
         clash = (cells[target] != "") & (expected_first != "") & (cells[target] != expected_first)
         for label in frame.index[clash.fillna(False)]:
             col = mapping.fields[target].column
@@ -74,9 +76,9 @@ def import_provider(source: Path, mapping_path: Path, pseudo: Pseudonymiser, kee
             children[target] = cells[target].loc[child_rows]
     kept_cols = _identifying(table, mapping, keep_identifiers, report)
     for column in kept_cols:
-        id_col = mapping.fields["child_id"].column
-        firsts = frame[frame[column] != ""].drop_duplicates(id_col).set_index(id_col)[column]
-        children[column] = source_child.loc[child_rows].map(firsts).fillna("")
+        keyed = frame.assign(_child=child_key)
+        firsts = keyed[keyed[column] != ""].drop_duplicates("_child").set_index("_child")[column]
+        children[column] = child_key.loc[child_rows].map(firsts).fillna("")
     if keep_identifiers:
         children["source_child_id"] = source_child.loc[child_rows]
 
@@ -85,7 +87,7 @@ def import_provider(source: Path, mapping_path: Path, pseudo: Pseudonymiser, kee
         rhi_key = frame[mapping.fields["rhi_id"].column]
         _unique(table, mapping.fields["rhi_id"].column, problems)
     else:
-        parts = source_child + "|" + cells.get("offered_at", "") + "|" + cells.get("completed_at", "") + "|" + status
+        parts = child_key + "|" + cells.get("offered_at", "") + "|" + cells.get("completed_at", "") + "|" + status
         rhi_key = parts + "|" + parts.groupby(parts).cumcount().astype(str)
     rhi_id = pseudo.series("rhi", rhi_key)
     rhis = pd.DataFrame({"rhi_id": rhi_id, "child_id": child_id})
@@ -134,6 +136,9 @@ def _read_export(source: Path, mapping: Mapping, problems: Problems) -> SourceTa
     if suffix not in (".xlsx", ".xlsm"):
         raise ImportFailure(f"{source}: expected a .csv or .xlsx file")
     sheet = mapping.sheet if mapping.sheet is not None else 0
+    beyond = workbook_too_large(source)
+    if beyond:
+        raise ImportFailure(f"{source.name}: expected {beyond}")
     try:
         frame = pd.read_excel(source, sheet_name=sheet, dtype=object, engine="openpyxl", keep_default_na=False,
                               na_filter=False)
@@ -142,7 +147,8 @@ def _read_export(source: Path, mapping: Mapping, problems: Problems) -> SourceTa
     except Exception as exc:  # openpyxl raises several types for damaged files
         raise ImportFailure(f"{source.name}: not a readable .xlsx workbook ({type(exc).__name__})") from None
     label = f"{source.name}, sheet {sheet}" if mapping.sheet is not None else source.name
-    return SourceTable("provider export", label, source, tidy(frame.apply(column_text)), first_row=2)
+    return bounded(SourceTable("provider export", label, source, tidy(frame.apply(column_text)), first_row=2),
+                   problems)
 
 
 def _check_columns(table: SourceTable, mapping: Mapping, problems: Problems) -> None:
@@ -166,8 +172,9 @@ def _unique(table: SourceTable, column: str, problems: Problems) -> None:
     series = table.frame[column]
     for label in series.index[series == ""]:
         problems.add(table.name, table.source, table.row(label), column, "", "an RHI id (fields.rhi_id)")
-    for label in series.index[series.duplicated(keep="first") & (series != "")]:
-        problems.add(table.name, table.source, table.row(label), column, series[label], "each RHI id once")
+    for label in series.index[series.map(same_id).duplicated(keep="first") & (series != "")]:
+        problems.add(table.name, table.source, table.row(label), column, series[label],
+                     "each RHI id once (ids are compared ignoring case)")
 
 
 def _translate(table: SourceTable, f: Field, mapping: Mapping, problems: Problems) -> pd.Series:

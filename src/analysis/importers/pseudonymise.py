@@ -1,6 +1,7 @@
 """Pseudonymisation of identifiers on import: keyed hashes (HMAC-SHA256).
 
-A pseudonym is ``prefix + the first 16 hex digits of HMAC-SHA256(key, kind + value)``:
+A pseudonym is ``prefix + the first 16 hex digits of HMAC-SHA256(key, kind + value)``, the value
+trimmed and in upper case (ids are compared ignoring case and surrounding spaces):
 ``P…`` for people, ``E…`` for episodes, ``R…`` for RHIs. The same source with the
 same key always gives the same pseudonyms (so imports can be repeated and linked);
 without the key they cannot be reversed or recomputed from a list of known ids.
@@ -24,6 +25,13 @@ DIGITS = 16
 PREFIX = {"person": "P", "episode": "E", "rhi": "R"}
 
 
+def same_id(value: str) -> str:
+    """The id as compared (docs/data-contract.md, "Identifiers"): trimmed, in upper case, so that ``yp01`` and
+    ``YP01 `` are one child. Upper, not lower, so that ids of digits and capitals keep the pseudonyms
+    they had before ids were compared this way."""
+    return str(value).strip().upper()
+
+
 class Pseudonymiser:
     """Replaces source ids with keyed hashes; refuses (never silently merges) a collision."""
 
@@ -32,6 +40,7 @@ class Pseudonymiser:
         self._seen: dict[tuple[str, str], str] = {}
 
     def one(self, kind: str, value: str) -> str:
+        value = same_id(value)
         digest = hmac.new(self._key, f"{kind}\x1f{value}".encode("utf-8"), hashlib.sha256).hexdigest()
         pseudonym = PREFIX[kind] + digest[:DIGITS]
         earlier = self._seen.setdefault((kind, pseudonym), value)

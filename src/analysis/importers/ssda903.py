@@ -36,7 +36,7 @@ from analysis import vocab
 from analysis.errors import DatasetError, Problems
 from analysis.importers.common import SourceTable, codes, dates, find_file, format_dates, format_datetimes, read_csv, sha256
 from analysis.importers.output import Imported, finish_table
-from analysis.importers.pseudonymise import Pseudonymiser
+from analysis.importers.pseudonymise import Pseudonymiser, same_id
 from analysis.importers.report import ImportReport
 from analysis.importers import rules903
 
@@ -107,12 +107,16 @@ def import_ssda903(folder: Path, la_code: str, pseudo: Pseudonymiser, keep_ident
     setting = rules903.setting(on_start, la_code)
     report.warn(f"DfE 903 rules for missing periods checked ({', '.join(rules903.RULES_APPLIED(epi, last))}); "
                 f"collection year {year.label} ({year.basis})")
+    # episodes.legal_status is looked_after throughout (the return covers children looked after); what needs
+    # Episodes.csv is the 903 legal status code (LS, as cla_legal_status), the placement and the setting.
     if epi is None:
-        report.warn("no Episodes.csv: legal status, placement and setting are not derived, and rules "
-                    "575, 577, 578 and 581 (which need the episodes of care) were not applied")
+        report.warn("no Episodes.csv: the 903 legal status code (LS), placement and setting of each episode are "
+                    "not derived (episodes.legal_status is looked_after all the same), and rules 575, 577, 578 "
+                    "and 581 (which need the episodes of care) were not applied")
     elif (on_start["LS"] == "").any():
         report.warn(f"{int((on_start['LS'] == '').sum())} missing episode(s) start outside every episode of care in "
-                    f"{epi.source} (children without episodes): their legal status and placement are blank")
+                    f"{epi.source} (children without episodes): their 903 legal status code (LS) and placement "
+                    "are blank (episodes.legal_status is looked_after all the same)")
 
     children = pd.DataFrame({
         "source": hf[hc["CHILD"]], "sex": sex, "date_of_birth": format_dates(dob),
@@ -160,7 +164,7 @@ def import_ssda903(folder: Path, la_code: str, pseudo: Pseudonymiser, keep_ident
     children["child_id"] = pseudo.series("person", children["source"])
 
     # Episode keys: child, start, type and order among identical keys.
-    parts = pd.DataFrame({"c": mf[mc["CHILD"]], "s": format_datetimes(start), "t": ep_type})
+    parts = pd.DataFrame({"c": mf[mc["CHILD"]].map(same_id), "s": format_datetimes(start), "t": ep_type})
     order = parts.groupby(["c", "s", "t"], sort=False).cumcount().astype(str)
     key = parts["c"] + "|" + parts["s"] + "|" + parts["t"] + "|" + order
     episodes = pd.DataFrame({

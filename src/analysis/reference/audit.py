@@ -35,8 +35,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
+from analysis.limits import InputTooLarge, load_yaml
 from analysis.stats.proportions import printed_decimals
 
 CONSISTENT = "consistent"
@@ -388,12 +388,12 @@ def load_reference_file(path: Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise AuditInputError(f"{path}: " + ("a folder, not a YAML file" if path.is_dir() else "no such file"))
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise AuditInputError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    try:  # bounded: at most 1 MiB, no aliases (a "billion laughs" file), at most 20 levels deep
+        data = load_yaml(path, "published-figures YAML")
+    except InputTooLarge as exc:
+        raise AuditInputError(str(exc)) from None
+    except OSError as exc:
+        raise AuditInputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("figures"), list):
         raise AuditInputError(f"{path}: expected a mapping with a 'figures' list (and 'populations')")
     if not isinstance(data.get("populations", {}), dict):

@@ -110,6 +110,27 @@ def parse_options(period_start, period_end, risk_levels, min_cell) -> dict:
             "risk_levels": levels, "min_cell": min_cell}
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which a container or taskset may narrow)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def check_jobs(jobs) -> int:
+    """The usable cores; BatchError (exit 2) if ``jobs`` is given and is not a whole number from 1 to that.
+
+    ``None`` (the default) means one job per core. More jobs than cores would only make them wait for
+    each other, and 0 or a negative number is never what the user meant.
+    """
+    cores = usable_cores()
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= cores):
+        raise BatchError(f"--jobs {jobs}: expected a number of parallel jobs from 1 to {cores} (the cores this "
+                         "machine lets the run use); leave it out for one per core")
+    return cores
+
+
 def task_digest(inputs: dict, params: dict, notebooks: list[Path], key: str, extra: dict | None = None) -> str:
     """Hash of everything a report depends on: input files, parameters, notebooks, and the package's code.
 
@@ -152,7 +173,7 @@ def _link_copy(src: Path, dst: Path) -> None:
 
 # --- the run --------------------------------------------------------------------------------------
 
-def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all_only: bool = False,
+def run_batch(path, out, la_codes=None, jobs: int | None = None, resume: bool = False, all_only: bool = False,
               suppress: bool = True, min_cell: int = 5, period_start=None, period_end=None,
               risk_levels: str = "medium,low", notebooks_dir=None, progress: bool = True,
               cell_timeout: int = 1800, dfe_year: int | None = None) -> dict:
@@ -165,6 +186,7 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
     path, out = Path(path).resolve(), Path(out).resolve()
     options = parse_options(period_start, period_end, risk_levels, min_cell)
     options["suppress"] = bool(suppress)
+    cores = check_jobs(jobs)
     if dfe_year is not None:   # the comparison's DfE year; by default the one containing the period's end
         from analysis.reference.dfe import DfEDataError, load_dfe, years
 
@@ -241,7 +263,7 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
                     shutil.rmtree(here)
                 todo.append(t)
 
-        jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
+        jobs = max(1, min(jobs or cores, len(todo) or 1))
         id_hashes = frozenset(_id_hash(str(c)) for c in ds.children["child_id"].dropna())
         certificates = None
         try:
@@ -419,7 +441,7 @@ def _manifest(tasks, path, inputs, options, jobs, started, finished, synthetic, 
         s = t.status or {"status": "not run"}
         reports[t.key] = {"status": s.get("status"), "duration_s": s.get("duration_s"), "error": s.get("error"),
                           "reused": bool(s.get("reused")), "notebooks": [p.name for p in t.notebooks],
-                          "folder": t.key}
+                          "folder": t.key, "pdf": s.get("pdf")}
     failed = sorted(k for k, r in reports.items() if r["status"] != "ok")
     return {
         "tool": "rhi batch", "git": mf.git_state(), "packages": mf.package_versions(),
@@ -608,13 +630,27 @@ def run_task(key, la_code, notebooks, params, folder, digest, synthetic) -> dict
                       synthetic=synthetic, statement=statement["statement"], suppressed=statement["suppressed"],
                       params_text=_params_text(params, key), error=error)
     with timing.stage("downloads"):
-        write_downloads(folder, key=key, params=params, title=title, statement=statement["statement"],
-                        synthetic=synthetic)
+        downloads = write_downloads(folder, key=key, params=params, title=title, statement=statement["statement"],
+                                    synthetic=synthetic)
     status = {"key": key, "status": "failed" if error else "ok", "error": error, "digest": digest,
+              "pdf": _pdf_outcome(key, downloads),
               "duration_s": round(time.perf_counter() - t0, 2), "notebooks": [Path(n).name for n in notebooks],
               "stages_s": _report_stages(timing.take(), kernel)}
     mf.write_json(folder / STATUS_FILE, status)
     return status
+
+
+def _pdf_outcome(key: str, downloads: dict) -> str | None:
+    """``report.pdf``, or why a run-level report has none (so that the run says it), or None: no PDF is made."""
+    from analysis.render.browser import INSTALL_HINT
+    from analysis.render.html import PDF_REPORTS
+
+    pdf = downloads.get("pdf")
+    if pdf and pdf.get("file"):
+        return pdf["file"]
+    if pdf:
+        return f"not printed: {pdf.get('error')}"
+    return f"not printed: {INSTALL_HINT}" if key in PDF_REPORTS else None
 
 
 def _report_stages(worker: dict, kernel: dict) -> dict:
@@ -666,7 +702,7 @@ def _merge_headlines(folder: Path, headlines: list[str]) -> None:
 
 # --- the command ----------------------------------------------------------------------------------
 
-def batch_command(path, out, la_codes=None, jobs=0, resume=False, all_only=False, suppress=True, min_cell=5,
+def batch_command(path, out, la_codes=None, jobs=None, resume=False, all_only=False, suppress=True, min_cell=5,
                   period_start=None, period_end=None, risk_levels="medium,low", dfe_year=None) -> None:
     """CLI entry: run, print a summary, exit non-zero if any report failed."""
     import typer
@@ -677,7 +713,9 @@ def batch_command(path, out, la_codes=None, jobs=0, resume=False, all_only=False
                            suppress=suppress, min_cell=min_cell, period_start=period_start, period_end=period_end,
                            risk_levels=risk_levels, dfe_year=dfe_year)
     except BatchError as err:
-        typer.echo(str(err), err=True)
+        from analysis.invocation import as_invoked
+
+        typer.echo(as_invoked(str(err)), err=True)   # through make: JOBS=
         for line in err.lines:
             typer.echo(f"  - {line}", err=True)
         raise typer.Exit(err.code)
@@ -697,6 +735,11 @@ def batch_command(path, out, la_codes=None, jobs=0, resume=False, all_only=False
     else:
         typer.echo(f"Disclosure audit: {audit['leaks']} leak(s), {audit['inconsistencies']} inconsistency(ies), "
                    f"{audit['unresolved']} unresolved: DO NOT PUBLISH. Details: rhi audit-disclosure {out}")
+    for key, report in record["reports"].items():   # a run-level report without its PDF says why
+        if str(report.get("pdf") or "").startswith("not printed"):
+            why = report["pdf"][len("not printed: "):].strip().rstrip(".")
+            typer.echo(f"No PDF of {key}/report.html: {why}. The HTML report and its spreadsheet are complete "
+                       "without it.")
     if summary["failed"]:
         typer.echo(f"{len(summary['failed'])} failed:", err=True)
         for key in summary["failed"]:
