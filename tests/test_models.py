@@ -408,7 +408,7 @@ def test_a_grade_carried_by_one_child_gives_no_estimate_and_says_why():
     low = table.loc["police_risk=low"]                                     # 60 children: estimated
     assert np.isfinite(low["odds_ratio"]) and np.isfinite(low["p_value"]) and low["note"] == ""
     text = narrative.describe_model(res)
-    assert "high vs reference: not reported as a finding (not estimated: the high grade comes from fewer" in text
+    assert "high vs reference: not estimated: the high grade comes from fewer than 5 children" in text
     ors = models.odds_ratio_table([res])
     assert pd.isna(ors.set_index("term").loc["police_risk=high", "q_value_bh"])      # not in the BH family
     assert "the 1 police-grade term(s)" in ors.set_index("term").loc["police_risk=low", "bh_family"]

@@ -8,13 +8,22 @@ Definitions used:
   risk: medium if present; episode band: first episode if present; otherwise the
   most common level). A covariate with a single level is left out, and the result says so.
 - adjustment levels are merged by a rule fixed before the outcome is read
-  (``collapse_sparse_levels``): a level with fewer than ``MIN_LEVEL`` (10) RHIs joins
-  its neighbour (ordered covariates) or a pooled level, itself joined to the most
-  common level if still under 10 (nominal covariates). Police risk is never merged.
+  (``collapse_sparse_levels``): a level with fewer than ``MIN_LEVEL`` (10) RHIs, or
+  RHIs of fewer than ``MIN_CHILDREN`` (5) children, joins its neighbour (ordered
+  covariates) or a pooled level, itself joined to the most common level if still
+  sparse (nominal covariates). Police risk is never merged.
 - preferred fit: GEE (statsmodels; Liang and Zeger 1986), binomial family, logit link,
   exchangeable working correlation within child, bias-reduced sandwich covariance
   (Mancl and DeRouen 2001; always, whatever the number of children), Wald intervals
-  and tests, so that several RHIs of one child are not treated as independent.
+  and tests referred to Student's t on the term's effective number of children
+  (``association.effective_clusters`` of the children's terms of the sandwich, at most
+  children - 1; ``df`` column), so that several RHIs of one child are not treated as
+  independent and few children do not make the test too liberal.
+- a police grade carried by fewer than ``MIN_CHILDREN`` children, or compared with a
+  reference that is, gets no odds ratio, interval or p-value, whatever the fit (GEE or
+  Firth), and its ``note`` says why (``_few_children``; issue 28).
+- multiplicity: ``odds_ratio_table`` adds Benjamini-Hochberg q-values over the police
+  grade terms of every outcome's model (``q_value_bh``, family in ``bh_family``).
 - separation (linear programme, Konis 2007: a non-zero direction b with
   (2y-1) x'b >= 0 for every row): if a police-risk term is involved, its maximum
   likelihood estimate does not exist and Firth's penalised logistic regression is
