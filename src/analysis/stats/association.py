@@ -371,8 +371,9 @@ def rao_scott_test(groups, outcome, clusters, words=("units", "clusters", "clust
         f"{len(y)} {words[0]} of {n_clusters} {words[1]} ({r}x2 table): the {words[0]} of one {words[2]} are not "
         f"independent, so Pearson's X2 = {chi2:.2f} is divided by the sum of the design effects, {trace:.2f} (mean "
         f"{trace / k:.2f}{_floored(deff)}; bias-reduced cluster-robust variance), and referred to F on {d:.2f} and "
-        f"{d * nu:.1f} degrees of freedom (Rao and Scott's second-order correction; nu = {nu:.1f} from the "
-        f"spread of the {words[1]}' shares of the variance); tested because every group's {words[0]} come from at least {MIN_CHILDREN} {words[1]}",
+        f"{d * nu:.1f} degrees of freedom (Rao and Scott's second-order correction; nu = {nu:.1f} from how the "
+        f"variance is shared between the {words[1]}); tested because every group's {words[0]} come from at least "
+        f"{MIN_CHILDREN} {words[1]}",
         f, float(stats.f.sf(f, d, d * nu)), k, deff)
 
 
@@ -443,9 +444,9 @@ def clustered_trend_test(scores, outcome, clusters, words=("units", "clusters", 
                       f"ordered groups; linear trend in the proportion disclosing; the {len(y)} {words[0]} of "
                       f"{n_clusters} {words[1]} are not independent (several per {words[2]}), so z is divided by the "
                       f"square root of the design effect {max(1.0, d):.2f}{_floored(d)} (bias-reduced cluster-robust "
-                      f"variance) and referred to Student's t on {nu:.1f} degrees of freedom (from the spread of the "
-                      f"{words[1]}' shares of the variance); two-sided; tested because every group's {words[0]} come from at least "
-                      f"{MIN_CHILDREN} {words[1]}",
+                      f"variance) and referred to Student's t on {nu:.1f} degrees of freedom (from how the variance is "
+                      f"shared between the {words[1]}); two-sided; tested because every group's {words[0]} come "
+                      f"from at least {MIN_CHILDREN} {words[1]}",
                       t, float(2 * stats.t.sf(abs(t), nu)), design_effect=d)
 
 
