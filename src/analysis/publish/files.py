@@ -4,7 +4,8 @@
 
 - ``cells.csv``: one row per count cell, its key, its published value
   (digits, or ``c``) and where it is shown;
-- ``relations.csv``: the linear relations between cells (sum, overlap, le);
+- ``relations.csv``: the linear relations between cells (sum, overlap, le, le_sum, and linear bounds with
+  a coefficient per cell);
 - ``statistics.csv``: every derived number shown (percentages, intervals,
   test statistics, odds ratios), as printed, with the cells it rests on;
 - ``publication.json``: the disclosure-control settings and the counts of
@@ -57,21 +58,30 @@ def write_publication(pub: Publication, folder: Path, time_period: str, time_ide
                      "shown_in": ";".join(sorted(_where(w) for w in pub.store.shown_in.get(k, ())))})
     cells = pd.DataFrame(rows)
     _csv(cells, folder / "cells.csv")
-    rel_rows = []
-    for n, r in enumerate(pub.relations):
-        rel_rows.append({"relation_id": f"r{n:06d}", "kind": r.kind, "cell_id": ids[r.total], "role": "total"})
-        rel_rows += [{"relation_id": f"r{n:06d}", "kind": r.kind, "cell_id": ids[p], "role": "part"} for p in r.parts]
-    _csv(pd.DataFrame(rel_rows, columns=["relation_id", "kind", "cell_id", "role"]), folder / "relations.csv")
+    _csv(relation_rows(pub, ids), folder / "relations.csv")
     _csv(statistics(pub, ids), folder / "statistics.csv")
     dfe = cells.drop(columns=["cell_id", "scope", "shown_in"]).rename(columns={"value": "number"})
     _csv(dfe, folder / "rhi_publication.csv")
     _csv(dfe_metadata(), folder / "rhi_publication.meta.csv")
     summary = {"tool": "rhi", "min_cell": pub.control.min_cell, "suppressed": pub.control.suppress,
-               "zeros_shown": True, "statement": pub.control.statement, **pub.summary(), **(extra or {}),
+               "zeros_shown": True, "statement": pub.control.statement, "risk_levels": list(pub.risk_levels),
+               **pub.summary(), **(extra or {}),
                "national_rows": "geographic_level National is the total over the authorities in the dataset, "
                                 "not England as a whole"}
     (folder / "publication.json").write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
     return folder
+
+
+def relation_rows(pub: Publication, ids: dict) -> pd.DataFrame:
+    """``relations.csv``: one row per cell of a relation, with its role (total or part); a linear bound
+    (``sum(coefficient x cell) <= 0``) gives each cell its coefficient, the other kinds leave it blank."""
+    rows = []
+    for n, r in enumerate(pub.relations):
+        rid = f"r{n:06d}"
+        coefficients = r.coefficients or ("",) * (1 + len(r.parts))
+        for k, role, c in zip(r.cells(), ["total"] + ["part"] * len(r.parts), coefficients):
+            rows.append({"relation_id": rid, "kind": r.kind, "cell_id": ids[k], "role": role, "coefficient": c})
+    return pd.DataFrame(rows, columns=["relation_id", "kind", "cell_id", "role", "coefficient"])
 
 
 def statistics(pub: Publication, ids: dict) -> pd.DataFrame:

@@ -20,6 +20,7 @@ import pandas as pd
 from analysis.disclosure import NOT_AVAILABLE, SUPPRESSED, Disclosure
 from analysis.publish.availability import not_available
 from analysis.publish.cells import CellStore, Key
+from analysis.publish.plan import cost, publishes_cell, publishes_table
 from analysis.publish.suppression import Protection, protect
 
 # Decimal places shown for derived columns (by column name); anything else derived: 2.
@@ -41,8 +42,10 @@ class TableSpec:
 class Publication:
     """The cells, relations and tables of one run, suppressed once for all of them."""
 
-    def __init__(self, control: Disclosure, period: tuple = (None, None), unavailable=()):
+    def __init__(self, control: Disclosure, period: tuple = (None, None), unavailable=(),
+                 risk_levels=("medium", "low")):
         self.control = control
+        self.risk_levels = tuple(risk_levels)     # police grades in scope (publication.json says, for readers)
         self.unavailable = tuple(unavailable)     # contract fields the source does not hold
         self._lacks = not_available(self.unavailable)
         self.store = CellStore()
@@ -52,6 +55,11 @@ class Publication:
         self.relations = []
 
     # --- building ------------------------------------------------------------------------------
+
+    def wants(self, scope: str, name: str) -> bool:
+        """Whether the plan publishes table ``name`` for ``scope``'s level (``analysis.publish.plan``): a table
+        it does not is not computed there."""
+        return publishes_table(scope, name)
 
     def add_table(self, scope: str, name: str, frame: pd.DataFrame, counts: dict,
                   derived: dict | None = None) -> TableSpec:
@@ -69,15 +77,42 @@ class Publication:
         from analysis.timing import stage
 
         with stage("publication: relations"):
+            self.apply_plan()
             self.relations = self.store.relations()
         if self.control.suppress:
             with stage("publication: suppression"):
+                shown = {k for k, w in self.store.shown_in.items() if w}
                 self.protection = protect(self.store.values, self.relations, self.store.together,
-                                          self.control.min_cell, progress=progress,
-                                          shown={k for k, w in self.store.shown_in.items() if w})
+                                          self.control.min_cell, progress=progress, shown=shown,
+                                          costs={k: cost(k, k in shown) for k in self.store.values})
         else:
             self.protection = Protection(set(), set(), 0, 0)
         return self.protection
+
+    def apply_plan(self) -> None:
+        """Leave out every cell the plan does not publish at its level (``analysis.publish.plan``), with the
+        table rows built on it; a table left with no row is not published. What was displayed where is
+        worked out again from the tables that remain. A relation with a part left out still says what it
+        can about the rest (``CellStore.drop``)."""
+        store = self.store
+        gone = {k for k in store.values if not publishes_cell(k)}
+        for where, spec in list(self.tables.items()):
+            keep = [i for i in range(len(spec.frame))
+                    if not any(keys[i] in gone for keys in spec.counts.values() if keys[i] is not None)
+                    and not any(k in gone for based in spec.derived.values() for k in based[i])]
+            if not keep:
+                del self.tables[where]
+            elif len(keep) < len(spec.frame):
+                spec.frame = spec.frame.iloc[keep].reset_index(drop=True)
+                spec.counts = {c: [keys[i] for i in keep] for c, keys in spec.counts.items()}
+                spec.derived = {c: [based[i] for i in keep] for c, based in spec.derived.items()}
+        store.drop(gone)
+        store.shown_in.clear()
+        for (scope, name), spec in self.tables.items():
+            for column, keys in spec.counts.items():
+                for value, k in zip(spec.frame[column], keys):
+                    if k is not None and not _blank(value):
+                        store.shown_in[k].add(f"{scope}/{name}")
 
     # --- reading --------------------------------------------------------------------------------
 

@@ -13,7 +13,14 @@ from analysis import vocab
 from analysis.stats.association import format_p
 from analysis.disclosure import NOT_AVAILABLE, SUPPRESSED, is_symbol
 
-RISK_WORDS = {"high": "high-risk", "medium": "medium-risk", "low": "low-risk", "all": "all"}
+RISK_WORDS = {"high": "high-risk", "medium": "medium-risk", "low": "low-risk", "medium_or_low": "medium- or low-risk",
+              "all": "all"}
+
+
+def grade_levels(table) -> tuple:
+    """The police grades a prevalence table shows: high, medium and low, or (one authority's report, whose plan
+    publishes the coarse grade) high and medium or low."""
+    return ("high", "medium", "low") if (table["police_risk"] == "medium").any() else ("high", "medium_or_low")
 UNIT_NOUN = {"rhis": "RHIs", "children": "children"}
 
 
@@ -277,16 +284,16 @@ def police_grade_headline(prev_children, hidden, la_code: str | None, period: st
     who = (f"Children with a completed return home interview (RHI), every police grade, {place_text(la_code)}, "
            f"{period}")
     sub = prev_children[(prev_children["cohort"] == "all") & (prev_children["outcome"] == "serious_harm_any")]
-    grade = {lv: sub[sub["police_risk"] == lv].iloc[0] for lv in ("high", "medium", "low")
+    grade = {lv: sub[sub["police_risk"] == lv].iloc[0] for lv in grade_levels(prev_children)
              if (sub["police_risk"] == lv).any()}
     shown = {lv: _pct_of(r) for lv, r in grade.items()}
     pooled = _pct_of(hidden.iloc[0]) if hidden is not None and len(hidden) else None
     parts, hidden_grades = [], [lv for lv, v in shown.items() if v is None]
     if pooled:
         parts.append(f"of those graded medium or low on every episode, {pooled} disclosed serious harm")
-    for lv in ("medium", "low"):
+    for lv in grade_levels(prev_children)[1:]:
         if shown.get(lv):
-            parts.append(f"of those with a {lv}-risk RHI, {shown[lv]}")
+            parts.append(f"of those with a {RISK_WORDS[lv]} RHI, {shown[lv]}")
     if shown.get("high"):
         parts.append(f"against {shown['high']} of those with a high-risk RHI")
     if not parts:
@@ -383,12 +390,12 @@ def association_columns(table) -> list[str]:
 def prevalence_sentences(prev: dict, outcomes=HEADLINE_OUTCOMES) -> list[str]:
     """Per unit and cohort, the outcome by grade in words; then medium and low against high (RHI level)."""
     out = []
-    for unit in ("rhis", "children"):
-        for cohort in ["all"] + list(vocab.COHORTS):
-            out += [describe_prevalence(prev[unit], o, unit, cohort) for o in outcomes]
+    for unit, table in prev.items():
+        for cohort in [c for c in ["all"] + list(vocab.COHORTS) if (table["cohort"] == c).any()]:
+            out += [describe_prevalence(table, o, unit, cohort, levels=grade_levels(table)) for o in outcomes]
+    unit = "rhis" if "rhis" in prev else "children"
     for o in outcomes:
-        out += [compare_sentence(prev["rhis"], o, "rhis", "all", "medium", "high"),
-                compare_sentence(prev["rhis"], o, "rhis", "all", "low", "high")]
+        out += [compare_sentence(prev[unit], o, unit, "all", lv, "high") for lv in grade_levels(prev[unit])[1:]]
     return [line for line in out if line]
 
 
@@ -403,17 +410,23 @@ def linkage_record(ctx, have_data: bool) -> dict:
     statement = ctx.control.statement
     if not have_data:
         return {"disclosure_control": statement, "statement": "no in-scope RHIs in this selection"}
-    prev = ctx.table("prevalence_by_risk_rhis")
-    hidden, screen, ors = ctx.table("hidden_risk"), ctx.table("screening"), ctx.table("models_odds_ratios")
-    return {
-        "disclosure_control": statement,
-        "serious_harm": list(vocab.SERIOUS_HARM_DEFAULT),
-        "prevalence_serious_by_risk_rhis": _records(prev[(prev["outcome"] == "serious_harm_any") & (prev["cohort"] == "all")]),
-        "hidden_risk": _records(hidden),
-        "hidden_risk_text": describe_hidden_risk_table(hidden, vocab.SERIOUS_HARM_DEFAULT),
-        "screening": _records(screen[screen["cohort"] == "all"]),
-        "models": [{"outcome": o, "status": s} for o, s in ors.drop_duplicates("outcome")[["outcome", "status"]].values],
-    }
+    record = {"disclosure_control": statement, "serious_harm": list(vocab.SERIOUS_HARM_DEFAULT)}
+    for unit in ("rhis", "children"):   # an authority's report publishes the child level only
+        if ctx.has_table(f"prevalence_by_risk_{unit}"):
+            prev = ctx.table(f"prevalence_by_risk_{unit}")
+            record[f"prevalence_serious_by_risk_{unit}"] = _records(
+                prev[(prev["outcome"] == "serious_harm_any") & (prev["cohort"] == "all")])
+    if ctx.has_table("hidden_risk"):
+        hidden = ctx.table("hidden_risk")
+        record.update(hidden_risk=_records(hidden),
+                      hidden_risk_text=describe_hidden_risk_table(hidden, vocab.SERIOUS_HARM_DEFAULT))
+    if ctx.has_table("screening"):
+        screen = ctx.table("screening")
+        record["screening"] = _records(screen[screen["cohort"] == "all"])
+    if ctx.has_table("models_odds_ratios"):
+        ors = ctx.table("models_odds_ratios")
+        record["models"] = [{"outcome": o, "status": s} for o, s in ors.drop_duplicates("outcome")[["outcome", "status"]].values]
+    return record
 
 
 # --- notebook 03 ------------------------------------------------------------------------------------

@@ -125,12 +125,14 @@ def grade_rows(prev_children: pd.DataFrame, hidden: pd.DataFrame | None = None,
     """
     rows = []
     sub = prev_children[prev_children["cohort"] == cohort]
+    from analysis.render.narrative import grade_levels
+
     for outcome in outcomes:
-        for level in ("high", "medium", "low"):
+        for level in grade_levels(prev_children):
             hit = sub[(sub["outcome"] == outcome) & (sub["police_risk"] == level)]
             if len(hit):
                 r = hit.iloc[0]
-                rows.append({"outcome": outcome, "group": level, "label": level,
+                rows.append({"outcome": outcome, "group": level, "label": level.replace("_", " "),
                              **{k: r[k] for k in ("count", "denominator", "pct", "ci_low", "ci_high")}})
         if outcome == "serious_harm_any" and hidden is not None and len(hidden) and cohort == "all":
             r = hidden.iloc[0]

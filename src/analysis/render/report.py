@@ -85,6 +85,17 @@ class ReportContext:
         """A table of this report as the run publishes it: every number shown comes from here."""
         return self.tables[name].copy()
 
+    def has_table(self, name: str) -> bool:
+        """Whether the run publishes table ``name`` for this report's level (``analysis.publish.plan``)."""
+        return name in self.tables
+
+    def not_here(self, name: str) -> None:
+        """One line where a table is not published at this report's level, saying where it is shown."""
+        from analysis.publish.plan import level_label, where_shown
+
+        self.say(f"Not shown for {level_label(self.scope)}, so that fewer small numbers are hidden: "
+                 f"{where_shown(name)} (shown in the report on all authorities together).")
+
     def figures(self) -> dict:
         """The replication figures and population sizes as published, in the form ``compute_figures`` returns."""
         from analysis.definitions.figures import FIGURES
@@ -104,9 +115,11 @@ class ReportContext:
                 p = proportion(count, den)
                 record.update(pct=p.pct, ci_low=p.ci_low, ci_high=p.ci_high)
             figs[row["id"]] = record
+        from analysis.publish.plan import level_label
         from analysis.publish.tables import NOT_PUBLISHED
 
-        for fid, why in NOT_PUBLISHED.items():
+        elsewhere = f"not published for {level_label(self.scope)}: see the report on all authorities together"
+        for fid, why in {**{f: elsewhere for f in FIGURES if f not in figs}, **NOT_PUBLISHED}.items():
             fig = FIGURES[fid]
             figs[fid] = {"unit": fig.unit, "population": fig.population, "label": fig.label, "kind": fig.kind,
                          "count": None, "denominator": None, "pct": None, "ci_low": None, "ci_high": None,

@@ -212,10 +212,11 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
         sizes = ds.episodes["la_code"].value_counts()
         keys = [ALL] + sorted(ds.la_codes, key=lambda c: -int(sizes.get(c, 0)))  # big first: better packing
     tasks = [Task(k, None if k == ALL else k, per_la, {**common, "la_code": None if k == ALL else k}) for k in keys]
-    if compare_nb is not None and not all_only:
-        highlight = la_codes[0] if la_codes and len(la_codes) == 1 else None
-        tasks.insert(0, Task(COMPARE, highlight, [compare_nb], {**common, "la_code": highlight,
-                                                                 "dfe_year": None if dfe_year is None else int(dfe_year)}))
+    # The comparison shows every authority beside all of them together: only a run over every authority has it.
+    # A run for some authorities (--la) publishes those authorities and nothing else (docs/publication.md).
+    if compare_nb is not None and not all_only and not la_codes:
+        tasks.insert(0, Task(COMPARE, None, [compare_nb], {**common, "la_code": None,
+                                                           "dfe_year": None if dfe_year is None else int(dfe_year)}))
     from analysis.reference.dfe import DFE_CSV
     for t in tasks:
         extra = {"dfe": mf.sha256(DFE_CSV)} if t.key == COMPARE and DFE_CSV.exists() else None
