@@ -45,3 +45,31 @@ def test_an_authority_shows_only_the_tables_of_its_plan(default_run):
     assert (mine["police_grade"].isin(["Total", "high", "medium_or_low"])).all()
     assert not mine["shown_in"].str.contains("#models_odds_ratios").any()
     assert publishes_table("all", "models_odds_ratios")
+
+
+def test_the_headline_figures_are_published_where_they_are_not_small(default_run):
+    """All authorities together compare the grades with numbers wherever a count is at least 5, and no authority's
+    total of episodes or children is hidden (the costs of plan.yaml: headline figures are hidden last)."""
+    from analysis.dataset.validate import load_dataset
+    from analysis.definitions.populations import Params
+    from analysis.disclosure import Disclosure
+    from analysis.publish.build import build_publication
+
+    ds = load_dataset(default_run.data)
+    truth = build_publication(ds, Params(), ["all"] + list(ds.la_codes), Disclosure(False, 5), compare=True)
+    cells = pd.read_csv(default_run.out / "publication" / "cells.csv", dtype=str, keep_default_na=False)
+    shown = {tuple(r): v for *r, v in cells[["scope", "unit", "population", "measure", "police_grade", "cohort",
+                                             "value"]].itertuples(index=False)}
+    checked = 0
+    for k, value in truth.store.values.items():
+        if k.scope == "all" and k.population == "graded_children" and k.measure in ("Total", "serious_harm_any") \
+                and k.get("police_grade") in ("high", "medium_or_low", "Total") and k.get("cohort") == "Total" \
+                and all(d == "Total" for d in k.dims[2:]) and value >= 5:
+            assert shown[(k.scope, k.unit, k.population, k.measure, k.get("police_grade"), "Total")] == str(value), k
+            checked += 1
+    assert checked >= 5
+    for scope in ds.la_codes:
+        for unit, population in (("episodes", "notified_episodes"), ("children", "notified_children"),
+                                 ("children", "missing_children"), ("episodes", "in_scope_episodes"),
+                                 ("children", "rhi_children")):
+            assert shown[(scope, unit, population, "Total", "Total", "Total")].isdigit(), (scope, population)

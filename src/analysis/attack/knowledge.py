@@ -194,17 +194,14 @@ class _Reader:
                             self.add("overlap", k, parts)
 
     def time_bands(self):
+        bands = defaultdict(list)   # (scope, unit, population, breakdowns) -> the hour bands up to 72 hours
         for k in self.keys():
-            if k[3] != "within_72h":
-                continue
-            bands = []
-            for other in self.keys():
-                if other[:3] == k[:3] and other[4:] == k[4:]:
-                    match = HOURS.match(other[3])
-                    if match and int(match.group(1) or match.group(3)) <= 72:
-                        bands.append(other)
-            if bands:
-                self.add("sum", k, sorted(bands))
+            match = HOURS.match(k[3])
+            if match and int(match.group(1) or match.group(3)) <= 72:
+                bands[k[:3] + k[4:]].append(k)
+        for k in self.keys():
+            if k[3] == "within_72h" and bands.get(k[:3] + k[4:]):
+                self.add("sum", k, sorted(bands[k[:3] + k[4:]]))
 
     def episode_bands(self):
         for scope in self.scopes():

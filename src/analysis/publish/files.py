@@ -157,8 +157,12 @@ def dfe_metadata() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+SHOWN_AS = {"replicated_figures": "published_vs_replicated"}   # tables a report shows beside other columns
+
+
 def _where(w: str) -> str:
     scope, _, name = w.partition("/")
+    name = SHOWN_AS.get(name, name)
     return f"{scope}/report.html#{name};{scope}/tables/{name}.csv"
 
 

@@ -72,6 +72,9 @@ def publishes_cell(k: Key) -> bool:
 
 @lru_cache(maxsize=200_000)
 def _allowed(level: str, population: str, measure: str, dims: tuple) -> bool:
+    if (measure.startswith("not_") or measure == "outside") and \
+            _base_population(population) not in load_plan()["complements_of"]:
+        return False   # the complement of a delivery or process count: not a cell of its own (plan.yaml)
     rules = load_plan()["levels"][level]
     breakdowns = rules.get("breakdowns", ANY)
     narrower = rules.get("populations", {}).get(_base_population(population), {})
@@ -81,10 +84,12 @@ def _allowed(level: str, population: str, measure: str, dims: tuple) -> bool:
         allowed = narrower.get(dim, ANY if breakdowns == ANY else breakdowns.get(dim, ANY))
         if allowed != ANY and value not in allowed:
             return False
+    base = measure[4:] if measure.startswith("not_") else measure
     measures = narrower.get("measures")
-    if measures is not None and measure != TOTAL:
-        base = measure[4:] if measure.startswith("not_") else measure
-        if base not in measures:
+    if measures is not None and measure != TOTAL and base not in measures:
+        return False
+    for dim, allowed in narrower.get("by", {}).items():
+        if dims[BREAKDOWNS.index(dim)] != TOTAL and base not in allowed and measure not in allowed:
             return False
     return True
 
@@ -102,19 +107,23 @@ def cost(k: Key, shown: bool) -> float:
     if not shown:
         return float(c["not_shown"])
     if _headline(k):
-        return float(c["headline"])
+        return float(c["headline_all" if k.scope == ALL_SCOPE else "headline"])
     if _coarse(k):
         return float(c["coarse"])
     return float(c["shown"])
 
 
 def _headline(k: Key) -> bool:
-    return all(d == TOTAL for d in k.dims) and (k.unit, k.population, k.measure) in _headline_set()
+    what = (k.unit, k.population, k.measure)
+    grade = k.get("police_grade")
+    others = all(d == TOTAL for dim, d in zip(BREAKDOWNS, k.dims) if dim != "police_grade")
+    return others and (grade == TOTAL and what in _headline_set("headline")
+                       or grade in ("high", "medium_or_low", TOTAL) and what in _headline_set("headline_by_grade"))
 
 
-@lru_cache(maxsize=1)
-def _headline_set() -> frozenset:
-    return frozenset(tuple(h) for h in load_plan()["headline"])
+@lru_cache(maxsize=2)
+def _headline_set(name: str) -> frozenset:
+    return frozenset(tuple(h) for h in load_plan()[name])
 
 
 def _coarse(k: Key) -> bool:

@@ -152,7 +152,11 @@ class Publication:
     def summary(self) -> dict:
         p = self.protection
         cells = len(self.store.values)
+        shown = {k for k, w in self.store.shown_in.items() if w}
         out = {"cells": cells, "primary": len(p.primary), "secondary": len(p.secondary),
+               # secondary cells a report displays (the others, complements and remainders no output shows,
+               # follow from a hidden count: hiding them costs readers nothing more)
+               "secondary_shown": len(p.secondary & shown),
                "published": cells - len(p.hidden), "relations": len(self.relations), "rounds": p.rounds}
         if p.unproven:   # only large runs: see suppression._unprotected
             out["hidden_without_exact_check"] = p.unproven

@@ -125,9 +125,67 @@ def protect(values: dict, relations: list[Relation], together=(), min_cell: int 
                 continue
         if int(hidden.sum()) == before:
             raise RuntimeError(f"suppression cannot protect {len(unsafe)} cell(s), e.g. {keys[unsafe[0]]}")
+    _release_costly(v, hidden, primary, rels, member_of, min_cell, groups, deviations or _deviation_rows(v, rels))
     _release_pinned(v, hidden, primary, rels, member_of, found, groups)
     return Protection({keys[i] for i in np.flatnonzero(hidden)}, {keys[i] for i in np.flatnonzero(primary)},
                       rounds, checked, unproven, [{keys[i]: value for i, value in w.items()} for w in found])
+
+
+SWAP_ROUNDS = 3   # rounds of patterns tried to replace one costly cell (a limit on work, not on time)
+COSTLY = 40   # secondary cells at least this costly (displayed coarse and headline cells) are tried again
+
+
+def _release_costly(v, hidden, primary, rels, member_of, min_cell, groups, deviations) -> None:
+    """Publish again each costly secondary cell that cheaper cells can replace.
+
+    Patterns are chosen one small count at a time, so a cell hidden early for one
+    count may be unneeded once later patterns are in place, or replaceable by
+    cheaper ones. Most costly first (headline figures, then coarse breakdown cells;
+    the larger value first at equal cost), each is published again if every primary
+    cell of its component is still proved protected without it (a witness or an
+    exact check); if not, the counts it protected get their cheapest patterns
+    without it, and the swap is kept when those cost less than it and every count
+    is again proved protected. Otherwise it stays hidden.
+    """
+    tied = {m for g in groups for m in g}
+    candidates = [i for i in np.flatnonzero(hidden & ~primary) if _COST[i] >= COSTLY and i not in tied]
+    for i in sorted(candidates, key=lambda i: (-_COST[i], -v[i], i)):
+        hidden[i] = False
+        unsafe = _check(v, hidden, primary, rels, member_of, min_cell, [i])
+        if not unsafe:
+            continue
+        trial, swapped = hidden.copy(), False
+        for _ in range(SWAP_ROUNDS):
+            for p in unsafe:
+                pattern = _cell_pattern(p, v, trial, rels, member_of, deviations, min_cell)
+                if pattern is None or not len(pattern):   # only a fractional way up: one more cell near it
+                    _widen(p, v, trial, rels, member_of, min_cell)
+                else:
+                    trial[pattern] = True
+            added = np.flatnonzero(trial & ~hidden)
+            if _COST[added].sum() >= _COST[i]:
+                break
+            unsafe = _check(v, trial, primary, rels, member_of, min_cell, [i, *added])
+            if not unsafe:
+                swapped = True
+                break
+        if swapped:
+            hidden[:] = trial
+        else:
+            hidden[i] = True
+
+
+def _check(v, hidden, primary, rels, member_of, min_cell, changed) -> list:
+    """Primary cells proved unprotected, in the components that the cells ``changed`` belong to or touch."""
+    near = set()
+    for c in changed:
+        near |= _neighbours(c, hidden, rels, member_of) | ({c} if hidden[c] else set())
+    return _unprotected(v, hidden, primary, rels, member_of, min_cell, set(), exact=True, only=near)[0]
+
+
+def _neighbours(i, hidden, rels, member_of) -> set:
+    """The hidden cells of the relations that hold cell ``i``: the components its publication can affect."""
+    return {m for n in member_of[i] for m in (rels[n][1], *rels[n][2]) if hidden[m]}
 
 
 def _release_pinned(v, hidden, primary, rels, member_of, found, groups) -> None:
@@ -266,7 +324,8 @@ def _components(hidden, rels):
 LARGE = 2000   # hidden cells: a component this large gets witnesses only (below), no exact check per cell
 
 
-def _unprotected(v, hidden, primary, rels, member_of, min_cell, verified, exact: bool = False, found=None):
+def _unprotected(v, hidden, primary, rels, member_of, min_cell, verified, exact: bool = False, found=None,
+                 only=None):
     """Primary cells whose largest feasible whole value is below ``min_cell`` (not yet verified ones), how
     many solves that took, and the cells of large components not proved either way, as (component, cells).
 
@@ -299,6 +358,8 @@ def _unprotected(v, hidden, primary, rels, member_of, min_cell, verified, exact:
     """
     unsafe, checked, guessed = [], 0, []
     for comp in _components(hidden, rels):
+        if only is not None and only.isdisjoint(comp):   # a component the change cannot have touched
+            continue
         todo = [i for i in comp if primary[i] and i not in verified]
         if not todo:
             continue
@@ -394,7 +455,7 @@ def _pattern(comp, cells, v, hidden, rels, member_of, deviations, min_cell):
 
 
 CELL_REACH = (2, 4, 8)
-HEADLINE_COST = 1000   # a pattern hiding a cell this costly is searched for further afield   # relation steps around an unprotected cell tried for its own pattern, nearest first
+HEADLINE_COST = 1000   # a pattern hiding a cell this costly is searched for further afield (plan.yaml's headline)   # relation steps around an unprotected cell tried for its own pattern, nearest first
 PATTERN_METHOD = "highs-ds"
 
 
@@ -413,8 +474,8 @@ def _cell_pattern(p, v, hidden, rels, member_of, deviations, min_cell):
         found = _pattern_lp([p], region, v, hidden, a_eq, a_ub, slack, min_cell)
         if found is not None and _COST[found].sum() < best_cost:
             best, best_cost = found, _COST[found].sum()
-        if best is not None and (not len(best) or _COST[best].max() < HEADLINE_COST):
-            break   # a wider region can only add ways that cost a headline figure less: not worth the search
+        if best is not None and (not len(best) or reach >= 4 and _COST[best].max() < HEADLINE_COST):
+            break   # free, or found within 4 steps without a headline figure: a wider search is not worth it
     return best
 
 
