@@ -48,9 +48,9 @@ class Protection:
     unproven: int = 0   # times a cell of a large component was treated as unprotected without a proof (see _unprotected)
     witnesses: list = field(default_factory=list, repr=False)   # each {Key: value} where it differs from the truth
 
-    # A witness is a whole-number table agreeing with everything published (see _unprotected). Hidden cells
-    # only ever grow, and a cell hidden later keeps its true value in an earlier witness, so every witness
-    # found holds for the final publication too. They never leave the run's process: the batch hands them
+    # A witness is a whole-number table agreeing with everything published (see _unprotected). A cell hidden
+    # later keeps its true value in an earlier witness, so a witness holds for the final publication unless it
+    # moves a cell that the end of protect() publishes again; those are dropped there. They never leave the run's process: the batch hands them
     # with the true values to the independent audit as certificates, which it checks exactly itself
     # (analysis.attack.solve); a certificate can only show that a cell can take other values.
 
@@ -125,17 +125,20 @@ def protect(values: dict, relations: list[Relation], together=(), min_cell: int 
                 continue
         if int(hidden.sum()) == before:
             raise RuntimeError(f"suppression cannot protect {len(unsafe)} cell(s), e.g. {keys[unsafe[0]]}")
-    _release_costly(v, hidden, primary, rels, member_of, min_cell, groups, deviations or _deviation_rows(v, rels))
-    _release_pinned(v, hidden, primary, rels, member_of, found, groups)
+    _release_costly(v, hidden, primary, rels, member_of, min_cell, groups, deviations or _deviation_rows(v, rels),
+                    found)
+    found[:] = [w for w in found if all(hidden[i] for i in w)]   # witnesses that move a cell published again
+    _release_pinned(v, hidden, primary, rels, member_of, found, groups)   # no longer hold: dropped
     return Protection({keys[i] for i in np.flatnonzero(hidden)}, {keys[i] for i in np.flatnonzero(primary)},
                       rounds, checked, unproven, [{keys[i]: value for i, value in w.items()} for w in found])
 
 
 SWAP_ROUNDS = 3   # rounds of patterns tried to replace one costly cell (a limit on work, not on time)
-COSTLY = 40   # secondary cells at least this costly (displayed coarse and headline cells) are tried again
+HEADLINE_COST = 1000   # plan.yaml's headline cost: a pattern hiding such a cell is searched for further afield,
+COSTLY = 40            # and secondary cells at least this costly (displayed coarse cells) are tried again at the end
 
 
-def _release_costly(v, hidden, primary, rels, member_of, min_cell, groups, deviations) -> None:
+def _release_costly(v, hidden, primary, rels, member_of, min_cell, groups, deviations, found) -> None:
     """Publish again each costly secondary cell that cheaper cells can replace.
 
     Patterns are chosen one small count at a time, so a cell hidden early for one
@@ -143,16 +146,19 @@ def _release_costly(v, hidden, primary, rels, member_of, min_cell, groups, devia
     cheaper ones. Most costly first (headline figures, then coarse breakdown cells;
     the larger value first at equal cost), each is published again if every primary
     cell of its component is still proved protected without it (a witness or an
-    exact check); if not, the counts it protected get their cheapest patterns
-    without it, and the swap is kept when those cost less than it and every count
-    is again proved protected. Otherwise it stays hidden.
+    exact check). A headline figure that is still needed is swapped where it can be:
+    the counts it protected get their cheapest patterns without it, and the swap is
+    kept when those cost less than it and every count is again proved protected.
     """
     tied = {m for g in groups for m in g}
     candidates = [i for i in np.flatnonzero(hidden & ~primary) if _COST[i] >= COSTLY and i not in tied]
     for i in sorted(candidates, key=lambda i: (-_COST[i], -v[i], i)):
         hidden[i] = False
-        unsafe = _check(v, hidden, primary, rels, member_of, min_cell, [i])
+        unsafe = _check(v, hidden, primary, rels, member_of, min_cell, [i], found)
         if not unsafe:
+            continue
+        if _COST[i] < HEADLINE_COST:   # a breakdown cell: published again only where nothing else is needed
+            hidden[i] = True
             continue
         trial, swapped = hidden.copy(), False
         for _ in range(SWAP_ROUNDS):
@@ -165,7 +171,7 @@ def _release_costly(v, hidden, primary, rels, member_of, min_cell, groups, devia
             added = np.flatnonzero(trial & ~hidden)
             if _COST[added].sum() >= _COST[i]:
                 break
-            unsafe = _check(v, trial, primary, rels, member_of, min_cell, [i, *added])
+            unsafe = _check(v, trial, primary, rels, member_of, min_cell, [i, *added], found)
             if not unsafe:
                 swapped = True
                 break
@@ -175,12 +181,18 @@ def _release_costly(v, hidden, primary, rels, member_of, min_cell, groups, devia
             hidden[i] = True
 
 
-def _check(v, hidden, primary, rels, member_of, min_cell, changed) -> list:
-    """Primary cells proved unprotected, in the components that the cells ``changed`` belong to or touch."""
+def _check(v, hidden, primary, rels, member_of, min_cell, changed, found) -> list:
+    """Primary cells proved unprotected, in the components that the cells ``changed`` belong to or touch.
+
+    A witness found before (``found``) that moves only cells hidden now still agrees with everything
+    published, so a primary cell it takes to ``min_cell`` needs no new solve; witnesses found here are kept.
+    """
     near = set()
     for c in changed:
         near |= _neighbours(c, hidden, rels, member_of) | ({c} if hidden[c] else set())
-    return _unprotected(v, hidden, primary, rels, member_of, min_cell, set(), exact=True, only=near)[0]
+    valid = [w for w in found if all(hidden[c] for c in w)]
+    reached = {p for w in valid for p, value in w.items() if primary[p] and value >= min_cell}
+    return _unprotected(v, hidden, primary, rels, member_of, min_cell, reached, exact=True, only=near, found=found)[0]
 
 
 def _neighbours(i, hidden, rels, member_of) -> set:
@@ -454,9 +466,8 @@ def _pattern(comp, cells, v, hidden, rels, member_of, deviations, min_cell):
     return None
 
 
-CELL_REACH = (2, 4, 8)
-HEADLINE_COST = 1000   # a pattern hiding a cell this costly is searched for further afield (plan.yaml's headline)   # relation steps around an unprotected cell tried for its own pattern, nearest first
-PATTERN_METHOD = "highs-ds"
+CELL_REACH = (2, 4, 8)   # relation steps around an unprotected cell tried for its own pattern, nearest first
+PATTERN_METHOD = "highs-ds"   # dual simplex: these LPs are small
 
 
 def _cell_pattern(p, v, hidden, rels, member_of, deviations, min_cell):
