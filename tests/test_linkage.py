@@ -181,10 +181,12 @@ def test_screening_rhi_and_child_level(study):
     # c5 r6 TN; c6 r7 TP. (c1's later r2, medium with mental_health only, is not used.)
     expected = {"sensitivity": (2, 4), "specificity": (2, 2), "ppv": (2, 2), "npv": (2, 4)}
     assert {m: (kids.loc[m, "count"], kids.loc[m, "denominator"]) for m in expected} == expected
-    # NPV's RHIs (r2 to r6) are of five different children: the clustered interval is the plain Wilson one
-    low, _ = wilson_interval(3, 5)
+    # NPV's RHIs (r2 to r6) are of five different children: the Korn-Graubard interval is Clopper-Pearson's
+    from statsmodels.stats.proportion import proportion_confint
+
+    low, _ = proportion_confint(3, 5, method="beta")
     assert rhis.loc["npv", "ci_low"] == pytest.approx(100 * low) and rhis.loc["npv", "design_effect"] == pytest.approx(1)
-    assert "effective size" in rhis.loc["npv", "ci_method"] and "one RHI per child" in kids.loc["npv", "ci_method"]
+    assert "Korn and Graubard" in rhis.loc["npv", "ci_method"] and "one RHI per child" in kids.loc["npv", "ci_method"]
 
 
 def rhi_frame(rows):
@@ -226,8 +228,8 @@ def test_first_rhi_breaks_ties_by_episode_id_in_natural_order():
 def test_rhi_level_screening_intervals_allow_for_several_rhis_per_child():
     # RHIs with serious harm: child A two high (TP, TP), B two low (FN, FN), C one high one low (TP, FN).
     # Sensitivity 3 of 6; by hand (tests/test_association.py) the design effect is 5/3, so the interval is
-    # Wilson at 1.8 of 3.6 rather than at 3 of 6.
-    from statsmodels.stats.proportion import proportion_confint
+    # Korn and Graubard's: Clopper-Pearson at half of 3.6 (t_5 / t_2)^2 rather than at 3 of 6.
+    from scipy import stats
 
     rt = rhi_frame([("A", "r1", "high", "2018-01-01", "e1", True), ("A", "r2", "high", "2018-01-02", "e2", True),
                     ("B", "r3", "low", "2018-01-01", "e3", True), ("B", "r4", "low", "2018-01-02", "e4", True),
@@ -235,7 +237,8 @@ def test_rhi_level_screening_intervals_allow_for_several_rhis_per_child():
                     ("D", "r7", "low", "2018-01-01", "e7", False)])
     sens = cell(linkage.screening(rt, "rhis", cohorts=False), metric="sensitivity")
     assert (sens["count"], sens["denominator"]) == (3, 6) and sens["design_effect"] == pytest.approx(5 / 3)
-    low, high = proportion_confint(1.8, 3.6, method="wilson")
+    n_star = 3.6 * (stats.t.ppf(0.025, 5) / stats.t.ppf(0.025, 2)) ** 2
+    low, high = stats.beta.ppf(0.025, n_star / 2, n_star / 2 + 1), stats.beta.ppf(0.975, n_star / 2 + 1, n_star / 2)
     assert (sens["ci_low"], sens["ci_high"]) == (pytest.approx(100 * low), pytest.approx(100 * high))
     assert sens["ci_high"] - sens["ci_low"] > 100 * (wilson_interval(3, 6)[1] - wilson_interval(3, 6)[0])
     spec = cell(linkage.screening(rt, "rhis", cohorts=False), metric="specificity")   # 1 of 1: not estimable d

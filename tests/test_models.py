@@ -11,7 +11,7 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from scipy import optimize
+from scipy import optimize, stats
 
 from analysis.stats import models
 
@@ -82,7 +82,15 @@ def test_gee_when_checks_pass_matches_statsmodels_directly():
     name = "C(police_risk, Treatment('medium'))[T.high]"
     assert table.loc["police_risk=high", "odds_ratio"] == pytest.approx(np.exp(direct_bc.params[name]), rel=1e-4)
     assert table.loc["police_risk=high", "se"] == pytest.approx(direct_bc.bse[name], rel=1e-4)
-    assert table.loc["police_risk=high", "ci_low"] == pytest.approx(np.exp(direct_bc.conf_int().loc[name, 0]), rel=1e-3)
+    # Wald with Student's t on the term's effective number of children (at most children - 1), not the normal
+    df = table.loc["police_risk=high", "df"]
+    assert 1 <= df <= data["child_id"].nunique() - 1
+    crit = stats.t.ppf(0.975, df)
+    assert crit > models.Z_95
+    assert table.loc["police_risk=high", "ci_low"] == pytest.approx(
+        np.exp(direct_bc.params[name] - crit * direct_bc.bse[name]), rel=1e-4)
+    assert table.loc["police_risk=high", "p_value"] == pytest.approx(
+        2 * stats.t.sf(abs(direct_bc.params[name] / direct_bc.bse[name]), df), rel=1e-3)
     assert table.loc["police_risk=high", "se"] > direct_robust.bse[name]           # the correction widens
     assert "police_risk=medium" not in table.index                       # medium is the reference
     assert set(table["covariance"]) == {models.GEE_COVARIANCE} and "Mancl and DeRouen" in res.method
@@ -357,3 +365,140 @@ def test_collapse_never_depends_on_the_outcome(seed, flip):
     assert (first["police_risk"] == data["police_risk"]).all()          # the exposure is never merged
     sizes = first[["sex", "band"]].apply(lambda c: c.value_counts().min())
     assert (sizes >= models.MIN_LEVEL).all() or first["band"].nunique() == 1 or first["sex"].nunique() == 1
+
+
+# --- small authorities (issue 28): few children carrying a grade; Firth where logistf converges -------------
+
+def test_gee_cluster_terms_add_up_to_the_bias_reduced_covariance_and_give_the_df():
+    from analysis.stats.association import effective_clusters
+    from analysis.stats.gee import gee_logit_exchangeable
+
+    data = clustered_data(seed=8, n=90)
+    codes = pd.factorize(data["child_id"])[0]
+    X = np.column_stack([np.ones(len(data)), data["police_risk"] == "high"]).astype(float)
+    fit = gee_logit_exchangeable(data["y"].to_numpy(float), X, codes)
+    terms = fit.cluster_terms_bc
+    assert terms.shape == (fit.n_clusters, 2)
+    assert terms.T @ terms == pytest.approx(fit.cov_robust_bc, rel=1e-10)
+    # effective number, by hand: equal terms give their number; one dominant term about 1
+    assert effective_clusters([2.0, 2.0, 2.0, 2.0]) == pytest.approx(4)
+    assert effective_clusters([100.0, 1.0, 1.0]) == pytest.approx(102 ** 2 / 10002)
+    assert effective_clusters([0.0, 0.0]) == 1.0
+
+
+def one_child_with_twelve_high_rhis(seed=3):
+    """Issue 28's case: 60 children with medium or low RHIs, and one child with 12 RHIs all graded high."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(60):
+        for _ in range(1 + rng.poisson(1.5)):
+            rows.append((f"c{c}", rng.choice(["medium", "low"]), bool(rng.random() < 0.3)))
+    rows += [("h", "high", bool(v)) for v in [1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 0]]
+    return pd.DataFrame(rows, columns=["child_id", "police_risk", "y"])
+
+
+def test_a_grade_carried_by_one_child_gives_no_estimate_and_says_why():
+    data = one_child_with_twelve_high_rhis()
+    res = models.fit_outcome_model(data, "y", ["police_risk"], {"police_risk": "medium"})
+    assert res.status == "ok" and res.method.startswith("GEE")
+    table = res.table.set_index("term")
+    high = table.loc["police_risk=high"]
+    assert all(np.isnan(high[c]) for c in ("odds_ratio", "ci_low", "ci_high", "p_value", "se", "df"))
+    assert high["note"].startswith("not estimated: the high grade comes from fewer than 5 children")
+    low = table.loc["police_risk=low"]                                     # 60 children: estimated
+    assert np.isfinite(low["odds_ratio"]) and np.isfinite(low["p_value"]) and low["note"] == ""
+    text = narrative.describe_model(res)
+    assert "high vs reference: not estimated: the high grade comes from fewer than 5 children" in text
+    ors = models.odds_ratio_table([res])
+    assert pd.isna(ors.set_index("term").loc["police_risk=high", "q_value_bh"])      # not in the BH family
+    assert "the 1 police-grade term(s)" in ors.set_index("term").loc["police_risk=low", "bh_family"]
+    # with five children carrying the grade the estimate is made
+    five = data.copy()
+    five.loc[five["child_id"] == "h", "child_id"] = [f"h{i % 5}" for i in range(12)]
+    table5 = models.fit_outcome_model(five, "y", ["police_risk"], {"police_risk": "medium"}).table.set_index("term")
+    assert np.isfinite(table5.loc["police_risk=high", "p_value"]) and table5.loc["police_risk=high", "note"] == ""
+
+
+def test_a_separated_grade_of_one_child_is_not_estimated_by_firth_either():
+    data = one_child_with_twelve_high_rhis()
+    data.loc[data["police_risk"] == "high", "y"] = True                      # separation: Firth
+    res = models.fit_outcome_model(data, "y", ["police_risk"], {"police_risk": "medium"})
+    assert res.status.startswith("firth: separation in police_risk=high")
+    high = res.table.set_index("term").loc["police_risk=high"]
+    assert np.isnan(high["p_value"]) and np.isnan(high["ci_low"]) and "fewer than 5 children" in high["note"]
+
+
+def test_adjustment_level_of_few_children_is_merged():
+    data = clustered_data()
+    data.loc[data.index[:12], ["sex", "child_id"]] = ["other", "x"]        # 12 RHIs, one child
+    merged, notes = models.collapse_sparse_levels(data, "sex", cluster="child_id")
+    assert "other" not in set(merged["sex"]) and "fewer than 5 children" in notes[0]
+    kept, _ = models.collapse_sparse_levels(data, "sex")                    # by RHIs alone it stays
+    assert "other" in set(kept["sex"])
+
+
+LOGISTF = pd.read_csv(FIXTURES / "firth_reference_logistf.csv", comment="#")
+
+
+def logistf_design(name):
+    if name.startswith("one_rhi"):
+        data = pd.read_csv(FIXTURES / "firth_one_rhi.csv", comment="#").query("dataset == @name")
+        outcome, terms = "y", ["high", "low"]
+    else:
+        data = pd.read_csv(FIXTURES / f"firth_{name}.csv", comment="#")
+        outcome = DATASETS[name]
+        terms = [c for c in data.columns if c != outcome]
+    X = np.column_stack([np.ones(len(data)), data[terms].to_numpy(float)])
+    return X, data[outcome].to_numpy(float), ["Intercept"] + terms
+
+
+@pytest.mark.parametrize("name", list(dict.fromkeys(LOGISTF["dataset"])))
+def test_firth_equals_logistf_run_on_this_machine(name):
+    # tests/fixtures/firth_logistf.R: R's logistf 1.26.1 (built from source) on each data set; its convergence
+    # tolerance is 1e-5, so coefficients agree to about 1e-6; profile ends and p-values, which logistf computes at
+    # its own estimate, to 1e-8 (p relative). one_rhi_*: a grade carried by one RHI, where the old step never converged.
+    X, y, terms = logistf_design(name)
+    ref = LOGISTF[LOGISTF["dataset"] == name].set_index("term").loc[terms]
+    fit = models.firth_logit(X, y)
+    assert fit.converged
+    prof = models.firth_profile(X, y, fit)
+    assert fit.params == pytest.approx(ref["coef"].to_numpy(), abs=1e-6)
+    assert prof.ci_low == pytest.approx(ref["ci_low"].to_numpy(), abs=1e-8)
+    assert prof.ci_high == pytest.approx(ref["ci_high"].to_numpy(), abs=1e-8)
+    assert prof.p_value == pytest.approx(ref["p_value"].to_numpy(), rel=1e-8)
+
+
+def test_firth_profile_does_not_depend_on_the_order_of_the_search():
+    X, y, _ = logistf_design("one_rhi_event")
+    fit = models.firth_logit(X, y)
+    both = models.firth_profile(X, y, fit)
+    alone = models.firth_profile(X, y, fit, terms=[1])
+    assert (alone.ci_low[1], alone.ci_high[1], alone.p_value[1]) == (both.ci_low[1], both.ci_high[1], both.p_value[1])
+
+
+def test_a_level_with_one_rhi_gives_a_firth_fit_and_a_clear_status():
+    # One high-graded RHI with the outcome: the grade is separated, so the model is Firth's; it converges (before:
+    # "not estimable" for every outcome), estimates low against medium, and gives the high grade no estimate
+    # (one child).
+    rng = np.random.default_rng(1)
+    data = pd.DataFrame({"child_id": [f"c{i}" for i in range(40)],
+                         "police_risk": ["high"] + ["medium"] * 20 + ["low"] * 19, "y": rng.random(40) < 0.3})
+    data.loc[0, "y"] = True
+    res = models.fit_outcome_model(data, "y", ["police_risk"], {"police_risk": "medium"})
+    assert res.estimable and res.status.startswith("firth: separation in police_risk=high")
+    table = res.table.set_index("term")
+    X, y, _ = logistf_design("one_rhi_event")
+    ref = LOGISTF[LOGISTF["dataset"] == "one_rhi_event"].set_index("term")
+    assert (X[:, 1:] == np.column_stack([data["police_risk"] == "high", data["police_risk"] == "low"])).all()
+    assert (y == data["y"]).all()
+    assert table.loc["police_risk=low", "log_odds"] == pytest.approx(ref.loc["low", "coef"], abs=1e-6)
+    assert table.loc["police_risk=low", "p_value"] == pytest.approx(ref.loc["low", "p_value"], rel=1e-8)
+    assert np.isnan(table.loc["police_risk=high", "p_value"])
+
+
+def test_firth_that_truly_fails_says_so():
+    X, y, _ = logistf_design("one_rhi_event")
+    fit = models.firth_logit(X, y, max_iter=1)
+    assert not fit.converged
+    with pytest.raises(ValueError, match="did not converge"):
+        models.firth_profile(X, y, fit)

@@ -154,6 +154,28 @@ def test_worst_case_design_effect():
     assert worst_case_design_effect(pd.Series(["a"] * 9 + ["b"])) == pytest.approx((81 + 1) / 10)
 
 
+def test_the_kish_design_effect_is_not_an_upper_bound():
+    # Hand-worked (issue 28): one child with 4 episodes, all counted; 12 children with one episode each, none counted.
+    # p = 4/16; with every child's episodes alike the variance of p is sum m^2 (y_c - p)^2 / n^2, so the design
+    # effect is (16 x 0.75^2 + 12 x 0.25^2) / (16 x 0.25 x 0.75) = 9.75 / 3 = 3.25, while Kish's sum m^2 / n is
+    # 28/16 = 1.75: the count depends on the number of episodes, and the effective counts would be too large.
+    child = pd.Series(["big"] * 4 + [f"s{i}" for i in range(12)])
+    y = np.r_[[1] * 4, [0] * 12]
+    by_hand = (16 * 0.75 ** 2 + 12 * 0.25 ** 2) / (16 * 0.25 * 0.75)
+    assert by_hand == pytest.approx(3.25) and worst_case_design_effect(child) == pytest.approx(1.75)
+    estimated = association.design_effect(y, child)       # with its G/(G - 1) and n/(n - 1) factors
+    assert estimated == pytest.approx(by_hand * (13 / 12) / (16 / 15))
+    assert estimated > worst_case_design_effect(child)
+    from analysis.definitions.trends import CLUSTER_NOTE
+    assert "not an upper bound" in CLUSTER_NOTE and "largest inflation" not in CLUSTER_NOTE
+
+
+def test_fisher_on_effective_counts_is_not_called_exact():
+    res = change_test(1 / 1.5, 20 / 1.5, 6 / 1.5, 20 / 1.5)              # effective counts, design effect 1.5
+    assert res.method == "Fisher's test on rounded effective counts (approximate)" and "exact" not in res.method
+    assert res.pvalue == pytest.approx(stats.fisher_exact([[4, 9], [1, 12]]).pvalue)
+
+
 def test_clustered_episodes_are_not_flagged_as_if_independent():
     counts = [(300, 600), (360, 600)]
     plain = analyse_series({"f": {"counts": counts}}, ["a", "b"], (0, 1), [])

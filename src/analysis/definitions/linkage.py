@@ -19,8 +19,11 @@ Definitions used (docs/linkage-analysis.md):
   episodes count, so the band uses nothing that happened after the RHI's episode.
 - serious harm: any of ``vocab.SERIOUS_HARM_DEFAULT`` (configurable).
 - screening (a high grade as a test for disclosed serious harm): RHI level,
-  with intervals allowing for several RHIs per child; child level on each
-  child's first in-scope RHI (test and outcome from the same RHI).
+  with Korn and Graubard's intervals allowing for several RHIs per child; child
+  level on each child's first in-scope RHI (test and outcome from the same RHI).
+- RHI-level prevalence intervals (``prevalence_by``) are Wilson intervals that treat
+  the RHIs of one child as independent: too narrow where children have several RHIs
+  (the caption and docs/linkage-analysis.md say so); child-level ones are not affected.
 """
 
 from __future__ import annotations
@@ -259,8 +262,8 @@ UNIT_WORDS = {"rhis": ("RHIs", "RHI"), "children": ("children", "child")}
 NO_HIGH = {"rhis": "no high-risk RHIs", "children": "no children whose first RHI was graded high"}
 SCREENING_UNITS = {"rhis": "RHIs", "children": "children (each child's first in-scope RHI)"}
 CI_METHODS = {
-    "rhis": "Wilson 95% at the effective size n/d; d = design effect of the RHIs' clustering within children "
-            "(cluster-robust variance, Korn and Graubard 1998)",
+    "rhis": "Korn and Graubard (1998) 95%: Clopper-Pearson at the effective size n/d with their degrees-of-freedom "
+            "correction; d = design effect of the RHIs' clustering within children (cluster-robust variance)",
     "children": "Wilson 95% (one RHI per child: independent)",
 }
 
@@ -286,8 +289,9 @@ def screening(rt: pd.DataFrame, unit: str = "rhis", outcome: str = SERIOUS, coho
 
     RHI level: test positive = the RHI's grade is high; condition = the
     outcome recorded at that RHI. Intervals allow for the RHIs of one child
-    not being independent (``association.clustered_proportion``: Wilson at the
-    design-effect-adjusted effective size; ``design_effect`` column).
+    not being independent (``association.clustered_proportion``: Korn and
+    Graubard's Clopper-Pearson interval at the design-effect-adjusted effective
+    size, degrees-of-freedom corrected; ``design_effect`` column).
 
     Child level: each child's first in-scope RHI (``first_rhis``; by cohort,
     the first RHI of that cohort) gives both the test and the condition, so
@@ -405,7 +409,7 @@ def plot_prevalence(table: pd.DataFrame, outcomes, group: str = "police_risk", l
 
 
 def plot_screening(table: pd.DataFrame, title: str = "", note: str = ""):
-    """Sensitivity, specificity, PPV and NPV with 95% Wilson intervals, per cohort and unit."""
+    """Sensitivity, specificity, PPV and NPV with 95% intervals (RHIs: Korn-Graubard; children: Wilson)."""
     import matplotlib.pyplot as plt
 
     units = list(dict.fromkeys(table["unit"]))
@@ -428,7 +432,7 @@ def plot_screening(table: pd.DataFrame, title: str = "", note: str = ""):
                             va="center", color=f"C{j}")
         ax.set_title(UNIT_WORDS[unit][0], fontsize=9)
         ax.set_xlim(0, 100)
-        ax.set_xlabel("% (95% Wilson interval)")
+        ax.set_xlabel("% (95% Korn-Graubard interval)" if unit == "rhis" else "% (95% Wilson interval)")
         ax.grid(axis="x", alpha=0.3)
     axes[0][0].set_yticks(range(len(labels)), ["sensitivity", "specificity", "PPV", "NPV"])
     axes[0][0].invert_yaxis()

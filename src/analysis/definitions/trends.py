@@ -11,8 +11,9 @@ percentage and 95% Wilson interval. Then, for each figure that is a proportion:
   proportions: the two-sample score test (the pooled z test, the same as
   Pearson's chi-square without continuity correction) when every expected
   count of the 2x2 table is at least 5 (stricter than Cochran's rule, which allows
-  some below 5), otherwise Fisher's
-  exact test (two-sided);
+  some below 5), otherwise Fisher's exact test (two-sided); for figures over
+  episodes the counts are effective counts (below), not whole numbers, and the
+  test is Fisher's on those counts rounded, which is approximate and named so;
 - **trend over three or more complete years**: the Cochran-Armitage test for a
   linear trend in proportions, scored by the years' positions in time (a year left out leaves a gap)
   (``analysis.stats.association.cochran_armitage``);
@@ -53,6 +54,7 @@ from analysis.definitions.years import DFE_START_MONTH, GRACE_DAYS, ReportingYea
 
 ALPHA = 0.05
 EXPECTED_MIN = 5
+FISHER_ROUNDED = "Fisher's test on rounded effective counts (approximate)"
 NO_CHANGE = "no evidence of change"
 SHARED_CHILDREN_NOTE = (
     "Years share children: a child who went missing in both years counts in both. The interval and the tests "
@@ -61,8 +63,10 @@ SHARED_CHILDREN_NOTE = (
 
 CLUSTER_NOTE = (
     "episodes of one child are not independent: the interval and the test use effective counts (count and "
-    "denominator divided by the design effect sum(m^2)/sum(m), m = a child's episodes in the population, the "
-    "largest inflation clustering can cause, reached when all of a child's episodes are alike); conservative")
+    "denominator divided by the design effect sum(m^2)/sum(m), m = a child's episodes in the population: the "
+    "design effect when all of a child's episodes are alike and the proportion does not depend on how many episodes "
+    "a child has); not an upper bound: where children with many episodes differ from the others the true design "
+    "effect can be larger, and the comparison too liberal")
 
 # The figures the report section shows as small multiples (issue 18, item 3).
 HEADLINE = ("cse_victim", "cce_victim", "mental_health", "cse_red_flag_any", "substance_misuse",
@@ -117,9 +121,13 @@ def change_test(x1: int, n1: int, x2: int, n2: int) -> Result:
     whole = all(float(v).is_integer() for v in (x1, n1, x2, n2))
     a1, b1, a2, b2 = (round(v) for v in (x1, n1, x2, n2))
     res = stats.fisher_exact([[a2, b2 - a2], [a1, b1 - a1]])
-    return Result("Fisher's exact test", f"{small} of 4 expected counts are below {EXPECTED_MIN} (the rule used here requires all at least 5), "
-                  "so an exact test is used (two-sided" + ("" if whole else "; on the effective counts, rounded")
-                  + ")", None, float(res.pvalue))
+    if whole:
+        return Result("Fisher's exact test", f"{small} of 4 expected counts are below {EXPECTED_MIN} (the rule used "
+                      "here requires all at least 5), so an exact test is used (two-sided)", None, float(res.pvalue))
+    return Result(FISHER_ROUNDED, f"{small} of 4 expected counts are below {EXPECTED_MIN} (the rule used here requires "
+                  "all at least 5), so Fisher's test is used on the effective counts rounded to whole numbers "
+                  "(two-sided); the effective counts are not counts of anything, so the p-value is approximate, not "
+                  "exact", None, float(res.pvalue))
 
 
 def trend_test(events, totals, scores=None) -> Result:
@@ -340,7 +348,12 @@ def year_counts(ds, params: Params, years: list[ReportingYear], progress: bool |
 
 def worst_case_design_effect(child_ids) -> float:
     """sum(m_c^2) / sum(m_c), m_c = units of child c: the design effect of a proportion when every child's
-    units are alike (intra-child correlation 1), the most their clustering can inflate its variance."""
+    units are alike (intra-child correlation 1) and the proportion does not depend on m_c (Kish).
+
+    Not an upper bound: when the proportion varies with a child's number of units (children with many
+    episodes more often graded medium, say) the design effect can exceed it (tests/test_trends.py has a
+    hand-worked case), so comparisons on these effective counts can be too liberal.
+    """
     m = np.asarray(child_ids.value_counts(), dtype=float) if len(child_ids) else np.zeros(0)
     return float((m ** 2).sum() / m.sum()) if m.sum() > 0 else 1.0
 
@@ -412,7 +425,8 @@ def compute_trends(ds, params: Params | None = None, start_month: int = DFE_STAR
             "interval": "Wilson score interval, 95%, for each year",
             "difference": "later year minus earlier, percentage points; Newcombe hybrid score interval, 95%",
             "change_test": f"two-sample score test, or Fisher's exact test when an expected count is below "
-                           f"{EXPECTED_MIN}",
+                           f"{EXPECTED_MIN} (for figures over episodes, Fisher's test on the rounded effective counts, "
+                           "which is approximate)",
             "trend_test": "Cochran-Armitage test for a linear trend over three or more compared years",
             "multiple_testing": f"Benjamini-Hochberg over one family: every change and trend test of every figure "
                                 f"shown; flagged where the adjusted p-value is below {alpha}",

@@ -451,6 +451,10 @@ def _association(pub, scope, K, table, unit, population, name, dim="police_grade
             pub.store.proportion(c, table.at[i, f"{lv}_count"], d, table.at[i, f"{lv}_denominator"])
         row = tuple(k for lv in levels for k in (count_cols[f"{lv}_count"][i], count_cols[f"{lv}_denominator"][i],
                                                     count_cols[f"{lv}_count"][i].but(measure="not_" + o)))
+        if unit == "rhis" and dim == "police_grade":
+            # a clustered test is made only when every grade has RHIs of at least five children, and its reason
+            # says which do not: it rests on the number of children of each grade too (issue 28)
+            row += tuple(K("children", "graded_children", police_grade=lv) for lv in levels)
         rows_based.append(row)
     family = tuple(k for row in rows_based for k in row)
     derived = {c: rows_based for c in ("test_reason", "p_value", "trend_reason", "trend_z", "trend_p_value",
@@ -468,13 +472,25 @@ def _models(pub, scope, K, ors) -> None:
     kids = [K("children", "graded_children")] * len(ors)
     events = [K("rhis", "graded_rhis", o) for o in ors["outcome"]]
     based = []
-    for o in ors["outcome"]:
-        based.append(tuple(K("rhis", "graded_rhis", m, police_grade=lv) for lv in ("high", "medium", "low")
-                           for m in (o, "not_" + o, TOTAL)) + (K("rhis", "graded_rhis", o), K("children", "graded_children")))
-    columns = ("status", "log_odds", "se", "odds_ratio", "ci_low", "ci_high", "p_value", "note", "warnings",
+    grades = ("high", "medium", "low")
+    for o, term in zip(ors["outcome"], ors["term"]):
+        row = tuple(K("rhis", "graded_rhis", m, police_grade=lv) for lv in grades
+                    for m in (o, "not_" + o, TOTAL)) + (K("rhis", "graded_rhis", o), K("children", "graded_children"))
+        if str(term).startswith("police_risk="):
+            # a grade's row is estimated only when the grade and the reference have at least five children, and its
+            # note says when not: it rests on their numbers of children (the reference: any grade without a term)
+            level = str(term).split("=", 1)[1]
+            named = {str(t).split("=", 1)[1] for oo, t in zip(ors["outcome"], ors["term"])
+                     if oo == o and str(t).startswith("police_risk=")}
+            row += tuple(K("children", "graded_children", police_grade=lv) for lv in grades
+                         if lv == level or lv not in named)
+        based.append(row)
+    family = tuple(dict.fromkeys(k for row in based for k in row))      # the q-values rest on every model
+    columns = ("status", "log_odds", "se", "odds_ratio", "ci_low", "ci_high", "p_value", "df", "note", "warnings",
                "interval_method", "p_value_method", "covariance", "limitation")
-    pub.add_table(scope, "models_odds_ratios", ors, {"rhis": rhis, "children": kids, "events": events},
-                  {c: based for c in columns if c in ors.columns})
+    derived = {c: based for c in columns if c in ors.columns}
+    derived.update({c: [family] * len(ors) for c in ("q_value_bh", "bh_family") if c in ors.columns})
+    pub.add_table(scope, "models_odds_ratios", ors, {"rhis": rhis, "children": kids, "events": events}, derived)
 
 
 def _hidden_risk(pub, scope, K, h) -> None:

@@ -106,7 +106,8 @@ def describe_association(row, against: str = "the grade") -> str:
     if z is None:
         return text + " The trend test is not published."
     direction = "rises" if z > 0 else "falls"
-    return text + (f" {row['trend_test']}: the proportion {direction} with {against} (z = {z:.2f}, "
+    name = "t" if str(row["trend_test"]).endswith("(t)") else "z"     # the clustered trend test refers t to Student's t
+    return text + (f" {row['trend_test']}: the proportion {direction} with {against} ({name} = {z:.2f}, "
                    f"p = {format_p(_num(row['trend_p_value']))}, q = {format_p(_num(row['trend_q_value_bh']))}).")
 
 
@@ -122,6 +123,9 @@ def describe_model(result) -> str:
     risk = result.table[result.table["term"].str.startswith("police_risk=")]
     for _, row in risk.iterrows():
         level = row["term"].split("=", 1)[1]
+        if str(row["note"]).startswith("not estimated"):
+            lines.append(f"{level} vs reference: {row['note']}.")
+            continue
         if row["note"]:
             lines.append(f"{level} vs reference: not reported as a finding ({row['note']}).")
             continue
@@ -191,6 +195,12 @@ def describe_model_rows(rows) -> str:
         lines.append(f"Warnings: {first['warnings']}.")
     for _, row in rows[rows["term"].astype(str).str.startswith("police_risk=")].iterrows():
         level = row["term"].split("=", 1)[1]
+        if SUPPRESSED in (row["note"], row["odds_ratio"]):
+            lines.append(f"{level} vs reference: not published (it rests on a count too small to publish).")
+            continue
+        if str(row["note"]).startswith("not estimated"):
+            lines.append(f"{level} vs reference: {row['note']}.")
+            continue
         if row["note"]:
             lines.append(f"{level} vs reference: not reported as a finding ({row['note']}).")
             continue
@@ -447,4 +457,10 @@ def model_methods(table) -> list[str]:
                  if col in rows and first[col] not in (None, "", SUPPRESSED) and first[col] == first[col]]
         if parts:
             out.append(f"{outcome}: " + "; ".join(parts) + ".")
+    family = table["bh_family"] if "bh_family" in table else None
+    if family is not None:
+        named = [f for f in family if f not in (None, "", SUPPRESSED) and f == f]
+        if named:
+            out.append(f"Multiple testing: the q-values of the police-grade terms are {named[0][0].lower()}"
+                       f"{named[0][1:]}; the p-values are not adjusted.")
     return out

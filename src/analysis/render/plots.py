@@ -47,6 +47,16 @@ OUTCOME_LABELS = {"cse_any": "Sexual exploitation (any CSE indicator)", "cce": "
                   "cse_victim": "Sexual exploitation", "cse_red_flag_any": "Any CSE red flag",
                   "cce_victim": "Criminal exploitation", "mental_health": "Mental-health issue"}
 INTERVALS = "Lines show 95% Wilson score confidence intervals."
+# Captions that name a method: each says what the code computes (issue 28).
+KORN_GRAUBARD = ("Lines show 95% Korn-Graubard intervals (Clopper-Pearson at the effective number of RHIs, with their "
+                 "degrees-of-freedom correction), which allow for several RHIs of one child.")
+RHI_INDEPENDENT = ("These Wilson intervals treat the RHIs of one child as independent, so they are too narrow where "
+                   "children have several RHIs; the child-level figures have no such problem.")
+FOREST_INTERVALS = ("Lines show 95% confidence intervals. From GEE: Wald intervals with the bias-reduced "
+                    "cluster-robust standard error (children as clusters) and Student's t on the term's effective "
+                    "number of children. From Firth's penalised regression (used where a grade is separated): profile "
+                    "penalised-likelihood intervals that treat the RHIs of one child as independent, too narrow where "
+                    "children have several RHIs. A grade carried by fewer than five children has no estimate.")
 
 
 @dataclass(frozen=True)
@@ -509,5 +519,10 @@ def funnel_alt(table: pd.DataFrame, summary: dict, what: str, highlight: str | N
 def funnel_caption(label: str, summary: dict, where: str = "") -> str:
     """What the funnel plot shows and what its lines are (the kind of limits, and any widening)."""
     kind = summary.get("limit_type") or "control limits"   # names any widening for overdispersion
-    return (f"{label[0].upper() + label[1:]}, by authority{where}. The solid line is the overall figure; the dashed and "
+    text = (f"{label[0].upper() + label[1:]}, by authority{where}. The solid line is the overall figure; the dashed and "
             f"dotted lines are the 95% and 99.8% control limits around it ({kind}).")
+    if summary.get("overdispersion_adjusted"):
+        from analysis.stats.funnel import PHI_CAVEAT
+
+        text += " " + PHI_CAVEAT
+    return text

@@ -41,8 +41,10 @@ CAVEAT = ("No evidence of change is not evidence of no change: with a few hundre
 SHARED = ("Years share children: a child missing in two years counts in both, and the tests treat the years as "
           "independent, which is conservative when a child's disclosures are alike from year to year.")
 CLUSTERED = ("For the figures over episodes (repeat episodes, episodes in scope) the interval of a change and the "
-             "tests count each child's episodes as if they were alike (effective counts), so they are "
-             "conservative; the yearly intervals treat episodes as independent, as every table of the report does.")
+             "tests count each child's episodes as if they were alike (effective counts). That allows for clustering "
+             "but is not an upper bound: where children with many episodes differ from the others, the comparison "
+             "can still be too liberal. The yearly intervals treat episodes as independent, as every table of the "
+             "report does.")
 
 
 def label(fid: str) -> str:

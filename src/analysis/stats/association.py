@@ -15,26 +15,29 @@ Definitions used:
   estimate and is labelled as such, never "exact". The method and the reason
   go beside the p-value.
 - ``rao_scott_test(groups, outcome, clusters)``: the same table when units
-  are clustered (RHIs of one child are not independent): Pearson's X²
-  divided by the mean generalised design effect (Rao and Scott 1981, 1984;
-  first-order correction, as R survey's ``svychisq(statistic="Chisq")``),
-  compared with chi-square on (r - 1) df. The design effects are the
-  eigenvalues of (C'D⁻¹V₀D⁻¹C)⁻¹(C'D⁻¹VD⁻¹C): V is the cluster-robust
-  (with-replacement, G/(G-1)) covariance of the cell proportions with
-  children as clusters, V₀ the same estimator with every unit its own
-  cluster, D the cell proportions and C the interaction contrasts. When
-  every cluster has one unit V = V₀, the design effect is 1 and the test is
-  Pearson's chi-square. A mean design effect below 1 is taken as 1
+  are clustered (RHIs of one child are not independent): the Rao-Scott F
+  test (Rao and Scott 1984, second-order correction, as R survey's
+  ``svychisq(statistic="F")``): Pearson's X² over the sum of the generalised
+  design effects, against F on d and d nu degrees of freedom. The design
+  effects are those of the contrasts of the groups' proportions, with their
+  bias-reduced cluster-robust covariance (``group_variance``: Mancl and
+  DeRouen 2001) against what it would be with every unit its own cluster;
+  nu is Satterthwaite's, from the clusters' shares of the variance, at most
+  clusters - 1. A sum of design effects below r - 1 is taken as r - 1
   (allowing for clustering never makes a test more significant than treating
-  the units as independent); a zero cell is left out of the contrasts (1/0
-  taken as 0, as svychisq does).
+  the units as independent). Made only when every group's units come from at
+  least ``MIN_CHILDREN`` (5) clusters; no rule reads the estimated design
+  effect (issue 28: the old first-order test and its gate "expected count
+  over the design effect at least 5" rejected 10% to 17% at 20 to 40
+  children).
 - ``cochran_armitage(events, totals, scores)``: the Cochran-Armitage test for
   a linear trend in proportions across ordered groups (here low < medium <
   high), asymptotic normal, two-sided, no continuity correction;
   ``clustered_trend_test`` divides its z by the square root of the design
-  effect of the trend statistic (cluster-robust variance over the variance
-  with every unit its own cluster; Rao and Scott's first-order correction,
-  exact for one degree of freedom).
+  effect of the trend contrast (same covariance) and refers it to Student's
+  t on Satterthwaite's degrees of freedom (the one-degree-of-freedom F test).
+- ``clustered_proportion``: Korn and Graubard's (1998) interval for a
+  proportion of clustered units.
 - ``bh_adjust(pvalues)``: Benjamini-Hochberg (1995) false discovery rate
   adjustment (statsmodels ``multipletests(method="fdr_bh")``). The family is
   one table's tested outcomes, separately for the independence and the
@@ -236,72 +239,142 @@ def design_effect(values, clusters) -> float:
     return float(clustered / alone) if alone > 0 else float("nan")
 
 
-def _interaction_contrasts(r: int) -> np.ndarray:
-    """Interaction columns of an r x 2 table (cells row-major: (row, col)), residualised on the main effects."""
-    rows = np.repeat(np.arange(r), 2)
-    cols = np.tile(np.arange(2), r)
-    main = np.column_stack([np.ones(2 * r)] + [(rows == i).astype(float) for i in range(1, r)] + [(cols == 1).astype(float)])
-    inter = np.column_stack([((rows == i) & (cols == 1)).astype(float) for i in range(1, r)])
-    beta, *_ = np.linalg.lstsq(main, inter, rcond=None)
-    return inter - main @ beta
+#: A group (police grade, episode band) whose units come from fewer clusters (children) than this is not tested
+#: by a clustered test, and the models estimate no odds ratio for it (issue 28): a variance between children
+#: cannot be estimated from one or two, and the tests rejected too often with few (docs/linkage-analysis.md).
+MIN_CHILDREN = 5
+
+
+@dataclass(frozen=True)
+class GroupVariance:
+    """What the clustered tests need of units in groups and clusters (see ``group_variance``)."""
+
+    sizes: np.ndarray          # units per group, n_g
+    events: np.ndarray         # units with the outcome per group, x_g
+    contributions: np.ndarray  # clusters x groups: each cluster's bias-reduced term of the group proportions
+    srs: np.ndarray            # groups: variance of p_g expected with every unit its own cluster, no effect
+    clusters_per_group: np.ndarray
+    n_clusters: int
+
+    @property
+    def pooled(self) -> float:
+        return float(self.events.sum() / self.sizes.sum())
+
+
+def group_variance(group_codes, outcome, cluster_codes, r: int) -> GroupVariance:
+    """Bias-reduced cluster-robust covariance of the groups' proportions, as each cluster's term.
+
+    For group g (n_g units, proportion p_g) and cluster i (m_ig of its units in g), the
+    term is c_ig = sum over the cluster's units in g of (y - p_g), divided by n_g - m_ig;
+    the covariance of (p_1..p_r) is C'C. This is the Mancl and DeRouen (2001) bias-reduced
+    sandwich of a logistic GEE with one parameter per group and an independence working
+    correlation, moved to the proportion scale (there H_i has 1/n_g for two units of one
+    group, so (I - H_i)^-1 multiplies a cluster's residual total in g by n_g/(n_g - m_ig));
+    it is the plain sandwich (divisor n_g) with each cluster's term inflated by
+    1/(1 - its share of the group's units), which makes up for the plain sandwich's
+    underestimate when a few clusters hold many units. ``srs`` is what C'C averages
+    when every unit is its own cluster and nothing differs between groups,
+    p(1 - p)/(n_g - 1) with p the pooled proportion: the yardstick of the design effects.
+    """
+    g = np.asarray(group_codes, dtype=int)
+    y = np.asarray(outcome, dtype=float)
+    codes = np.asarray(cluster_codes, dtype=int)
+    n_clusters = int(codes.max()) + 1
+    sizes = np.bincount(g, minlength=r).astype(float)
+    events = np.bincount(g, weights=y, minlength=r)
+    p = events / sizes
+    cell = codes * r + g
+    totals = np.bincount(cell, weights=y - p[g], minlength=n_clusters * r).reshape(n_clusters, r)
+    held = np.bincount(cell, minlength=n_clusters * r).reshape(n_clusters, r).astype(float)
+    share_left = sizes - held
+    contributions = np.where(held > 0, totals / np.where(share_left > 0, share_left, 1.0), 0.0)
+    pooled = events.sum() / sizes.sum()
+    return GroupVariance(sizes, events, contributions, pooled * (1 - pooled) / (sizes - 1),
+                         (held > 0).sum(axis=0), n_clusters)
+
+
+def effective_clusters(terms) -> float:
+    """Effective number of clusters, (sum a_i)^2 / sum a_i^2, of clusters' terms a_i >= 0 of a variance.
+
+    Satterthwaite's degrees of freedom of a sum of independent terms, with each term's
+    expectation replaced by the term itself: equal terms give the number of clusters, one
+    cluster holding most of the sum gives about 1. 1 when every term is 0.
+    """
+    a = np.asarray(terms, dtype=float)
+    total = float((a ** 2).sum())
+    return float(a.sum() ** 2 / total) if total > 0 else 1.0
+
+
+def _group_codes(values) -> tuple[list, np.ndarray]:
+    values = np.asarray(values, dtype=object).astype(str)
+    levels = list(dict.fromkeys(values))
+    lookup = {v: i for i, v in enumerate(levels)}
+    return levels, np.array([lookup[v] for v in values], dtype=int)
+
+
+def _too_few_clusters(levels, gv: GroupVariance, words) -> TestResult | None:
+    few = [str(lv) for lv, k in zip(levels, gv.clusters_per_group) if k < MIN_CHILDREN]
+    if few:
+        return TestResult(None, f"not tested: a clustered test needs the {words[0]} of every group to come from at "
+                          f"least {MIN_CHILDREN} {words[1]}, and those of {', '.join(few)} do not")
+    return None
 
 
 def rao_scott_test(groups, outcome, clusters, words=("units", "clusters", "cluster")) -> TestResult:
-    """Rao-Scott (first-order) adjusted chi-square test of groups x outcome for clustered units.
+    """Rao-Scott F test (second-order correction) of groups x outcome for clustered units (issue 28).
 
-    ``groups``: the group of each unit; ``outcome``: True/False per unit;
-    ``clusters``: the cluster (child) of each unit; ``words``: the units,
-    the clusters and one cluster, as the reason names them. Pearson's X² on the
-    counts is divided by the mean generalised design effect (see the module
-    docstring) and compared with chi-square on (r - 1) df. The rule on
-    expected counts is applied to the expected counts divided by the design
-    effect (when above 1). With one unit per cluster this is Pearson's test.
+    ``groups``: the group of each unit; ``outcome``: True/False per unit; ``clusters``: the
+    cluster (child) of each unit; ``words``: the units, the clusters and one cluster, as the
+    reason names them. Pearson's X² on the counts, divided by the sum of the generalised
+    design effects (the eigenvalues of Delta = (L S L')^-1 (L V L'), L the contrasts of the
+    group proportions with the first, V their bias-reduced cluster-robust covariance and S
+    its value without clustering, ``group_variance``; Delta is taken as the identity when
+    its trace is below r - 1), is referred to F(d, d nu) with d = tr(Delta)^2 / tr(Delta^2)
+    (Rao and Scott 1984; R survey's ``svychisq(statistic = "F")``) and nu Satterthwaite's
+    degrees of freedom of the covariance: (r + 1)/(r - 1) times the ``effective_clusters``
+    of each cluster's share a_i of tr(Delta) (a_i is about a multiple of chi-square(r - 1),
+    whose square averages (r + 1)/(r - 1) times its squared mean), at most the number of
+    clusters - 1 (svychisq's nu). Not tested when a group's units come from fewer than
+    ``MIN_CHILDREN`` clusters; no rule reads the estimated design effect.
     """
-    g = np.asarray(groups, dtype=object).astype(str)
+    levels, row = _group_codes(groups)
     y = np.asarray(outcome, dtype=bool)
-    levels = list(dict.fromkeys(g))
-    row = np.array([levels.index(v) for v in g], dtype=int)
     r = len(levels)
     table = np.array([[int((y & (row == i)).sum()), int((~y & (row == i)).sum())] for i in range(r)])
     stop = _not_testable(table)
     if stop:
         return stop
-    n = len(y)
     codes, n_clusters = _cluster_codes(clusters)
     if n_clusters < 2:
         return TestResult(None, f"not testable: the {words[0]} belong to fewer than two {words[1]}")
-    cells = np.zeros((n, 2 * r))
-    cells[np.arange(n), 2 * row + (~y).astype(int)] = 1.0          # cell (row, disclosed) = 2 row, (row, not) = 2 row + 1
-    p = cells.mean(axis=0)
-    inv = np.where(p > 0, 1 / np.where(p > 0, p, 1), 0.0)
-    w = inv[:, None] * _interaction_contrasts(r)       # D^-1 C: the linearised log odds ratios
-    v = cluster_covariance(cells, codes)
-    v0 = cluster_covariance(cells, np.arange(n))
-    a, b = w.T @ v0 @ w, w.T @ v @ w
-    try:
-        delta = np.linalg.solve(a, b)
-    except np.linalg.LinAlgError:
-        return TestResult(None, "not testable: the design effects cannot be estimated (singular contrast variance)")
-    df = r - 1
-    deff = float(np.trace(delta) / df)
-    if not np.isfinite(deff) or deff <= 0:
-        return TestResult(None, "not testable: the design effects cannot be estimated")
-    expected = _expected(table) / max(deff, 1.0)
-    shape = f"{r}x2"
-    if not (expected >= EXPECTED_MIN).all():
-        small = int((expected < EXPECTED_MIN).sum())
-        return TestResult(None, f"not tested: {small} of {expected.size} expected counts divided by the design effect "
-                          f"{deff:.2f} are below {EXPECTED_MIN}, too few for the Rao-Scott chi-square, and exact tests "
-                          f"would treat the {words[0]} of one {words[2]} as independent", design_effect=deff)
+    gv = group_variance(row, y, codes, r)
+    stop = _too_few_clusters(levels, gv, words)
+    if stop:
+        return stop
+    k = r - 1
+    contrasts = np.hstack([-np.ones((k, 1)), np.eye(k)])
+    srs = contrasts @ np.diag(gv.srs) @ contrasts.T
+    lc = gv.contributions @ contrasts.T
+    a = np.einsum("ij,jk,ik->i", lc, np.linalg.inv(srs), lc)      # each cluster's share of tr(Delta)
+    delta = np.linalg.solve(srs, lc.T @ lc)
+    trace, trace2 = float(np.trace(delta)), float(np.trace(delta @ delta))
+    floored = trace < k
+    if floored:
+        trace, trace2 = float(k), float(k)
+    d = trace ** 2 / trace2
+    nu = min(n_clusters - 1.0, (k + 2) / k * effective_clusters(a))   # a_i ~ chi-square(k): E a^2 = (k+2)/k (E a)^2
     chi2 = float(stats.chi2_contingency(table, correction=False)[0])
-    used = max(1.0, deff)
-    adjusted = chi2 / used
-    return TestResult("Rao-Scott adjusted chi-square test",
-                      f"{n} {words[0]} of {n_clusters} {words[1]} ({shape} table): the {words[0]} of one {words[2]} "
-                      f"are not independent, so Pearson's X2 is divided by the mean design effect {used:.2f}"
-                      f"{_floored(deff)} (Rao and Scott, first-order correction); "
-                      f"{RULE.replace('every expected count', 'every expected count divided by the design effect')}",
-                      adjusted, float(stats.chi2.sf(adjusted, df)), df, deff)
+    f = chi2 / trace
+    deff = float(np.trace(delta)) / k
+    return TestResult(
+        "Rao-Scott F test",
+        f"{len(y)} {words[0]} of {n_clusters} {words[1]} ({r}x2 table): the {words[0]} of one {words[2]} are not "
+        f"independent, so Pearson's X2 = {chi2:.2f} is divided by the sum of the design effects, {trace:.2f} (mean "
+        f"{trace / k:.2f}{_floored(deff)}; bias-reduced cluster-robust variance), and referred to F on {d:.2f} and "
+        f"{d * nu:.1f} degrees of freedom (Rao and Scott's second-order correction; nu = {nu:.1f} from how the "
+        f"variance is shared between the {words[1]}); tested because every group's {words[0]} come from at least "
+        f"{MIN_CHILDREN} {words[1]}",
+        f, float(stats.f.sf(f, d, d * nu)), k, deff)
 
 
 def _floored(estimate: float) -> str:
@@ -336,34 +409,45 @@ def cochran_armitage(events, totals, scores) -> TestResult:
 
 
 def clustered_trend_test(scores, outcome, clusters, words=("units", "clusters", "cluster")) -> TestResult:
-    """Cochran-Armitage trend test with Rao and Scott's first-order correction for clustered units.
+    """Cochran-Armitage trend test for clustered units, Rao-Scott adjusted with a t reference (issue 28).
 
-    One entry per unit: its group's score, the outcome (True/False) and its
-    cluster. z_CA is divided by sqrt(d), d = design effect of the trend
-    statistic T = sum (s - mean s)(y - mean y): its cluster-robust variance
-    over the same estimator with every unit its own cluster (``design_effect``
-    of the units' terms). d = 1, so z = z_CA, when every cluster has one unit.
+    One entry per unit: its group's score, the outcome (True/False) and its cluster. The
+    trend statistic T = sum_g n_g (s_g - s_bar) p_g is a contrast w'p of the group
+    proportions (w_g = n_g (s_g - s_bar)); its design effect is d = w'Vw / w'Sw with V and S
+    of ``group_variance`` (bias-reduced cluster-robust, and without clustering), floored at
+    1; t = z_CA / sqrt(d) is referred to Student's t on nu degrees of freedom, nu = 3 times
+    the ``effective_clusters`` of the clusters' terms (w'c_i)^2 (each about a multiple of
+    chi-square(1)), at most the number of clusters - 1 (the one-degree-of-freedom case of the F test of
+    ``rao_scott_test``). Not tested when a group's units come from fewer than
+    ``MIN_CHILDREN`` clusters.
     """
     s = np.asarray(scores, dtype=float)
-    y = np.asarray(outcome, dtype=bool).astype(float)
-    levels = np.unique(s)
-    base = cochran_armitage([y[s == v].sum() for v in levels], [(s == v).sum() for v in levels], levels)
+    y = np.asarray(outcome, dtype=bool)
+    values = np.unique(s)
+    base = cochran_armitage([y[s == v].sum() for v in values], [(s == v).sum() for v in values], values)
     if not base.tested:
         return base
     codes, n_clusters = _cluster_codes(clusters)
     if n_clusters < 2:
         return TestResult(None, f"not testable: the {words[0]} belong to fewer than two {words[1]}")
-    terms = (s - s.mean()) * (y - y.mean())
-    d = design_effect(terms, codes)
-    if not np.isfinite(d) or d <= 0:
-        return TestResult(None, "not testable: the design effect of the trend statistic cannot be estimated")
-    z = base.statistic / math.sqrt(max(1.0, d))
-    return TestResult("Cochran-Armitage trend test, Rao-Scott adjusted",
+    row = np.searchsorted(values, s)
+    gv = group_variance(row, y, codes, len(values))
+    stop = _too_few_clusters([f"score {v:g}" for v in values], gv, words)
+    if stop:
+        return stop
+    w = gv.sizes * (values - (gv.sizes * values).sum() / gv.sizes.sum())
+    terms = (gv.contributions @ w) ** 2
+    d = float(terms.sum() / (w ** 2 @ gv.srs))
+    nu = min(n_clusters - 1.0, 3 * effective_clusters(terms))   # terms ~ chi-square(1): E a^2 = 3 (E a)^2
+    t = base.statistic / math.sqrt(max(1.0, d))
+    return TestResult("Cochran-Armitage trend test, Rao-Scott adjusted (t)",
                       f"ordered groups; linear trend in the proportion disclosing; the {len(y)} {words[0]} of "
                       f"{n_clusters} {words[1]} are not independent (several per {words[2]}), so z is divided by the "
-                      f"square root of the design effect {max(1.0, d):.2f}{_floored(d)} (Rao and Scott, first-order "
-                      "correction); normal approximation, two-sided",
-                      z, float(2 * stats.norm.sf(abs(z))), design_effect=d)
+                      f"square root of the design effect {max(1.0, d):.2f}{_floored(d)} (bias-reduced cluster-robust "
+                      f"variance) and referred to Student's t on {nu:.1f} degrees of freedom (from how the variance is "
+                      f"shared between the {words[1]}); two-sided; tested because every group's {words[0]} come "
+                      f"from at least {MIN_CHILDREN} {words[1]}",
+                      t, float(2 * stats.t.sf(abs(t), nu)), design_effect=d)
 
 
 def bh_adjust(pvalues) -> list[float | None]:
@@ -462,16 +546,21 @@ class ClusteredProportion:
 
 
 def clustered_proportion(flags, clusters, confidence: float = 0.95) -> ClusteredProportion:
-    """Wilson interval at the effective sample size n/d (Korn and Graubard 1998; Dean and Pagano 2015).
+    """Korn and Graubard's (1998) interval: Clopper-Pearson at the effective sample size, df-corrected.
 
-    d = cluster-robust variance of the proportion over the same estimator
-    with every unit its own cluster (``design_effect``), floored at 1 (an
-    effective size never above n). With one unit per cluster d = 1 and the
-    interval is the ordinary Wilson interval. Where d cannot be estimated (the
-    proportion is 0% or 100%, or the units belong to one cluster) the worst
-    case is taken: every cluster's units alike, d = sum(m_i^2)/n for cluster
-    sizes m_i (the effective size is then Kish's effective number of
-    clusters; 1 for one cluster; d = 1 again when every cluster has one unit).
+    d = cluster-robust variance of the proportion over the same estimator with every
+    unit its own cluster (``design_effect``), floored at 1 (an effective size never
+    above n); the effective size n* = n/d is multiplied by (t_{n-1}/t_{G-1})^2 (the
+    quantiles at (1 - confidence)/2; G clusters), and the interval is Clopper-Pearson's
+    for x* = p n* successes in n* trials, x* and n* not whole numbers (beta quantiles
+    B(a/2; x*, n* - x* + 1) and B(1 - a/2; x* + 1, n* - x*)). This is R survey's
+    ``svyciprop(method = "beta")``, except that its n* is p(1 - p)/v, n - 1 where every
+    cluster has one unit, and here n/d, n. With one unit per cluster it is the
+    Clopper-Pearson interval. Where d cannot be estimated (the proportion is 0% or 100%, or
+    the units belong to one cluster) the worst case is taken: every cluster's units alike,
+    d = sum(m_i^2)/n for cluster sizes m_i (the effective size is then Kish's effective
+    number of clusters; 1 for one cluster; d = 1 again when every cluster has one unit),
+    and one cluster gives no degrees-of-freedom correction.
     """
     y = np.asarray(flags, dtype=bool)
     n = len(y)
@@ -486,12 +575,21 @@ def clustered_proportion(flags, clusters, confidence: float = 0.95) -> Clustered
     else:
         d, basis = max(1.0, design_effect(y, codes)), "cluster-robust variance"
     n_eff = n / d
-    low, high = _wilson(k / n, n_eff, confidence)
+    alpha = 1 - confidence
+    if 1 < g < n:
+        n_eff *= (stats.t.ppf(alpha / 2, n - 1) / stats.t.ppf(alpha / 2, g - 1)) ** 2
+    low, high = korn_graubard(k / n, n_eff, confidence)
     return ClusteredProportion(k, n, g, d, n_eff, 100 * low, 100 * high, basis)
 
 
-def _wilson(p: float, n: float, confidence: float) -> tuple[float, float]:
-    z = stats.norm.ppf(1 - (1 - confidence) / 2)
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
+def korn_graubard(p: float, n_eff: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Clopper-Pearson interval for a proportion p at a (not necessarily whole) sample size n_eff.
+
+    x = p n_eff: lower B(a/2; x, n_eff - x + 1) (0 when x = 0), upper B(1 - a/2; x + 1, n_eff - x)
+    (1 when x = n_eff), a = 1 - confidence; the exact binomial interval when n_eff is a whole number.
+    """
+    alpha = 1 - confidence
+    x = p * n_eff
+    low = 0.0 if x <= 0 else float(stats.beta.ppf(alpha / 2, x, n_eff - x + 1))
+    high = 1.0 if x >= n_eff else float(stats.beta.ppf(1 - alpha / 2, x + 1, n_eff - x))
+    return low, high

@@ -2,7 +2,10 @@
 
 - Estimate: Firth (1993), the maximum of the penalised log-likelihood
   l*(b) = l(b) + 1/2 log|X'W(b)X| (Jeffreys prior), found by Newton-Raphson on the
-  modified score U*(b) = X'(y - p + h (1/2 - p)), h the diagonal of the hat matrix.
+  modified score U*(b) = X'(y - p + h (1/2 - p)), h the diagonal of the hat matrix, with
+  logistf's step (the information of the augmented data, X' diag((1 + h) w) X; R package
+  logistf 1.26, src/logistf.c), so that it converges where logistf does, a level carried
+  by a single row included.
 - Intervals and tests: Heinze and Schemper (2002), as R's logistf does them. For a
   coefficient j, the profile penalised log-likelihood is l*_j(c) = max l*(b) over the
   other coefficients with b_j = c fixed (the penalty is the full model's). The 95%
@@ -81,20 +84,30 @@ def _penalised_loglik(X, y, beta) -> float:
 def _maximise(X, y, beta, free, max_iter: int, max_step: float, tol: float) -> tuple[np.ndarray, float, bool, int]:
     """Newton-Raphson on the modified score over the ``free`` coefficients, the others held where they are.
 
-    The step is (X'WX)_ff^-1 U*_f (the free block of the information), capped at
-    ``max_step`` per coefficient and halved until the penalised log-likelihood does not
-    decrease. Converged when every free element of U* is below ``tol``, or when the
-    Newton step is below ``STEP_TOL`` (with many rows, rounding keeps U* above ``tol``).
+    The step is logistf's (``logistffit_revised`` in its src/logistf.c): the free block of
+    the information of the augmented data, X_f' diag((1 + h) w) X_f, inverted and applied
+    to U*_f, with w = p(1 - p) and h the hat values of the full model. (1 + h) w is the
+    curvature of the modified score when h is held fixed; with X'WX alone, a coefficient
+    carried by one row (h = 1) gets twice the Newton step and swings about the estimate
+    for ever. The step is capped at ``max_step`` per coefficient (logistf's maxstep, 5)
+    and halved while the penalised log-likelihood falls by more than rounding (it is an
+    ascent direction, so halving never stalls). Converged when every free element of U*
+    is below ``tol``, or when the step is below ``STEP_TOL`` (with many rows, rounding
+    keeps U* above ``tol``).
     """
     beta = beta.astype(float).copy()
     current, p, info = _state(X, y, beta)
     it = 0
     for it in range(1, max_iter + 1):
+        if not np.isfinite(current):
+            return beta, current, False, it
         w = p * (1 - p)
         h = w * np.einsum("ij,ij->i", X @ np.linalg.pinv(info), X)
         score = X.T @ (y - p + h * (0.5 - p))
+        Xf = X[:, free]
+        augmented = Xf.T @ (((1 + h) * w)[:, None] * Xf)
         step = np.zeros_like(beta)
-        step[free] = np.linalg.pinv(info[np.ix_(free, free)]) @ score[free]
+        step[free] = np.linalg.pinv(augmented) @ score[free]
         if np.abs(score[free]).max() < tol or np.abs(step).max() < STEP_TOL:
             return beta, current, True, it
         biggest = np.abs(step).max()
@@ -126,6 +139,10 @@ def firth_profile(X, y, fit: FirthFit | None = None, terms=None, level: float = 
 
     ``terms``: the column indices to profile (default every column); the others get NaN.
     An end beyond ``MAX_DISTANCE`` log odds from the estimate is returned as -inf / inf.
+    Every constrained fit starts from the same point (the estimate with b_j moved to the
+    value tried), so the profile at a value does not depend on which values were tried
+    before it, and the search for each end walks out from the estimate by distances that
+    do not depend on the standard error (``_profile_end``).
     Raises ValueError if a constrained fit does not converge (the interval would be wrong).
     """
     X, y = _check(X, y)
@@ -139,32 +156,35 @@ def firth_profile(X, y, fit: FirthFit | None = None, terms=None, level: float = 
     for j in terms:
         free = np.ones(k, dtype=bool)
         free[j] = False
-        start = {"beta": fit.params.copy()}
 
-        def deviance(c, j=j, free=free, start=start) -> float:
-            beta = start["beta"].copy()
+        def deviance(c, j=j, free=free) -> float:
+            beta = fit.params.copy()
             beta[j] = c
             beta, pll, converged, _ = _maximise(X, y, beta, free, max_iter, max_step, tol)
             if not converged:
                 raise ValueError(f"the constrained Firth fit of column {j} at {c:.4g} did not converge")
-            start["beta"] = beta
             return 2 * (fit.penalised_loglik - pll) if np.isfinite(pll) else math.inf
 
         lr0[j] = max(deviance(0.0), 0.0)
         pval[j] = float(stats.chi2.sf(lr0[j], 1))
-        for sign, out in ((-1, low), (1, high)):
-            start["beta"] = fit.params.copy()
-            out[j] = _profile_end(deviance, fit.params[j], sign, max(fit.bse[j], 0.05) * math.sqrt(q), q)
+        low[j] = _profile_end(deviance, fit.params[j], -1, q)
+        high[j] = _profile_end(deviance, fit.params[j], 1, q)
     return FirthProfile(low, high, lr0, pval, level)
 
 
-def _profile_end(deviance, estimate: float, sign: int, scale: float, q: float) -> float:
-    """Where the profile deviance crosses q on one side of the estimate.
+#: The first distance tried from the estimate when looking for an end of a profile interval (log odds).
+FIRST_DISTANCE = 0.25
 
-    The first try is the Wald end (``scale`` = 1.96 standard errors), then the distance
-    doubles until the deviance exceeds q; Brent's method finds the crossing in the bracket.
+
+def _profile_end(deviance, estimate: float, sign: int, q: float) -> float:
+    """Where the profile deviance first crosses q on one side of the estimate.
+
+    Walks out from the estimate by distances 0.25, 0.5, 1, 2, ... log odds (the same for
+    every data set) until the deviance exceeds q; Brent's method then finds the crossing
+    between the last point inside and the first outside. Beyond ``MAX_DISTANCE`` the end
+    is reported as unbounded.
     """
-    inner, distance = estimate, scale
+    inner, distance = estimate, FIRST_DISTANCE
     while True:
         outer = estimate + sign * distance
         value = deviance(outer)

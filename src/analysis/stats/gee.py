@@ -82,6 +82,8 @@ class GEEFit:
     score_norm: float
     n_iter: int
     n_clusters: int
+    #: each cluster's term of the bias-reduced sandwich: row i is B^-1 v_i, so cov_robust_bc = sum_i row_i' row_i
+    cluster_terms_bc: np.ndarray | None = None
 
 
 def _inv_logit(z):
@@ -387,4 +389,5 @@ def gee_logit_exchangeable(y, X, groups, maxiter: int = 60, ctol: float = 1e-6,
         bse = np.sqrt(np.diag(cov_robust_bc))
     return GEEFit(params=mean_params, bse=bse, cov_robust_bc=cov_robust_bc, cov_robust=cov_robust,
                   cov_naive=cov_naive, dep_param=float(rho), converged=bool(del_params < ctol),
-                  score_norm=float(del_params), n_iter=n_iter, n_clusters=cl.n_clusters)
+                  score_norm=float(del_params), n_iter=n_iter, n_clusters=cl.n_clusters,
+                  cluster_terms_bc=srt @ cov_naive)

@@ -8,13 +8,22 @@ Definitions used:
   risk: medium if present; episode band: first episode if present; otherwise the
   most common level). A covariate with a single level is left out, and the result says so.
 - adjustment levels are merged by a rule fixed before the outcome is read
-  (``collapse_sparse_levels``): a level with fewer than ``MIN_LEVEL`` (10) RHIs joins
-  its neighbour (ordered covariates) or a pooled level, itself joined to the most
-  common level if still under 10 (nominal covariates). Police risk is never merged.
+  (``collapse_sparse_levels``): a level with fewer than ``MIN_LEVEL`` (10) RHIs, or
+  RHIs of fewer than ``MIN_CHILDREN`` (5) children, joins its neighbour (ordered
+  covariates) or a pooled level, itself joined to the most common level if still
+  sparse (nominal covariates). Police risk is never merged.
 - preferred fit: GEE (statsmodels; Liang and Zeger 1986), binomial family, logit link,
   exchangeable working correlation within child, bias-reduced sandwich covariance
   (Mancl and DeRouen 2001; always, whatever the number of children), Wald intervals
-  and tests, so that several RHIs of one child are not treated as independent.
+  and tests referred to Student's t on the term's effective number of children
+  (``association.effective_clusters`` of the children's terms of the sandwich, at most
+  children - 1; ``df`` column), so that several RHIs of one child are not treated as
+  independent and few children do not make the test too liberal.
+- a police grade carried by fewer than ``MIN_CHILDREN`` children, or compared with a
+  reference that is, gets no odds ratio, interval or p-value, whatever the fit (GEE or
+  Firth), and its ``note`` says why (``_few_children``; issue 28).
+- multiplicity: ``odds_ratio_table`` adds Benjamini-Hochberg q-values over the police
+  grade terms of every outcome's model (``q_value_bh``, family in ``bh_family``).
 - separation (linear programme, Konis 2007: a non-zero direction b with
   (2y-1) x'b >= 0 for every row): if a police-risk term is involved, its maximum
   likelihood estimate does not exist and Firth's penalised logistic regression is
@@ -36,8 +45,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
+from scipy import optimize, stats
 
+from analysis.stats.association import MIN_CHILDREN, bh_adjust, effective_clusters
 from analysis.stats.firth import FirthFit, FirthProfile, firth_logit, firth_profile  # noqa: F401 - re-exported
 
 EPV_MIN = 10
@@ -129,31 +139,40 @@ def zero_cells(data: pd.DataFrame, outcome: str, covariates) -> list[str]:
 MIN_LEVEL = 10
 
 
-def collapse_sparse_levels(data: pd.DataFrame, covariate: str, order=None,
-                           min_n: int = MIN_LEVEL) -> tuple[pd.DataFrame, list[str]]:
-    """Merge the levels of an adjustment covariate with fewer than ``min_n`` RHIs; the outcome is never read.
+def collapse_sparse_levels(data: pd.DataFrame, covariate: str, order=None, min_n: int = MIN_LEVEL,
+                           cluster: str | None = None,
+                           min_children: int = MIN_CHILDREN) -> tuple[pd.DataFrame, list[str]]:
+    """Merge the sparse levels of an adjustment covariate; the outcome is never read.
 
-    The rule is fixed in advance and looks at the covariate's own frequencies only, so
-    the design is the same whatever the outcome values are:
+    A level is sparse when it has fewer than ``min_n`` RHIs or, with ``cluster`` (the
+    child column) given, when its RHIs come from fewer than ``min_children`` children (a
+    cluster-robust variance cannot be estimated from fewer; issue 28). The rule is fixed in
+    advance and looks at the covariate's own frequencies only, so the design is the same
+    whatever the outcome values are:
 
-    - ordered covariate (``order`` given): the first level (in ``order``) with fewer than
-      ``min_n`` rows is merged with its neighbour towards the middle (e.g. 15+ into
-      5-14, giving "5-14|15+"); repeated until every level has ``min_n`` or one is left.
-      Levels not in ``order`` are treated as nominal, after the ordered ones.
-    - nominal covariate: the levels with fewer than ``min_n`` rows are pooled into one
-      level ("other|unknown"); if that pool has fewer than ``min_n`` rows too, it joins
-      the most common level (ties by label), e.g. "female|other".
+    - ordered covariate (``order`` given): the first sparse level (in ``order``) is merged
+      with its neighbour towards the middle (e.g. 15+ into 5-14, giving "5-14|15+");
+      repeated until no level is sparse or one is left. Levels not in ``order`` are
+      treated as nominal, after the ordered ones.
+    - nominal covariate: the sparse levels are pooled into one level ("other|unknown");
+      if that pool is sparse too, it joins the most common level (ties by label), e.g.
+      "female|other".
 
     Returns the data with the merged labels and one sentence per merge (no counts).
     """
     if covariate not in data.columns:
         raise KeyError(f"collapse_sparse_levels: no column {covariate!r}")
     values = data[covariate].astype(object).copy()
+    why = f"fewer than {min_n} RHIs" + (f" or fewer than {min_children} children" if cluster else "")
+
+    def sparse(level) -> bool:
+        at = values == level
+        return bool(at.sum() < min_n or (cluster is not None and data.loc[at, cluster].nunique() < min_children))
+
     notes = []
     order = [lv for lv in (order or ()) if (values == lv).any()]
     while len(order) > 1:
-        sizes = {lv: int((values == lv).sum()) for lv in order}
-        bad = [lv for lv in order if sizes[lv] < min_n]
+        bad = [lv for lv in order if sparse(lv)]
         if not bad:
             break
         i = order.index(bad[0])
@@ -161,23 +180,22 @@ def collapse_sparse_levels(data: pd.DataFrame, covariate: str, order=None,
         a, b = sorted([i, j])
         merged = f"{order[a]}|{order[b]}"
         values = values.where(~values.isin([order[a], order[b]]), merged)
-        notes.append(f"{covariate}: {order[a]} and {order[b]} merged ({bad[0]} had fewer than {min_n} RHIs)")
+        notes.append(f"{covariate}: {order[a]} and {order[b]} merged ({bad[0]} had {why})")
         order[a:b + 1] = [merged]
     rest = values[~values.isin(order)].dropna()
     counts = rest.value_counts()
-    sparse = sorted((lv for lv, n in counts.items() if n < min_n), key=str)
-    if sparse and len(counts) + len(order) > 1:
-        pool = "|".join(str(lv) for lv in sparse)
-        values = values.where(~values.isin(sparse), pool)
-        if len(sparse) > 1:
-            notes.append(f"{covariate}: {', '.join(map(str, sparse))} pooled (each had fewer than {min_n} RHIs)")
+    few = sorted((lv for lv in counts.index if sparse(lv)), key=str)
+    if few and len(counts) + len(order) > 1:
+        pool = "|".join(str(lv) for lv in few)
+        values = values.where(~values.isin(few), pool)
+        if len(few) > 1:
+            notes.append(f"{covariate}: {', '.join(map(str, few))} pooled (each had {why})")
         sizes = values.value_counts()
         others = sorted((-n, str(lv), lv) for lv, n in sizes.items() if lv != pool)
-        if sizes[pool] < min_n and others:
+        if sparse(pool) and others:
             target = others[0][2]
             values = values.where(~values.isin([pool, target]), f"{target}|{pool}")
-            notes.append(f"{covariate}: {pool} merged into the most common level {target} "
-                         f"(fewer than {min_n} RHIs)")
+            notes.append(f"{covariate}: {pool} merged into the most common level {target} ({why})")
     return data.assign(**{covariate: values}), notes
 
 
@@ -207,12 +225,13 @@ def design_matrix(data: pd.DataFrame, covariates, references: dict) -> tuple[pd.
 
 
 def collapse_adjustment_levels(data: pd.DataFrame, covariates, ordered: dict | None = None,
-                               exposure: str = "police_risk") -> tuple[pd.DataFrame, list[str]]:
+                               exposure: str = "police_risk",
+                               cluster: str | None = None) -> tuple[pd.DataFrame, list[str]]:
     """``collapse_sparse_levels`` on every covariate but the exposure (which is never merged)."""
     merges = []
     for cov in covariates:
         if cov != exposure:
-            data, notes = collapse_sparse_levels(data, cov, (ordered or {}).get(cov))
+            data, notes = collapse_sparse_levels(data, cov, (ordered or {}).get(cov), cluster=cluster)
             merges += notes
     return data, merges
 
@@ -238,7 +257,9 @@ class ModelResult:
 
 #: Covariance of the GEE estimates: always the bias-reduced sandwich (see ``_gee``).
 GEE_COVARIANCE = "bias-reduced cluster-robust sandwich by child (Mancl and DeRouen 2001)"
-GEE_INTERVALS = "Wald with the bias-reduced cluster-robust standard error (GEE)"
+GEE_INTERVALS = ("Wald 95% intervals with the bias-reduced cluster-robust standard error and Student's t on the "
+                 "term's effective number of children (df column)")
+GEE_TEST = "Wald t test on the term's effective number of children (df column)"
 FIRTH_COVARIANCE = "model-based (inverse information at the penalised estimate), RHIs treated as independent"
 FIRTH_INTERVALS = "profile penalised likelihood (Heinze and Schemper 2002)"
 FIRTH_LIMITATION = ("Firth's penalised likelihood treats the RHIs of one child as independent: the interval "
@@ -266,7 +287,7 @@ def fit_outcome_model(data: pd.DataFrame, outcome: str, covariates, references: 
     if missing:
         raise KeyError(f"fit_outcome_model: no column(s) {missing}")
     data = data.dropna(subset=covariates + [outcome])
-    data, merges = collapse_adjustment_levels(data, covariates, ordered, exposure)
+    data, merges = collapse_adjustment_levels(data, covariates, ordered, exposure, cluster)
     y = data[outcome].astype(float).to_numpy()
     events = int(y.sum())
     result = ModelResult(outcome, "ok", n_rhis=len(data), n_children=int(data[cluster].nunique()), events=events)
@@ -302,10 +323,43 @@ def fit_outcome_model(data: pd.DataFrame, outcome: str, covariates, references: 
             cells = [c for c in zero_cells(data, outcome, [exposure]) if c.split(" (")[0] in terms]
             where = "; ".join(cells) if cells else "the combination of " + ", ".join(terms)
             flagged = [X.columns[j] for j in separated_columns(X.to_numpy(), y, range(1, X.shape[1]))]
-            return _firth(result, X, y, f"firth: separation in {where}", flagged)
+            return _few_children(_firth(result, X, y, f"firth: separation in {where}", flagged), data, exposure,
+                                 cluster)
         keep = ~perfectly_predicted(X.to_numpy(), y)
         result.warnings += _left_out_warnings(X, y, keep)
-    return _gee(result, X, y, data[cluster], keep)
+    return _few_children(_gee(result, X, y, data[cluster], keep), data, exposure, cluster)
+
+
+def _few_children(result: ModelResult, data: pd.DataFrame, exposure: str, cluster: str) -> ModelResult:
+    """No estimate for an exposure level, or against a reference, carried by fewer than ``MIN_CHILDREN`` children.
+
+    A variance between children cannot be estimated from one or two, and Wald tests with
+    few children carrying a level reject far too often (docs/linkage-analysis.md, "Small
+    authorities"); Firth's fit ignores children altogether. The row keeps its term with
+    no odds ratio, interval or p-value, and its ``note`` says why; no other analysis is
+    substituted (the child-level test of the grade uses each child once). The note gives
+    no count, only that the minimum was not reached; the publication hides it with the
+    number of children of that grade when that number is hidden.
+    """
+    if not result.estimable or result.table.empty:
+        return result
+    children = data.groupby(exposure)[cluster].nunique()
+    reference = result.references.get(exposure)
+    blank = {"log_odds": math.nan, "se": math.nan, "odds_ratio": math.nan, "ci_low": math.nan, "ci_high": math.nan,
+             "p_value": math.nan, "df": math.nan}
+    for i, term in result.table["term"].items():
+        if not str(term).startswith(f"{exposure}="):
+            continue
+        level = str(term).split("=", 1)[1]
+        short = [lv for lv in (level, reference) if children.get(lv, 0) < MIN_CHILDREN]
+        if short:
+            which = f"the {level} grade" if short[0] == level else f"the reference grade {reference}"
+            for column, value in blank.items():
+                if column in result.table:
+                    result.table.at[i, column] = value
+            result.table.at[i, "note"] = (f"not estimated: {which} comes from fewer than {MIN_CHILDREN} children, too "
+                                          "few for a variance between children; see the child-level test")
+    return result
 
 
 def _left_out_warnings(X: pd.DataFrame, y, keep) -> list[str]:
@@ -362,20 +416,17 @@ def _gee(result: ModelResult, X: pd.DataFrame, y, groups, keep=None) -> ModelRes
     except Exception as err:  # noqa: BLE001 - any failure of GEE falls back, and says why
         return _firth(result, X, y, f"firth: GEE did not converge ({str(err).splitlines()[0][:80]})", [])
     result.method = ("GEE logistic (binomial, logit link), exchangeable correlation within child, "
-                     f"{GEE_COVARIANCE}, Wald 95% intervals and Wald tests")
-    z = params / bse
-    result.table = _odds_table(columns, params, bse, [_exp(v) for v in params - Z_95 * bse],
-                               [_exp(v) for v in params + Z_95 * bse],
-                               2 * _norm_sf(np.abs(z)), set(),
-                               interval_method=GEE_INTERVALS, p_value_method="Wald test",
+                     f"{GEE_COVARIANCE}, {GEE_INTERVALS}")
+    n_children = fit.n_clusters
+    df = np.array([min(n_children - 1.0, effective_clusters(fit.cluster_terms_bc[:, j] ** 2))
+                   for j in range(len(columns))])
+    crit = stats.t.ppf(0.975, df)
+    result.table = _odds_table(columns, params, bse, [_exp(v) for v in params - crit * bse],
+                               [_exp(v) for v in params + crit * bse],
+                               2 * stats.t.sf(np.abs(params / bse), df), set(), df=df,
+                               interval_method=GEE_INTERVALS, p_value_method=GEE_TEST,
                                covariance=GEE_COVARIANCE, limitation="")
     return result
-
-
-def _norm_sf(z):
-    from scipy.stats import norm
-
-    return norm.sf(z)
 
 
 def _firth(result: ModelResult, X: pd.DataFrame, y, status: str, separated_terms) -> ModelResult:
@@ -406,13 +457,15 @@ def _exp(x) -> float:
     return math.inf if x >= 700 else math.exp(x)
 
 
-def _odds_table(names, params, bse, ci_low, ci_high, p_values, flagged, **labels) -> pd.DataFrame:
+def _odds_table(names, params, bse, ci_low, ci_high, p_values, flagged, df=None, **labels) -> pd.DataFrame:
+    """One row per term but the intercept; ``df``: the t reference's degrees of freedom per term (NaN: none)."""
     rows = []
-    for name, b, se, lo, hi, p in zip(names, params, bse, ci_low, ci_high, p_values):
+    df = [math.nan] * len(params) if df is None else df
+    for name, b, se, lo, hi, p, dof in zip(names, params, bse, ci_low, ci_high, p_values, df):
         if name == "Intercept":
             continue
         rows.append({"term": name, "log_odds": float(b), "se": float(se), "odds_ratio": _exp(b),
-                     "ci_low": float(lo), "ci_high": float(hi), "p_value": float(p),
+                     "ci_low": float(lo), "ci_high": float(hi), "p_value": float(p), "df": float(dof),
                      "note": SEPARATED_NOTE if name in flagged else "", **labels})
     return pd.DataFrame(rows)
 
@@ -441,8 +494,13 @@ def reference_text(rt: pd.DataFrame, covariates=MODEL_COVARIATES, references=MOD
     return "; ".join(parts)
 
 
-def odds_ratio_table(results: list[ModelResult]) -> pd.DataFrame:
-    """Tidy table of every estimable model: outcome, status, method, term, OR and 95% interval."""
+def odds_ratio_table(results: list[ModelResult], exposure: str = "police_risk") -> pd.DataFrame:
+    """Tidy table of every estimable model: outcome, status, method, term, OR and 95% interval.
+
+    ``q_value_bh``: Benjamini-Hochberg adjusted p-values over one family, the exposure terms
+    (police grade against the reference) of every model in the table that have a p-value;
+    ``bh_family`` names it on those rows. Adjustment terms are not in the family.
+    """
     frames = []
     for r in results:
         if r.estimable and len(r.table):
@@ -455,7 +513,17 @@ def odds_ratio_table(results: list[ModelResult]) -> pd.DataFrame:
         t["rhis"], t["children"], t["events"] = r.n_rhis, r.n_children, r.events
         t["warnings"] = "; ".join(r.warnings)
         frames.append(t)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if not frames:
+        return pd.DataFrame()
+    out = pd.concat(frames, ignore_index=True)
+    if "p_value" not in out:
+        return out
+    family = out["term"].astype(str).str.startswith(f"{exposure}=") & out["p_value"].notna()
+    out["q_value_bh"] = bh_adjust([float(p) if f else None for p, f in zip(out["p_value"], family)])
+    out["bh_family"] = np.where(family, f"Benjamini-Hochberg over the {int(family.sum())} police-grade term(s) with a "
+                                "p-value in the models of this table (every outcome); adjustment terms are not "
+                                "in the family", "")
+    return out
 
 
 def plot_forest(results: list[ModelResult], terms_prefix: str = "", title: str = "", note: str = ""):
