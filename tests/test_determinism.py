@@ -211,9 +211,9 @@ def test_source_date_epoch_fixes_the_report_stamp(monkeypatch):
     from analysis.render.html import generated_stamp
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1577836800")
-    assert generated_stamp() == "2020-01-01 00:00 UTC"
+    assert generated_stamp() == "1 January 2020 at 00:00 UTC"
     monkeypatch.delenv("SOURCE_DATE_EPOCH")
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", generated_stamp())
+    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]+ \d{4} at \d\d:\d\d", generated_stamp())
 
 
 @pytest.mark.slow

@@ -285,9 +285,9 @@ def _context(ds, params, tables, shown: _Shown):
     from analysis.render.report import ReportContext
 
     ctx = ReportContext(ds, params, Disclosure(), None, ds.path, tables=tables, scope=params.la_code or "all")
-    ctx.say = lambda *lines, bullets=False: shown.said.extend(lines)
+    ctx.say = lambda *lines, bullets=False, fold=None: shown.said.extend(lines)
     ctx.show_figure = lambda fig, name, alt, caption: shown.figures.append((fig, name, alt, caption))
-    ctx.show_table = lambda table, name, caption, missing=None, save=True: shown.tables.append(name)
+    ctx.show_table = lambda table, name, caption, missing=None, save=True, fold=None: shown.tables.append(name)
     ctx.save_table = lambda table, name: shown.saved.append(name)
     ctx.record = lambda k, v: shown.records.__setitem__(k, v)
     return ctx
@@ -319,18 +319,18 @@ def test_one_year_registers_no_year_cell_and_says_so(tmp_path, monkeypatch):
     years_plots.show_dfe(ctx)
     (fig, name, alt, caption), = shown.figures
     assert not isinstance(fig, NotDrawn) and "England: 2014-15" in alt and code in shown.said[-1]
-    assert shown.saved == ["dfe_looked_after_missing_by_year"]   # England alone: in the spreadsheet, no table
+    assert shown.tables == ["dfe_looked_after_missing_by_year"]   # England alone: its numbers in a table too
 
 
 def test_a_real_authority_gets_its_dfe_years_beside_england_in_a_table():
     table, note = years_plots.dfe_table("E08000025")
-    assert set(table["area"]) == {"E08000025", "England"} and "beside England" in note
+    assert set(table["area"]) == {"Birmingham", "England"} and "beside England" in note   # named, not coded
     years = list(dict.fromkeys(table["year"]))
     assert years[0] == "2014-15" and len(years) == len(table) // 2
     row = table[(table["area"] == "England") & (table["year"] == "2014-15")].iloc[0]
     assert row["went_missing"] == 6110 and row["looked_after"] == 99230 and row["ci_low"] < row["pct"] < row["ci_high"]
     alt = years_plots.dfe_alt(table)
-    assert "E08000025: 2014-15" in alt and "England: 2014-15 6.2% (6,110 of 99,230)" in alt
+    assert "Birmingham: 2014-15" in alt and "England: 2014-15 6.2% (6,110 of 99,230)" in alt
     england, why = years_plots.dfe_table(None)
     assert set(england["area"]) == {"England"} and "England's rate is shown alone" in why
 
@@ -362,7 +362,7 @@ def test_a_suppressed_year_is_drawn_as_a_labelled_gap_not_a_zero():
     assert not any(v == 0 for line in ax.get_lines() for v in np.asarray(line.get_ydata(), float))
     labels = [(t.get_text(), t.get_position()[0]) for t in ax.texts]
     assert ("c", 1) in labels
-    assert "2016-17 too few to publish (c), a gap" in years_plots.small_multiples_alt(table)
+    assert "2016-17 not shown (c), a gap" in years_plots.small_multiples_alt(table)
     plt.close(fig)
     fig = years_plots.small_multiples(_series([20.0, "x", 30.0]))
     assert ("x", 1) in [(t.get_text(), t.get_position()[0]) for t in fig.axes[0].texts]
@@ -396,11 +396,43 @@ def test_sentences_flag_only_where_the_adjusted_test_does():
     said = years_plots.change_sentences(changes)
     joined = " ".join(said)
     assert said[0] == ("Criminal exploitation disclosed: increase from 2016-17 to 2017-18, +4.2 percentage points "
-                       "(95% CI +1.1 to +7.3; two-sample score test; Benjamini-Hochberg adjusted p 0.004).")
-    assert "Substance misuse disclosed: rising trend over 2016-17 to 2017-18" in joined
+                       "(95% CI +1.1 to +7.3; two-sample score test, p 0.001; adjusted p 0.004); more than chance "
+                       "would explain once the tests are adjusted for their number (Benjamini-Hochberg).")
+    assert "Substance misuse disclosed: a rising trend over 2016-17 to 2017-18" in joined
     assert "No evidence of change: Sexual exploitation disclosed." in said
-    assert "Not shown for Mental-health issue disclosed" in joined and years_plots.CAVEAT in said
-    assert "Sexual exploitation disclosed: increase" not in joined
+    assert "Not shown (c) for Mental-health issue disclosed" in joined and years_plots.CAVEAT in said
+    assert "Sexual exploitation disclosed: increase" not in joined and "small" not in joined.split("so that")[0]
+
+
+def test_a_change_whose_own_test_is_shown_is_judged_over_the_tests_that_can_be_shown():
+    """One hidden count hides every adjusted verdict of a family; the tests whose own p-values are shown are then
+    adjusted among themselves (Benjamini-Hochberg), and a change that clears that is a key finding."""
+    def row(fid, p, diff, verdict="c", test="change"):
+        return {"figure": fid, "test": test, "years": "2016-17 to 2017-18", "method": "two-sample score test",
+                "verdict": verdict, "difference_points": diff, "difference_low": diff if diff == "c" else diff - 3,
+                "difference_high": diff if diff == "c" else diff + 3, "p_value": p, "q_value_bh": "c",
+                "tests_in_family": "c"}
+
+    changes = pd.DataFrame([row("cce_victim", 0.009, 14.5), row("mental_health", 0.3, 2.0),
+                            row("cse_victim", "c", "c")])
+    figures = pd.DataFrame([{"figure": "cce_victim", "year": y, "compared": "yes", "count": k, "denominator": n,
+                             "pct": round(100 * k / n, 1), "ci_low": 1.0, "ci_high": 50.0}
+                            for y, k, n in (("2016-17", 10, 80), ("2017-18", 24, 87))])
+    said = " ".join(years_plots.change_sentences(changes))
+    assert "Criminal exploitation disclosed: increase from 2016-17 to 2017-18, +14.5 percentage points" in said
+    assert "once the 2 tests whose results can be shown are adjusted" in said
+    assert "No evidence of change: Mental-health issue disclosed." in said
+    assert "Not shown (c) for Sexual exploitation disclosed" in said
+    (line,) = years_plots.headlines(figures, changes, "Kent (E10000016)")
+    assert line.startswith("Criminal exploitation disclosed, Kent (E10000016): up, from 12.5% (10 of 80) in 2016-17 "
+                           "to 27.6% (24 of 87) in 2017-18, +14.5 percentage points")
+    assert "adjusted over the 2 tests that can be shown" in line
+    # With six tests shown, p = 0.009 no longer clears the adjustment (0.009 x 6 = 0.054)
+    many = pd.concat([changes] + [changes.iloc[1:2].assign(figure=f) for f in
+                                  ("cse_red_flag_any", "substance_misuse", "repeat_episodes", "one_to_one_offered_or_provided")])
+    quiet = years_plots.headlines(figures, many, "Kent (E10000016)")
+    assert quiet == ["No headline figure for Kent (E10000016) changed from 2016-17 to 2017-18 by more than chance would "
+                     "explain (adjusted over the 6 tests that can be shown)."]
 
 
 # --- relations between a span and its years ----------------------------------------------------------

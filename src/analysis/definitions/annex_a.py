@@ -498,7 +498,7 @@ def example_table(seed: int = 2019, n: int = 900) -> pd.DataFrame:
 
 
 def headlines(ctx) -> list[str]:
-    """Sentences for the report's headline box, from the published tables only ('c' said as suppressed)."""
+    """Sentences for the report's headline box, from the published tables only ('c' said as "not shown (c)")."""
     once, more = ctx.table("annex_a_repeat_missing").to_dict("records")
     (everyone,) = ctx.table("annex_a_rhi").to_dict("records")
 
@@ -510,13 +510,13 @@ def headlines(ctx) -> list[str]:
     lines = []
     s = share(once["count"], once["denominator"], once["pct"])
     lines.append(f"Children looked after who went missing at least once in the 12 months (Annex A, List 8): {s}."
-                 if s else "Children looked after who went missing: suppressed (a small count).")
+                 if s else "Children looked after who went missing: not shown (c), so that a small number cannot be worked out.")
     s = share(everyone["offered"], everyone["offer_recorded"], everyone["offered_pct"])
     lines.append(f"Offered a return interview after their last missing episode: {s} of the children whose answer "
-                 "is recorded." if s else "Offered a return interview after their last missing episode: suppressed.")
+                 "is recorded." if s else "Offered a return interview after their last missing episode: not shown (c).")
     s = share(everyone["accepted"], everyone["accept_recorded"], everyone["accepted_pct"])
     lines.append(f"Accepted it: {s} of those offered with an answer recorded." if s
-                 else "Accepted the interview: suppressed.")
+                 else "Accepted the interview: not shown (c).")
     lines.append("Annex A cannot say how the police graded episodes, what children disclosed or how soon interviews "
                  "happened: those figures are not shown.")
     return lines
