@@ -153,6 +153,8 @@ def test_every_number_in_the_report_tables_is_in_the_publication(run):
 def _visible_numbers(text: str) -> list[str]:
     """Numbers a reader sees, leaving out dates, months, authority codes and version strings."""
     text = re.sub(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?", " ", text)
+    text = re.sub(r"\b\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|November|"
+                  r"December) \d{4}( at \d{2}:\d{2})?", " ", text)   # a date in words ('1 April 2017')
     text = re.sub(r"\b[EW]\d{8}\b", " ", text)
     text = re.sub(r"\d+\.\d+\.\d+", " ", text)
     text = re.sub(r"\b\d{4}-\d{2}\b", " ", text)

@@ -49,7 +49,7 @@ def test_police_grade_headline_names_its_population_and_uses_only_published_numb
     assert text.startswith("All local authorities, 1 July 2017 to 31 March 2018: among children with a completed "
                            "return home interview (RHI)")
     assert "29.5% (43 of 146)" in text and "29.7% (63 of 212)" in text and "53.3% (8 of 15)" in text
-    assert "The figure for low-risk RHI is not shown (c)." in text and "small" not in text
+    assert "The figure for children with a low-risk RHI is not shown (c)." in text and "small" not in text
     numbers = set(re.findall(r"\d+(?:\.\d+)?", text))
     assert numbers <= {"43", "146", "29.5", "63", "212", "29.7", "8", "15", "53.3", "1", "2017", "31", "2018"}
 
@@ -254,3 +254,36 @@ def test_dfe_year_option_is_checked_before_anything_runs(tmp_path):
         batch.run_batch(tmp_path / "no-data", tmp_path / "out", dfe_year=1990, progress=False)
     assert not (tmp_path / "out").exists()
     assert "--dfe-year" in CliRunner().invoke(app, ["batch", "--help"]).output
+    # A notebook on its own says first that its numbers are a working view, not the protected publication
+    first = next(o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "text/html" in first["data"] and report.WORKING_VIEW_TITLE in first["data"]["text/html"]
+    assert "make report" in first["data"]["text/plain"] and "not the published report" in first["data"]["text/plain"]
+
+
+def test_a_batch_report_has_no_working_view_notice_and_a_table_left_out_is_one_line(tmp_path, monkeypatch):
+    """In a batch the notebook shows the run's tables (no notice); a table the run does not publish for this report
+    is one line saying where it is shown, never a crash."""
+    import pickle
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(obj))
+    InteractiveShell.instance()
+    folder = tmp_path / "published"
+    folder.mkdir()
+    (folder / "E10000016.pkl").write_bytes(pickle.dumps({"record_flow": pd.DataFrame({"stage": ["x"], "count": [7]})}))
+    (folder / report.RUN_FILE).write_text('{"data_start": "2017-04-01", "data_end": "2018-03-31"}')
+    data = tmp_path / "data"
+    data.mkdir()
+    ctx = report.setup(data_path=data, la_code="E10000016", publication_dir=folder)
+    assert not shown and ctx.has_table("record_flow") and not ctx.has_table("hidden_risk")
+    assert ctx.optional_table("hidden_risk") is None
+    with pytest.raises(KeyError):
+        ctx.table("hidden_risk")
+    ctx.not_published("Children graded medium or low on every episode")
+    (line,) = [o["text/plain"] for o in shown]
+    assert line.startswith("Children graded medium or low on every episode: not published for a single authority")
+    assert "report for all local authorities" in line
+    assert ctx.title_suffix == ", Kent, 1 April 2017 to 31 March 2018"
+    assert ctx.describe().startswith("Kent (E10000016), 1 April 2017 to 31 March 2018")

@@ -536,12 +536,12 @@ def escape(text: str) -> str:
 
 INDEX_COLUMNS = [  # (label, where in figures.json)
     ("Notified episodes", ("replication", "populations", "notified_episodes", "n")),
-    ("In-scope episodes", ("replication", "populations", "medium_low_episodes", "n")),
-    ("RHI children", ("replication", "populations", "rhi_children", "n")),
-    ("CSE victim", ("replication", "figures", "cse_victim")),
+    ("Episodes in scope", ("replication", "populations", "medium_low_episodes", "n")),
+    ("Children with a completed RHI", ("replication", "populations", "rhi_children", "n")),
+    ("Sexual exploitation", ("replication", "figures", "cse_victim")),
     ("Any CSE red flag", ("replication", "figures", "cse_red_flag_any")),
-    ("CCE victim", ("replication", "figures", "cce_victim")),
-    ("Mental health", ("replication", "figures", "mental_health")),
+    ("Criminal exploitation", ("replication", "figures", "cce_victim")),
+    ("Mental-health issue", ("replication", "figures", "mental_health")),
 ]
 
 

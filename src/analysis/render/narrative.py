@@ -299,7 +299,7 @@ def police_grade_headline(prev_children, hidden, la_code: str | None, period: st
     text = f"{where}: among children with a completed return home interview (RHI), " + "; ".join(parts) + "."
     if "high" in grade and not shown.get("high"):
         text += f" The figure for children with a high-risk RHI is {HIDDEN}, so the grades are not compared here."
-    others = [words[lv].removeprefix("a ") for lv in ("medium", "low", "medium_or_low") if lv in grade and not shown.get(lv)]
+    others = [f"children with {words[lv]}" for lv in ("medium", "low", "medium_or_low") if lv in grade and not shown.get(lv)]
     if others:
         text += f" The figure for {' and for '.join(others)} is {HIDDEN}."
     return text
@@ -375,16 +375,34 @@ def records_headlines(computed: dict) -> list[str]:
     return headlines(computed)[1:2]
 
 
-def context_lines(computed: dict, comparison, reference: dict, la_code: str | None) -> list[str]:
-    """The records' episodes and grades, and how the records stand against the study: for all authorities, how many
-    of its figures are reproduced; for one authority, the study's figures as context, not a verdict."""
+def context_lines(computed: dict, comparison, reference: dict, la_code: str | None,
+                  comparable: bool = True) -> list[str]:
+    """The records' episodes and grades, and how the records stand against the study: for all authorities over about
+    a year, how many of its figures are reproduced; for one authority, or records over several years, the study's
+    figures as context, not a verdict."""
     from analysis.reference.compare import status_summary
     from analysis.reference.sentences import headlines
 
     first = headlines(computed)[:1]
     if la_code:
         return first + [study_context(reference)]
+    if not comparable:
+        return first + ["These records cover more than a year, and the study nine months, so the study's figures are "
+                        "set beside them as context, not as figures to reproduce.", study_context(reference)]
     return first + [status_summary(comparison)]
+
+
+def compares_with_study(ctx) -> bool:
+    """Whether the records can be set beside the study figure for figure: all authorities together, over a year at
+    most (the study covered July 2017 to March 2018); otherwise its figures are context only."""
+    import pandas as pd
+
+    if ctx.params.la_code:
+        return False
+    start, end = ctx.period_dates
+    if start is None or end is None:
+        return True
+    return (pd.Timestamp(end) - pd.Timestamp(start)).days <= 366
 
 
 def serious_harm_words(harms=None) -> str:

@@ -270,6 +270,13 @@ class ReportContext:
         display({"text/html": body, "text/plain": "\n".join(lines)}, raw=True)
 
     @property
+    def period_dates(self) -> tuple:
+        """The first and last day analysed: the parameters', else the records' own."""
+        p = self.params
+        return (p.period_start if p.period_start is not None else self.data_period[0],
+                p.period_end if p.period_end is not None else self.data_period[1])
+
+    @property
     def period_text(self) -> str:
         """The period analysed as dates: '1 April 2017 to 31 March 2018' (an open end is the records' first or
         last day)."""

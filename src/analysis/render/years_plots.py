@@ -179,10 +179,18 @@ def headlines(figures: pd.DataFrame, changes: pd.DataFrame, place: str = "") -> 
     if out:
         return out
     tested = [r for r in changes.to_dict("records") if r["verdict"] == "no evidence of change"]
+    hidden = list(dict.fromkeys(label(r["figure"]).lower() for r in changes.to_dict("records")
+                                if r["test"] == "change" and (r["verdict"] == SUPPRESSED
+                                                              or str(r["verdict"]).startswith("not shown"))))
     if tested:
         years = tested[0]["years"] if tested[0]["test"] == "change" else ""
-        return [f"No headline figure{' for ' + place if place else ''} changed{' from ' + years if years else ''} by "
-                f"more than chance would explain ({adjusted})."]
+        line = (f"No headline figure{' for ' + place if place else ''} whose test can be shown changed"
+                f"{' from ' + years if years else ''} by more than chance would explain ({adjusted})." if hidden else
+                f"No headline figure{' for ' + place if place else ''} changed{' from ' + years if years else ''} by "
+                f"more than chance would explain ({adjusted}).")
+        if hidden:   # never "nothing changed" over a figure whose test is hidden
+            line += f" The test for {_listing(hidden)} is not shown (c), so that a small number cannot be worked out."
+        return [line]
     return []
 
 
@@ -318,7 +326,7 @@ def small_multiples_alt(figures: pd.DataFrame) -> str:
                             f"95% CI {number(r['ci_low']):.1f} to {number(r['ci_high']):.1f})"
                             + ("" if r["compared"] == "yes" else ", partial year"))
         parts.append(f"{label(fid)}, % of {base(fid)}: " + "; ".join(bits))
-    return ("Small multiples, one panel per figure, of the percentage in each reporting year with its 95% Wilson "
+    return ("Charts side by side, one panel per figure, of the percentage in each reporting year with its 95% Wilson "
             "interval. " + ". ".join(parts) + ".")
 
 
