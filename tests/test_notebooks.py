@@ -226,6 +226,10 @@ def test_notebook_02_in_a_plain_kernel_shows_its_charts_inline(tmp_path):
     assert any("<caption>" in h for h in html) and not any("NaN" in h for h in html)
     printed = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "stream"]
     assert not [o for o in printed if "Disclosure control applied" in o.get("text", "")]   # stated once, by the page
+    # A notebook on its own says first that its numbers are a working view, not the protected publication
+    first = next(o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "text/html" in first["data"] and report.WORKING_VIEW_TITLE in first["data"]["text/html"]
+    assert "make report" in first["data"]["text/plain"] and "not the published report" in first["data"]["text/plain"]
 
 
 def test_delivery_headline_names_its_population():
@@ -254,10 +258,6 @@ def test_dfe_year_option_is_checked_before_anything_runs(tmp_path):
         batch.run_batch(tmp_path / "no-data", tmp_path / "out", dfe_year=1990, progress=False)
     assert not (tmp_path / "out").exists()
     assert "--dfe-year" in CliRunner().invoke(app, ["batch", "--help"]).output
-    # A notebook on its own says first that its numbers are a working view, not the protected publication
-    first = next(o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
-    assert "text/html" in first["data"] and report.WORKING_VIEW_TITLE in first["data"]["text/html"]
-    assert "make report" in first["data"]["text/plain"] and "not the published report" in first["data"]["text/plain"]
 
 
 def test_a_batch_report_has_no_working_view_notice_and_a_table_left_out_is_one_line(tmp_path, monkeypatch):

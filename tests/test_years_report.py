@@ -141,6 +141,8 @@ def _visible_numbers(text: str) -> list[str]:
     text = re.sub(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?", " ", text)
     text = re.sub(r"\b\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|November|"
                   r"December) \d{4}( at \d{2}:\d{2})?", " ", text)   # a date in words ('1 April 2017')
+    text = re.sub(r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December) "
+                  r"\d{4}\b", " ", text)   # a month in words ('March 2018')
     text = re.sub(r"\b[EW]\d{8}\b", " ", text)
     text = re.sub(r"\b\d{4}-\d{2}\b", " ", text)
     return re.findall(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?![\w])", text)
@@ -150,7 +152,10 @@ def _published_numbers(folder) -> list[float]:
     """Every value the run's publication prints: its cells and its statistics."""
     cells = pd.read_csv(folder / "publication" / "cells.csv", dtype=str, keep_default_na=False)
     stats = pd.read_csv(folder / "publication" / "statistics.csv", dtype=str, keep_default_na=False)
-    return sorted({float(v) for v in list(cells["value"]) + list(stats["value"]) if v not in ("c", "z", "x", "")})
+    from test_end_to_end import dfe_numbers   # England's DfE figures, shown beside the records as context
+
+    return sorted({float(v) for v in list(cells["value"]) + list(stats["value"]) if v not in ("c", "z", "x", "")}
+                  | dfe_numbers())
 
 
 # --- (b) the years are cells of the publication, and the audit attacks them ---------------------------

@@ -517,6 +517,17 @@ def _short_name(code: str) -> str:
     return la_name(code) or str(code)
 
 
+def funnel_view(table: pd.DataFrame) -> pd.DataFrame:
+    """A funnel plot's table as the page shows it: each authority by name (from the shipped DfE list) and code,
+    without the measure's code repeated on every row."""
+    from analysis.render.words import la_name
+
+    out = table.drop(columns=["measure"], errors="ignore").rename(columns={"unit": "la_code"})
+    if "la_name" not in out:
+        out.insert(0, "la_name", [la_name(c) or "not in DfE's list" for c in out["la_code"]])
+    return out
+
+
 def funnel_alt(table: pd.DataFrame, summary: dict, what: str, highlight: str | None = None,
                label_column: str = "unit") -> str:
     shown = funnel_shown(table)
