@@ -436,7 +436,8 @@ def setup(data_path=None, min_cell: int = 5, suppress: bool = True, output_dir=N
     """
     from analysis.dataset.metadata import is_synthetic
     from analysis.definitions.populations import Params
-    from analysis.render.report import NotebookDataError, ReportContext, published_tables, resolve_data_path
+    from analysis.render.report import (NotebookDataError, ReportContext, published_tables, resolve_data_path,
+                                        run_context, show_working_view_notice)
     from analysis.dataset.validate import load_dataset
 
     path = resolve_data_path(data_path)
@@ -460,14 +461,17 @@ def setup(data_path=None, min_cell: int = 5, suppress: bool = True, output_dir=N
     out = Path(output_dir) if output_dir else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
+    run = run_context(publication_dir) if publication_dir else {}   # in a batch: what it tells every report
+    if not publication_dir:
+        show_working_view_notice()
     ctx = ReportContext(ds, Params(), control, out, path, synthetic=example or is_synthetic(path), tables=published,
-                        scope=SCOPE)
+                        scope=SCOPE, run=run)
     comparison = dfe_comparison(t)
     comparison["example"] = example
     if example:
         ctx.say(f"{path} holds no Annex A table, so the tables below are from an INVENTED example of "
-                f"{len(t)} children (analysis.definitions.annex_a.example_table), to show what the report contains. Import an "
-                "Annex A workbook with `rhi import annex-a` to see your own.")
+                f"{len(t)} children, to show what the report contains. Import an Annex A workbook with "
+                "`rhi import annex-a` to see your own.")
     return ctx, comparison
 
 

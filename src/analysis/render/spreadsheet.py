@@ -41,8 +41,9 @@ def build_time() -> datetime:
 def table_title(name: str) -> str:
     """A title for a table the page did not caption: its name in words ('delivery_monthly' -> 'Delivery monthly')."""
     words = plain_text(name.replace("-", "_")).replace("_", " ").split()
-    words = [w.upper() if w.lower() in {"rhi", "cse", "cce", "dfe", "la", "ci"} else w for w in words]
-    text = " ".join(words).replace("RHIs", "RHIs").replace("rhis", "RHIs")
+    words = ["RHIs" if w.lower() == "rhis" else w.upper() if w.lower() in {"rhi", "cse", "cce", "dfe", "la", "ci"}
+             else w for w in words]
+    text = " ".join(words)
     return text[:1].upper() + text[1:]
 
 

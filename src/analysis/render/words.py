@@ -32,11 +32,6 @@ SYMBOL_MEANINGS = {
 SYMBOLS_LINE = "Symbols: " + "; ".join(f"{s} means {m}" for s, m in SYMBOL_MEANINGS.items()) + "."
 
 
-def hidden_phrase() -> str:
-    """How any hidden number is written in a sentence: the same words for every ``c``."""
-    return f"not shown (c), so that a small number cannot be worked out"
-
-
 # --- names and dates ----------------------------------------------------------------------------------
 
 @lru_cache(maxsize=1)
