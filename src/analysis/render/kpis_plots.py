@@ -152,7 +152,7 @@ def time_to_interview(dist: pd.DataFrame):
                 ax.annotate("c", (x, 0.5), ha="center")
     limit = HOURS_LABELS.index("48-72 h") + 0.5
     ax.axvline(limit, color="black", linestyle=":", linewidth=1)
-    ax.annotate(f"{CLOCK_HOURS} hours ", (limit, 0.95), xycoords=("data", "axes fraction"), ha="right")
+    ax.annotate(f"{CLOCK_HOURS} hours", (limit, 1.01), xycoords=("data", "axes fraction"), ha="center", va="bottom")   # above the bars
     ax.set_xticks(range(len(dist)), [HOURS_WORDS.get(str(h), str(h)) for h in dist["hours"]], rotation=45, ha="right")
     ax.set_xlabel("hours to the interview")
     ax.set_ylabel("completed RHIs")
