@@ -478,24 +478,33 @@ def funnel_chart(table: pd.DataFrame, summary: dict, xlabel: str, ylabel: str, h
         ax.plot(grid, 100 * lo, style, color="#3D3D3D", lw=1.2)
         ax.plot(grid, 100 * hi, style, color="#3D3D3D", lw=1.2)   # which is which: in the caption (too close to label)
     ax.axhline(100 * p0, color="#3D3D3D", lw=1.2)
-    ax.text(grid[-1], 100 * p0, f" overall {100 * p0:.1f}%", va="center", ha="left")
+    from matplotlib.transforms import blended_transform_factory
+
+    ax.text(0.99, 100 * p0, f"overall {100 * p0:.1f}%", va="bottom", ha="right",   # at the right edge, clear of points
+            transform=blended_transform_factory(ax.transAxes, ax.transData),
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1})
     outside = shown["position"] != "within limits"
     ax.scatter(shown.loc[~outside, "denominator"], shown.loc[~outside, "pct"], s=40, color=PALETTE[0],
                label="authority within the 95% limits", zorder=3)
     ax.scatter(shown.loc[outside, "denominator"], shown.loc[outside, "pct"], s=50, marker="D", color=PALETTE[3],
                label="authority outside the 95% limits", zorder=3)
-    for code in highlighted(highlight):   # one authority, or each of several (rhi batch --la A --la B)
-        hit = shown[shown[label_column] == code]
-        if len(hit):
-            ax.scatter(hit["denominator"], hit["pct"], s=220, facecolor="none", edgecolor="black", lw=2, zorder=5)
-            ax.annotate(_short_name(code), (float(hit["denominator"].iloc[0]), float(hit["pct"].iloc[0])),
-                        xytext=(8, 8), textcoords="offset points", fontweight="bold")
+    marked = [(code, shown[shown[label_column] == code]) for code in highlighted(highlight)]
+    marked = sorted(((c, h) for c, h in marked if len(h)), key=lambda ch: -float(ch[1]["pct"].iloc[0]))
+    for i, (code, hit) in enumerate(marked):   # one authority, or each of several (rhi batch --la A --la B)
+        ax.scatter(hit["denominator"], hit["pct"], s=220, facecolor="none", edgecolor="black", lw=2, zorder=5)
+        ax.annotate(_short_name(code), (float(hit["denominator"].iloc[0]), float(hit["pct"].iloc[0])),
+                    xytext=(10, 10 if i % 2 == 0 else -22), textcoords="offset points", fontweight="bold")   # apart
     ax.set_ylabel(ylabel)
     top = max([100 * control_limits(p0, grid[:1], 0.998, method)[1][0]] + list(shown["pct"].astype(float)))
     ax.set_ylim(0, min(100.0, top * 1.1 + 1))
     ax.set_xscale("log")   # every funnel plot on a log axis, so that no page mixes log and linear axes
     ax.set_xlabel(f"{xlabel} (log scale)", loc="left")
-    ax.set_xlim(left=nmin * 0.8, right=nmax * 3)
+    ax.set_xlim(left=nmin * 0.8, right=nmax * 1.6)
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))   # plain numbers: 200, 500, 1,000
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     if outside.any():
         ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False)   # above the plot: never over a point
     fig.tight_layout()
