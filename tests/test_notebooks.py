@@ -281,9 +281,10 @@ def test_a_batch_report_has_no_working_view_notice_and_a_table_left_out_is_one_l
     assert ctx.optional_table("hidden_risk") is None
     with pytest.raises(KeyError):
         ctx.table("hidden_risk")
-    ctx.not_published("Children graded medium or low on every episode")
+    ctx.not_here("grades_by_episode_count")
     (line,) = [o["text/plain"] for o in shown]
-    assert line.startswith("Children graded medium or low on every episode: not published for a single authority")
-    assert "report for all local authorities" in line
+    assert line.startswith("Police grades of the episodes of children with many episodes: not shown for one local "
+                           "authority")
+    assert "shown in the report for all local authorities together" in line and "small" not in line
     assert ctx.title_suffix == ", Kent, 1 April 2017 to 31 March 2018"
     assert ctx.describe().startswith("Kent (E10000016), 1 April 2017 to 31 March 2018")

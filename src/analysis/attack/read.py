@@ -29,7 +29,7 @@ CELL_COLUMNS = ("cell_id", "scope", "time_period", "time_identifier", "geographi
 REQUIRED_CELL_COLUMNS = ("cell_id", "scope", "unit", "measure", "value")
 PLACE_COLUMNS = ("country_code", "country_name", "region_code", "region_name", "old_la_code")
 NOT_BREAKDOWN = set(CELL_COLUMNS) | set(PLACE_COLUMNS) | {"value", "shown_in"}
-RELATION_KINDS = ("sum", "overlap", "le")
+RELATION_KINDS = ("sum", "overlap", "le", "le_sum", "linear")
 SYMBOLS = ("c", "z", "x")
 STATISTIC_NAMES = {"percent": ("percent", "pct"), "ci_lower": ("ci_lower", "ci_low"),
                    "ci_upper": ("ci_upper", "ci_high"), "rate": ("rate",)}
@@ -70,10 +70,11 @@ class UsageError(ValueError):
 @dataclass
 class Relation:
     relation_id: str
-    kind: str            # sum | overlap | le
+    kind: str            # sum | overlap | le | le_sum | linear
     total: int           # row index of the total cell in Publication.cells
     parts: list[int]
     source: str = ""     # e.g. "relations.csv, rows 2-5"
+    coefficients: list[int] = field(default_factory=list)   # linear: one per cell, the total's first
 
 
 @dataclass
@@ -103,6 +104,7 @@ class Publication:
     zeros_shown: bool = True
     suppressed: bool | None = None
     notes: list[str] = field(default_factory=list)
+    risk_levels: tuple | None = None   # the police grades in scope (publication.json), if it says
 
     @property
     def breakdown_columns(self) -> list[str]:
@@ -254,8 +256,17 @@ def _relation(rid: str, group: list[dict], name: str, index: dict[str, int], pro
         problems.append(Problem("relations", name, first["_row"], "kind", kind, "one of " + ", ".join(RELATION_KINDS)))
         return None
     total, parts, ok, seen = [], [], True, set()
+    coefficients = {}
     for row in group:
         cell = index.get(row["cell_id"])
+        if kind == "linear":
+            text = str(row.get("coefficient", "")).strip()
+            if not re.fullmatch(r"-?[0-9]+", text) or int(text) == 0:
+                problems.append(Problem("relations", name, row["_row"], "coefficient", text,
+                                        "a whole number other than 0 (a linear relation gives every cell one)"))
+                ok = False
+                continue
+            coefficients[cell] = int(text)
         if cell is None:
             problems.append(Problem("relations", name, row["_row"], "cell_id", row["cell_id"],
                                     "a cell_id of cells.csv"))
@@ -278,7 +289,8 @@ def _relation(rid: str, group: list[dict], name: str, index: dict[str, int], pro
     if not ok:
         return None
     rows = [row["_row"] for row in group]
-    return Relation(str(rid), kind, total[0], parts, f"{name}, row{'s' if len(rows) > 1 else ''} {_ranges(rows)}")
+    return Relation(str(rid), kind, total[0], parts, f"{name}, row{'s' if len(rows) > 1 else ''} {_ranges(rows)}",
+                    [coefficients[c] for c in [total[0], *parts]] if kind == "linear" else [])
 
 
 def read_statistics(path: Path, index: dict[str, int], problems: list[Problem]) -> tuple[list[Statistic], Counter]:
@@ -340,7 +352,7 @@ def read_statistics(path: Path, index: dict[str, int], problems: list[Problem]) 
 
 
 def read_settings(path: Path, problems: list[Problem]) -> dict:
-    """publication.json: min_cell (whole number >= 1), zeros_shown and suppressed (true/false)."""
+    """publication.json: min_cell (whole number >= 1), zeros_shown and suppressed (true/false), risk_levels."""
     try:
         settings = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -361,6 +373,12 @@ def read_settings(path: Path, problems: list[Problem]) -> dict:
                 problems.append(Problem("publication", path.name, None, key, str(settings[key]), "true or false"))
             else:
                 out[key] = settings[key]
+    if "risk_levels" in settings:
+        levels = settings["risk_levels"]
+        if not isinstance(levels, list) or not all(isinstance(v, str) for v in levels):
+            problems.append(Problem("publication", path.name, None, "risk_levels", str(levels), "a list of grades"))
+        else:
+            out["risk_levels"] = tuple(levels)
     return out
 
 
@@ -392,7 +410,7 @@ def load_publication(folder: Path) -> Publication:
         raise PublicationError(problems, str(folder))
     return Publication(str(folder), cells.reset_index(drop=True), relations, stats, not_modelled,
                        min_cell=settings.get("min_cell", 5), zeros_shown=settings.get("zeros_shown", True),
-                       suppressed=settings.get("suppressed"), notes=notes)
+                       suppressed=settings.get("suppressed"), notes=notes, risk_levels=settings.get("risk_levels"))
 
 
 def _ranges(numbers: list[int]) -> str:

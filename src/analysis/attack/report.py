@@ -27,6 +27,7 @@ import numpy as np
 
 from analysis.errors import Problem
 from analysis.attack.handmade import load_handmade
+from analysis.attack.knowledge import derive, undeclared
 from analysis.attack.read import Publication, PublicationError, UsageError, load_publication
 from analysis.attack.solve import PINNED, PINNED_LARGE, SMALL, UNRESOLVED, solve_system
 from analysis.attack.system import build_system
@@ -108,6 +109,11 @@ def audit_publication(folder, overlap=(), min_cell: int | None = None, exact: bo
         pub = load_handmade(folder, overlap=tuple(overlap))
     if min_cell is not None:
         pub.min_cell = min_cell
+    if form == "run publication":   # what a reader who knows the definitions adds to the declared relations
+        derived = derive(pub)
+        pub.notes.append(f"{len(derived)} relations derived from the definitions (analysis.attack.knowledge), "
+                         f"{len(undeclared(derived, pub.relations))} of them not declared in relations.csv")
+        pub.relations = pub.relations + derived
     system = build_system(pub)
     bounds, inconsistent, stats = solve_system(system, pub.min_cell, exact=exact,
                                                certificates=_by_variable(certificates, pub, system))

@@ -65,7 +65,11 @@ from scipy.sparse import csr_matrix
 from analysis.attack.system import Component, LinearSystem, Row, connected_components
 
 TOLERANCE = 1e-6
-MILP_SECONDS = 120
+# Work limits, never time limits: a whole-number programme stops after a number of branch-and-bound nodes,
+# so the same publication gets the same verdict and the same bounds on a busy machine and a quiet one.
+MILP_NODES = 20_000    # a cell's own bound; past it the cell is "unresolved" (never "safe")
+WITNESS_NODES = 500    # a witness-seeking programme (any whole solution found by then serves)
+LOCAL_NODES = 2_000    # a neighbourhood's bound
 LARGE = 150            # components with more unknowns than this get the screens below before any per-cell solve
 WITNESS_ROUNDS = 40    # at most this many witness-seeking MILPs per large component
 LOCAL_ROWS = 400       # largest neighbourhood solved on its own
@@ -148,7 +152,7 @@ class ComponentSolver:
         if self.A_ub.shape[0]:
             constraints.append(LinearConstraint(self.ub_float, -np.inf, self.b_ub))
         res = milp(objective, integrality=np.ones(self.n), bounds=VariableBounds(self.low_bound, self.high_bound),
-                   constraints=constraints, options={"time_limit": MILP_SECONDS})
+                   constraints=constraints, options={"node_limit": MILP_NODES})
         if res.status == 2:
             raise Infeasible
         if res.status != 0 or res.x is None:
@@ -262,7 +266,7 @@ class ComponentSolver:
             self.stats.milp += 1
             res = milp(objective, integrality=np.ones(self.n),
                        bounds=VariableBounds(self.low_bound, np.minimum(self.high_bound, self.cap)),
-                       constraints=constraints, options={"time_limit": 20, "mip_rel_gap": 0.2})
+                       constraints=constraints, options={"node_limit": WITNESS_NODES, "mip_rel_gap": 0.2})
             if res.x is not None:
                 self.take(res.x)
             left = sum(not self.safe(i) for i in undecided)
@@ -387,7 +391,7 @@ class ComponentSolver:
             objective[target] = sign
             self.stats.milp += 1
             res = milp(objective, integrality=np.ones(sub.shape[1]), bounds=VariableBounds(box[:, 0], box[:, 1]),
-                       constraints=constraints, options={"time_limit": 10})
+                       constraints=constraints, options={"node_limit": LOCAL_NODES})
             if res.status == 3 and sign < 0:
                 found[sign] = None
             elif res.status != 0:

@@ -8,6 +8,8 @@ integer point can be checked exactly:
 - ``sum``: total - sum(parts) == 0.
 - ``overlap``: total - sum(parts) <= 0, and part - total <= 0 for each part.
 - ``le``: part - total <= 0 for each part.
+- ``le_sum``: sum(parts) - total <= 0 (a sum some of whose parts are not published).
+- ``linear``: sum(coefficient * cell) <= 0, a coefficient per cell (``relations.csv``'s ``coefficient``).
 - a percentage ``v`` printed to ``d`` decimals of numerator ``n`` and denominator
   ``m`` (either unknown): ``v - h <= 100 n / m <= v + h`` with ``h = 0.5 * 10^-d``
   (the closed interval, so rounding half up and half to even are both covered),
@@ -131,6 +133,18 @@ class _Builder:
     def relation(self, rel) -> None:
         origin = self.origin(f"relation {rel.relation_id} ({rel.kind})", [rel.total, *rel.parts])
         one = Fraction(1)
+        if rel.kind == "linear":   # sum of coefficient x cell <= 0
+            terms = {}
+            for cell, c in zip([rel.total, *rel.parts], rel.coefficients):
+                terms[cell] = terms.get(cell, 0) + Fraction(c)
+            self.add(terms, False, 0, origin, "the linear bound")
+            return
+        if rel.kind == "le_sum":
+            terms = {rel.total: -one}
+            for p in rel.parts:
+                terms[p] = terms.get(p, 0) + one
+            self.add(terms, False, 0, origin, "sum of parts <= total")
+            return
         if rel.kind == "sum":
             terms = {rel.total: one}
             for p in rel.parts:

@@ -377,8 +377,11 @@ def publish_run(path, options: dict, staging: Path, folder_name: str) -> dict:
     folder.mkdir(exist_ok=True)
     with open(folder / f"{SCOPE}.pkl", "wb") as handle:
         pickle.dump(tables(pub), handle)
+    from analysis.publish.tidy import Coverage
+
     start = pd.Timestamp(t["period_start"].iloc[0]) if len(t) else None
-    write_publication(pub, staging / "publication", *time_period_of(start, None))
+    codes = sorted(set(t["la_code"]) - {""}) if len(t) else []
+    write_publication(pub, staging / "publication", *time_period_of(start, None), coverage=Coverage(authorities=codes))
     return {"folder": "publication", **pub.summary()}
 
 

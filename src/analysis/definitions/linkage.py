@@ -39,6 +39,7 @@ LINKAGE_LEVELS = ("high", "medium", "low")
 EPISODE_BANDS = ("1", "2-4", "5-14", "15+")
 ALL = "all"
 SERIOUS = "serious_harm_any"
+MEDIUM_OR_LOW = {"medium_or_low": ("medium", "low")}   # the coarse grade an authority's report shows
 MANY_EPISODES = 15
 FIGURE_COLUMNS = ["count", "denominator", "pct", "ci_low", "ci_high", "statement", "suppressed"]
 
@@ -89,9 +90,11 @@ def _figure(count, denominator) -> dict:
 
 
 def prevalence_by(rt: pd.DataFrame, outcomes, unit: str = "rhis", group: str = "police_risk",
-                  levels=LINKAGE_LEVELS, cohorts: bool = True) -> pd.DataFrame:
+                  levels=LINKAGE_LEVELS, cohorts: bool = True, combined: dict | None = None) -> pd.DataFrame:
     """Prevalence of each outcome by group level (and "all"), overall and per cohort, at RHI or child level.
 
+    ``combined`` adds levels made of several (``{"medium_or_low": ("medium", "low")}``): at child level, a
+    child with an RHI of either grade counts once, and the outcome counts if recorded at one of those RHIs.
     Columns: unit, cohort, <group>, outcome, count, denominator, pct, ci_low, ci_high (percent, Wilson 95%).
     """
     if unit not in ("rhis", "children"):
@@ -100,8 +103,9 @@ def prevalence_by(rt: pd.DataFrame, outcomes, unit: str = "rhis", group: str = "
     rows = []
     for cohort in [ALL] + (list(vocab.COHORTS) if cohorts else []):
         sub = rt if cohort == ALL else rt[rt["cohort"] == cohort]
-        for level in list(levels) + [ALL]:
-            part = sub if level == ALL else sub[sub[group] == level]
+        for level in list(levels) + list(combined or {}) + [ALL]:
+            members = (combined or {}).get(level, (level,))
+            part = sub if level == ALL else sub[sub[group].isin(members)]
             if unit == "children":
                 part = part.groupby("child_id")[outcomes].any()
             counts = part[outcomes].sum()

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from analysis.disclosure import Disclosure
 from analysis.publish.cells import ALL_SCOPE
+from analysis.publish.identities import declare as declare_identities
 from analysis.publish.publication import Publication
 from analysis.publish.tables import register_compare, register_scope
 
@@ -26,7 +27,7 @@ def build_publication(ds, params, scopes, control: Disclosure, progress: bool = 
 
     from analysis.timing import stage
 
-    pub = Publication(control, (params.period_start, params.period_end), unavailable)
+    pub = Publication(control, (params.period_start, params.period_end), unavailable, params.risk_levels)
     scopes = list(scopes)
     bar = tqdm(total=len(scopes), desc="tables", unit="scope", disable=not progress)
     with stage("publication: tables"):
@@ -40,6 +41,7 @@ def build_publication(ds, params, scopes, control: Disclosure, progress: bool = 
         if compare:
             register_compare(pub, ds, params, [s for s in scopes if s != ALL_SCOPE])
         _zero_fill(pub, scopes)
+        declare_identities(pub.store, scopes, params.risk_levels)
     pub.finish()
     return pub
 

@@ -52,7 +52,11 @@ LEVELS = {
 }
 # Where a population has other levels than the default (risk-coded episodes may be graded no apparent risk).
 LEVELS_OF = {("police_grade", "risk_coded_episodes"): ("high", "medium", "low", "no_apparent_risk")}
-SUBTOTALS = {"police_grade": {"medium_or_low": ("medium", "low")}}
+SUBTOTALS = {"police_grade": {"medium_or_low": ("medium", "low")},
+             "age_band": {"13 or under": ("10 or under", "11-13"), "14-17": ("14-16", "17")}}
+# Coarse levels that also make a breakdown's Total (each a subtotal above, or a level of its own).
+COARSE = {"police_grade": ("high", "medium_or_low"), "age_band": ("13 or under", "14-17")}
+COARSE_OF = {("police_grade", "risk_coded_episodes"): ("high", "medium_or_low", "no_apparent_risk")}
 # Units whose members have exactly one level of the breakdown (so the levels add up to the Total).
 PARTITIONED = {
     "police_grade": {"episodes", "rhis"},
@@ -103,11 +107,22 @@ def key(scope: str, unit: str, population: str, measure: str = TOTAL, **dims) ->
     return Key(scope, unit, population, measure, tuple(str(dims.get(d, TOTAL)) for d in BREAKDOWNS))
 
 
-@dataclass(frozen=True)
+# Kinds of relation (``holds`` says what each means):
+# sum: total = sum of parts; overlap: total <= sum of parts and each part <= total; le: each part <= total;
+# le_sum: sum of parts <= total (a sum with some parts not published); linear: sum of coefficient x cell <= 0
+# over the total and the parts (bounds that are not sums, such as "episodes >= 15 x children" in a band).
+KINDS = ("sum", "overlap", "le", "le_sum", "linear")
+
+
+@dataclass(frozen=True, order=True)
 class Relation:
-    kind: str            # "sum", "overlap" or "le"
+    kind: str
     total: Key
     parts: tuple[Key, ...]
+    coefficients: tuple[int, ...] = ()   # linear only: one per cell, the total's first
+
+    def cells(self) -> tuple[Key, ...]:
+        return (self.total, *self.parts)
 
 
 class PublicationError(RuntimeError):
@@ -143,9 +158,41 @@ class CellStore:
         self.relate("sum", den_key, [count_key, rest])
 
     def relate(self, kind: str, total: Key, parts) -> None:
-        if kind not in ("sum", "overlap", "le"):
+        if kind not in KINDS or kind == "linear":
             raise ValueError(kind)
         self.explicit.append(Relation(kind, total, tuple(parts)))
+
+    def bound(self, terms) -> None:
+        """A linear bound ``sum(coefficient x cell) <= 0`` over ``terms`` [(key, coefficient)], e.g. episodes of
+        the 15+ band at least 15 x its children: [(children, 15), (episodes, -1)]."""
+        (first, c0), *rest = terms
+        self.explicit.append(Relation("linear", first, tuple(k for k, _ in rest), (int(c0), *(int(c) for _, c in rest))))
+
+    def drop(self, gone) -> None:
+        """Leave out the cells ``gone`` (not published): their values, and what each relation still says of the
+        cells that remain (a cell left out, or never registered because its table is not published at its
+        level, is some count of at least 0): a sum with parts left out says the parts that remain add up to
+        at most the total; an overlap or ``le``, that each remaining part is at most the total; a linear bound
+        keeps what holds whatever the left-out cells are. A relation whose total is left out says nothing more."""
+        for k in gone:
+            self.values.pop(k, None)
+            self.shown_in.pop(k, None)
+        values = self.values
+        kept = []
+        for r in self.explicit:
+            if all(k in values for k in r.cells()):
+                kept.append(r)
+            elif r.kind == "linear":
+                terms = [(k, c) for k, c in zip(r.cells(), r.coefficients) if k in values]
+                if len(terms) > 1 and all(c > 0 for k, c in zip(r.cells(), r.coefficients) if k not in values):
+                    kept.append(Relation("linear", terms[0][0], tuple(k for k, _ in terms[1:]),
+                                         tuple(c for _, c in terms)))
+            elif r.total in values:
+                parts = tuple(p for p in r.parts if p in values)
+                if parts:
+                    kept.append(Relation("le_sum" if r.kind in ("sum", "le_sum") else "le", r.total, parts))
+        self.explicit = kept
+        self.together = [g for g in (tuple(k for k in group if k in values) for group in self.together) if len(g) > 1]
 
     def hide_together(self, keys) -> None:
         """Cells tied by a relation that is not linear (band 2-4: episodes >= 2 x children): hidden together."""
@@ -155,22 +202,20 @@ class CellStore:
 
     def relations(self) -> list[Relation]:
         """Explicit relations, then those implied by breakdowns, subtotals and geography; each checked."""
-        out = list(dict.fromkeys(self.explicit))
+        out = [r for r in dict.fromkeys(self.explicit) if r.parts]   # a relation of one cell says nothing
         present = self.values
         scopes = sorted({k.scope for k in present if k.scope != ALL_SCOPE})
+        broken = [set() for _ in BREAKDOWNS]   # for each breakdown, the Totals that have some level present
+        for k in present:
+            for i, level in enumerate(k.dims):
+                if level != TOTAL:
+                    broken[i].add(k.at(i, TOTAL))
         geography = []
         for k in present:
             for i, dim in enumerate(BREAKDOWNS):
                 level = k.dims[i]
-                if level == TOTAL and LEVELS[dim]:
-                    levels = LEVELS_OF.get((dim, k.population), LEVELS[dim])
-                    if k.at(i, levels[0]) in present:   # most totals are not broken down: one look decides
-                        parts = [k.at(i, lv) for lv in levels]
-                        if all(p in present for p in parts):
-                            if k.unit in PARTITIONED[dim]:
-                                out.append(Relation("sum", k, tuple(parts)))
-                            elif monotone(k.measure):   # "has no X at any RHI" is not: no overlap relation
-                                out.append(Relation("overlap", k, tuple(parts)))
+                if level == TOTAL and k in broken[i]:
+                    out += self._margins(k, i, dim)
                 for name, members in SUBTOTALS.get(dim, {}).items():
                     if level == name:
                         parts = [k.at(i, lv) for lv in members]
@@ -183,12 +228,35 @@ class CellStore:
                         geography.append((k, parts))
         out = list(dict.fromkeys(out))
         out += self._geography(geography)
-        out.sort(key=lambda r: (r.total, r.kind, r.parts))   # the same relations in the same order, every run
+        out.sort(key=lambda r: (r.total, r.kind, r.parts, r.coefficients))   # the same relations in the same order
         bad = [r for r in out if not holds(r, present)]
         if bad:
             raise PublicationError(f"{len(bad)} declared relation(s) do not hold, e.g. {describe(bad[0], present)}")
         return out
 
+    def _margins(self, k: Key, i: int, dim: str) -> list[Relation]:
+        """Total ``k`` against its levels of breakdown ``i``: a sum (or overlap) over each partition of the
+        levels that is wholly present (the fine levels, or the coarse ones such as high / medium or low);
+        where none is, what the present levels of the fullest partition say (parts add up to at most the
+        total, or each part is at most the total)."""
+        present = self.values
+        partitioned = k.unit in PARTITIONED[dim]
+        if k.measure == OUTSIDE or (not partitioned and not monotone(k.measure)):
+            return []   # "outside" is a count's population minus the count, whatever that population is; "has no
+            #             X at any RHI" is not monotone: neither relates to its levels
+        out, best = [], []
+        for levels in partitions(dim, k.population):
+            if not levels:   # months: their relation to the total is declared by the table
+                continue
+            parts = [k.at(i, lv) for lv in levels]
+            there = [p for p in parts if p in present]
+            if len(there) == len(parts):
+                out.append(Relation("sum" if partitioned else "overlap", k, tuple(parts)))
+            elif len(there) > len(best):
+                best = there
+        if not out and best:
+            out.append(Relation("le_sum" if partitioned else "le", k, tuple(best)))
+        return out
 
     def _geography(self, pairs) -> list[Relation]:
         """All authorities against each authority: the strongest relation that holds.
@@ -221,13 +289,28 @@ def monotone(measure: str) -> bool:
     return not measure.startswith("not_") and measure not in WITHIN_GROUP
 
 
+OUTSIDE = "outside"
+
+
 def complement(measure: str) -> str:
-    return "not_" + measure if measure != TOTAL else "outside"
+    return "not_" + measure if measure != TOTAL else OUTSIDE
+
+
+def partitions(dim: str, population: str) -> list[tuple]:
+    """The sets of levels of breakdown ``dim`` that make its Total: the fine levels, and the coarse ones."""
+    out = [LEVELS_OF.get((dim, population), LEVELS[dim])]
+    if dim in COARSE:
+        out.append(COARSE_OF.get((dim, population), COARSE[dim]))
+    return out
 
 
 def holds(r: Relation, values: dict) -> bool:
     total = values[r.total]
     parts = [values[p] for p in r.parts]
+    if r.kind == "linear":
+        return sum(c * values[k] for k, c in zip(r.cells(), r.coefficients)) <= 0
+    if r.kind == "le_sum":
+        return sum(parts) <= total
     if r.kind == "sum":
         return total == sum(parts)
     if r.kind == "overlap":
@@ -236,5 +319,7 @@ def holds(r: Relation, values: dict) -> bool:
 
 
 def describe(r: Relation, values: dict) -> str:
+    if r.kind == "linear":
+        return "linear: " + " + ".join(f"{c} x {k} (= {values[k]})" for k, c in zip(r.cells(), r.coefficients)) + " <= 0"
     return (f"{r.kind}: {r.total} = {values[r.total]} against parts "
             + ", ".join(f"{p.measure}/{'/'.join(p.dims)}@{p.scope}={values[p]}" for p in r.parts))

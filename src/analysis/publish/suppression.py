@@ -48,9 +48,9 @@ class Protection:
     unproven: int = 0   # times a cell of a large component was treated as unprotected without a proof (see _unprotected)
     witnesses: list = field(default_factory=list, repr=False)   # each {Key: value} where it differs from the truth
 
-    # A witness is a whole-number table agreeing with everything published (see _unprotected). Hidden cells
-    # only ever grow, and a cell hidden later keeps its true value in an earlier witness, so every witness
-    # found holds for the final publication too. They never leave the run's process: the batch hands them
+    # A witness is a whole-number table agreeing with everything published (see _unprotected). A cell hidden
+    # later keeps its true value in an earlier witness, so a witness holds for the final publication unless it
+    # moves a cell that the end of protect() publishes again; those are dropped there. They never leave the run's process: the batch hands them
     # with the true values to the independent audit as certificates, which it checks exactly itself
     # (analysis.attack.solve); a certificate can only show that a cell can take other values.
 
@@ -60,21 +60,27 @@ class Protection:
 
 
 def protect(values: dict, relations: list[Relation], together=(), min_cell: int = 5,
-            progress=None, shown=None) -> Protection:
-    """Choose the cells to hide. ``values``: Key -> true count; ``shown``: keys that outputs display.
+            progress=None, shown=None, costs=None) -> Protection:
+    """Choose the cells to hide. ``values``: Key -> true count; ``shown``: keys that outputs display;
+    ``costs``: Key -> what hiding the cell costs readers (``analysis.publish.plan.cost``).
 
-    Cells no output displays (complements, margins) are hidden first: hiding
-    them costs readers nothing.
+    Secondary cells are the cheapest that protect: cells no output displays
+    (complements, margins) first, as they cost readers nothing, and a headline
+    total only where no breakdown cell will do. Without ``costs``, a displayed
+    cell costs 2 and another 1.
     """
     keys = sorted(values)
     index = {k: i for i, k in enumerate(keys)}
     v = np.array([values[k] for k in keys], dtype=np.int64)
-    global _SHOWN
-    _SHOWN = np.array([shown is None or k in shown for k in keys], dtype=bool)
-    rels = [(r.kind, index[r.total], [index[p] for p in r.parts]) for r in relations]
+    global _COST
+    if costs is None:
+        _COST = np.array([2.0 if shown is None or k in shown else 1.0 for k in keys])
+    else:
+        _COST = np.array([float(costs[k]) for k in keys])
+    rels = [(r.kind, index[r.total], [index[p] for p in r.parts], r.coefficients) for r in relations]
     deviations = None   # every relation as rows over every cell: built on first use (large components only)
     member_of: list[list[int]] = [[] for _ in keys]
-    for n, (_, total, parts) in enumerate(rels):
+    for n, (_, total, parts, _) in enumerate(rels):
         for m in {total, *parts}:
             member_of[m].append(n)
     groups = [[index[k] for k in g] for g in together]
@@ -95,10 +101,14 @@ def protect(values: dict, relations: list[Relation], together=(), min_cell: int 
         if not unsafe and not guessed:
             break
         before = int(hidden.sum())
+        deviations = deviations or _deviation_rows(v, rels)
         for p in unsafe:
-            _widen(p, v, hidden, rels, member_of, min_cell)
+            pattern = _cell_pattern(p, v, hidden, rels, member_of, deviations, min_cell)
+            if pattern is None or not len(pattern):
+                _widen(p, v, hidden, rels, member_of, min_cell)
+            else:
+                hidden[pattern] = True
         for comp, cells in guessed:
-            deviations = deviations or _deviation_rows(v, rels)
             pattern = _pattern(comp, cells, v, hidden, rels, member_of, deviations, min_cell)
             if pattern is None or not len(pattern):   # none near them, or only a fractional way up: one more
                 for p in cells:                           # cell each, as for a proved cell
@@ -115,8 +125,107 @@ def protect(values: dict, relations: list[Relation], together=(), min_cell: int 
                 continue
         if int(hidden.sum()) == before:
             raise RuntimeError(f"suppression cannot protect {len(unsafe)} cell(s), e.g. {keys[unsafe[0]]}")
+    _release_costly(v, hidden, primary, rels, member_of, min_cell, groups, deviations or _deviation_rows(v, rels),
+                    found)
+    found[:] = [w for w in found if all(hidden[i] for i in w)]   # witnesses that move a cell published again
+    _release_pinned(v, hidden, primary, rels, member_of, found, groups)   # no longer hold: dropped
     return Protection({keys[i] for i in np.flatnonzero(hidden)}, {keys[i] for i in np.flatnonzero(primary)},
                       rounds, checked, unproven, [{keys[i]: value for i, value in w.items()} for w in found])
+
+
+SWAP_ROUNDS = 3   # rounds of patterns tried to replace one costly cell (a limit on work, not on time)
+HEADLINE_COST = 1000   # plan.yaml's headline cost: a pattern hiding such a cell is searched for further afield,
+COSTLY = 40            # and secondary cells at least this costly (displayed coarse cells) are tried again at the end
+
+
+def _release_costly(v, hidden, primary, rels, member_of, min_cell, groups, deviations, found) -> None:
+    """Publish again each costly secondary cell that cheaper cells can replace.
+
+    Patterns are chosen one small count at a time, so a cell hidden early for one
+    count may be unneeded once later patterns are in place, or replaceable by
+    cheaper ones. Most costly first (headline figures, then coarse breakdown cells;
+    the larger value first at equal cost), each is published again if every primary
+    cell of its component is still proved protected without it (a witness or an
+    exact check). A headline figure that is still needed is swapped where it can be:
+    the counts it protected get their cheapest patterns without it, and the swap is
+    kept when those cost less than it and every count is again proved protected.
+    """
+    tied = {m for g in groups for m in g}
+    candidates = [i for i in np.flatnonzero(hidden & ~primary) if _COST[i] >= COSTLY and i not in tied]
+    for i in sorted(candidates, key=lambda i: (-_COST[i], -v[i], i)):
+        hidden[i] = False
+        unsafe = _check(v, hidden, primary, rels, member_of, min_cell, [i], found)
+        if not unsafe:
+            continue
+        if _COST[i] < HEADLINE_COST:   # a breakdown cell: published again only where nothing else is needed
+            hidden[i] = True
+            continue
+        trial, swapped = hidden.copy(), False
+        for _ in range(SWAP_ROUNDS):
+            for p in unsafe:
+                pattern = _cell_pattern(p, v, trial, rels, member_of, deviations, min_cell)
+                if pattern is None or not len(pattern):   # only a fractional way up: one more cell near it
+                    _widen(p, v, trial, rels, member_of, min_cell)
+                else:
+                    trial[pattern] = True
+            added = np.flatnonzero(trial & ~hidden)
+            if _COST[added].sum() >= _COST[i]:
+                break
+            unsafe = _check(v, trial, primary, rels, member_of, min_cell, [i, *added], found)
+            if not unsafe:
+                swapped = True
+                break
+        if swapped:
+            hidden[:] = trial
+        else:
+            hidden[i] = True
+
+
+def _check(v, hidden, primary, rels, member_of, min_cell, changed, found) -> list:
+    """Primary cells proved unprotected, in the components that the cells ``changed`` belong to or touch.
+
+    A witness found before (``found``) that moves only cells hidden now still agrees with everything
+    published, so a primary cell it takes to ``min_cell`` needs no new solve; witnesses found here are kept.
+    """
+    near = set()
+    for c in changed:
+        near |= _neighbours(c, hidden, rels, member_of) | ({c} if hidden[c] else set())
+    valid = [w for w in found if all(hidden[c] for c in w)]
+    reached = {p for w in valid for p, value in w.items() if primary[p] and value >= min_cell}
+    return _unprotected(v, hidden, primary, rels, member_of, min_cell, reached, exact=True, only=near, found=found)[0]
+
+
+def _neighbours(i, hidden, rels, member_of) -> set:
+    """The hidden cells of the relations that hold cell ``i``: the components its publication can affect."""
+    return {m for n in member_of[i] for m in (rels[n][1], *rels[n][2]) if hidden[m]}
+
+
+def _release_pinned(v, hidden, primary, rels, member_of, found, groups) -> None:
+    """Publish again every secondary cell that everything published pins anyway (its smallest and largest
+    values in the linear relaxation are equal): hiding it protects nothing and costs readers a number.
+
+    A pinned cell's value already follows from what is published, so publishing it leaves what every other
+    cell can be exactly as it was: all of them can be released at once, and every primary cell stays
+    protected. A cell that some witness moves is not pinned and is not checked. Cells hidden together
+    (``groups``) stay hidden.
+    """
+    moved = {i for w in found for i in w}
+    tied = {m for g in groups for m in g}
+    release = []
+    for comp in _components(hidden, rels):
+        todo = [i for i in comp if not primary[i] and i not in moved and i not in tied]
+        if not todo:
+            continue
+        pos, a_eq, b_eq, a_ub, b_ub = _system(comp, v, hidden, rels, member_of)
+        n = len(pos)
+        for i in todo:
+            c = np.zeros(n)
+            c[pos[i]] = 1.0
+            low = _linprog(c, a_eq, b_eq, a_ub, b_ub, [(1, None)] * n, "highs-ds")
+            high = _linprog(-c, a_eq, b_eq, a_ub, b_ub, [(1, None)] * n, "highs-ds")
+            if low.status == 0 and high.status == 0 and -high.fun - low.fun < 1e-9:
+                release.append(i)
+    hidden[release] = False
 
 
 def _close(v, hidden, rels, groups, min_cell, primary) -> None:
@@ -129,8 +238,8 @@ def _close(v, hidden, rels, groups, min_cell, primary) -> None:
                 for m in g:
                     if not hidden[m] and v[m] > 0:
                         hidden[m] = changed = True
-        for kind, total, parts in rels:
-            if kind != "sum":
+        for kind, total, parts, _ in rels:
+            if kind != "sum" or not SUM_RULE:
                 continue
             members = [total, *parts]
             hid = [m for m in members if hidden[m]]
@@ -150,7 +259,8 @@ def _close(v, hidden, rels, groups, min_cell, primary) -> None:
                         hidden[pick] = changed = True
 
 
-_SHOWN = np.zeros(0, dtype=bool)
+SUM_RULE = True
+_COST = np.zeros(0)   # what hiding each cell costs readers (set by protect)
 
 
 def _candidate(h, total, parts, v, hidden, min_cell):
@@ -168,7 +278,7 @@ def _candidate(h, total, parts, v, hidden, min_cell):
 
     def cost(m):
         short = v[m] < need
-        return (bool(_SHOWN[m]), m == total, short, -v[m] if short else v[m], m)
+        return (_COST[m], m == total, short, -v[m] if short else v[m], m)
 
     return min(open_parts, key=cost)
 
@@ -184,15 +294,15 @@ def _widen(p, v, hidden, rels, member_of, min_cell) -> None:
     while frontier:
         options, reached = [], []
         for n in _relations_of(frontier, member_of, seen_rels):
-            kind, total, parts = rels[n]
+            kind, total, parts, _ = rels[n]
             members = [total, *parts]
             pick = _candidate(p, total, parts, v, hidden, min_cell) if p in parts else None
             if pick is None:
                 open_ = sorted((m for m in members if not hidden[m] and v[m] > 0),
-                               key=lambda m: (bool(_SHOWN[m]), v[m], m))
+                               key=lambda m: (_COST[m], v[m], m))
                 pick = open_[0] if open_ else None
             if pick is not None:
-                options.append((bool(_SHOWN[pick]), sum(hidden[m] for m in members), kind != "sum", n, pick))
+                options.append((_COST[pick], sum(hidden[m] for m in members), kind != "sum", n, pick))
             reached += [m for m in members if hidden[m] and m not in seen_cells]
         if options:
             hidden[min(options)[-1]] = True
@@ -211,7 +321,7 @@ def _components(hidden, rels):
             i = parent[i]
         return i
 
-    for _, total, parts in rels:
+    for _, total, parts, _ in rels:
         hs = [m for m in (total, *parts) if hidden[m]]
         for m in hs[1:]:
             a, b = find(hs[0]), find(m)
@@ -226,7 +336,8 @@ def _components(hidden, rels):
 LARGE = 2000   # hidden cells: a component this large gets witnesses only (below), no exact check per cell
 
 
-def _unprotected(v, hidden, primary, rels, member_of, min_cell, verified, exact: bool = False, found=None):
+def _unprotected(v, hidden, primary, rels, member_of, min_cell, verified, exact: bool = False, found=None,
+                 only=None):
     """Primary cells whose largest feasible whole value is below ``min_cell`` (not yet verified ones), how
     many solves that took, and the cells of large components not proved either way, as (component, cells).
 
@@ -259,6 +370,8 @@ def _unprotected(v, hidden, primary, rels, member_of, min_cell, verified, exact:
     """
     unsafe, checked, guessed = [], 0, []
     for comp in _components(hidden, rels):
+        if only is not None and only.isdisjoint(comp):   # a component the change cannot have touched
+            continue
         todo = [i for i in comp if primary[i] and i not in verified]
         if not todo:
             continue
@@ -353,15 +466,54 @@ def _pattern(comp, cells, v, hidden, rels, member_of, deviations, min_cell):
     return None
 
 
-def _around(comp, reach, v, rels, member_of):
-    """The cells of ``comp`` and the non-zero cells up to ``reach`` relation steps from it."""
+CELL_REACH = (2, 4, 8)   # relation steps around an unprotected cell tried for its own pattern, nearest first
+PATTERN_METHOD = "highs-ds"   # dual simplex: these LPs are small
+
+
+def _cell_pattern(p, v, hidden, rels, member_of, deviations, min_cell):
+    """The cheapest published cells to hide so that primary cell ``p`` can reach ``min_cell`` (Fischetti and
+    Salazar's model for one cell, over the non-zero cells within a few relation steps of it; cells further
+    away keep their true values): the cost of a cell is what readers lose (``protect``'s ``costs``), hidden
+    cells move for nothing. None when no pattern is found near it."""
+    a_eq, a_ub, slack = deviations
+    best, best_cost, size = None, np.inf, 0
+    for reach in CELL_REACH:
+        region = _around([p], reach, v, rels, member_of, hidden)
+        if len(region) == size:   # nothing more within reach
+            break
+        size = len(region)
+        found = _pattern_lp([p], region, v, hidden, a_eq, a_ub, slack, min_cell)
+        if found is not None and _COST[found].sum() < best_cost:
+            best, best_cost = found, _COST[found].sum()
+        if best is not None and (not len(best) or reach >= 4 and _COST[best].max() < HEADLINE_COST):
+            break   # free, or found within 4 steps without a headline figure: a wider search is not worth it
+    return best
+
+
+WIDE = 12   # a relation with more cells than this (all authorities against each) lends only a few to a region
+
+
+def _around(comp, reach, v, rels, member_of, hidden=None):
+    """The cells of ``comp`` and the non-zero cells up to ``reach`` relation steps from it.
+
+    With ``hidden``, a relation of more than ``WIDE`` cells (the total over every
+    authority and its parts) brings in its total, its hidden cells and the
+    ``WIDE`` cheapest published ones (then the largest) rather than all of them:
+    the region is where cells may move, and every cell left out keeps its true
+    value, so a pattern found in it is still a pattern; it only may not be the
+    cheapest one.
+    """
     near = set(comp)
     frontier = list(comp)
     for _ in range(reach):
         nxt = []
         for n in _relations_of(frontier, member_of, set()):
-            kind, total, parts = rels[n]
-            for m in (total, *parts):
+            kind, total, parts, _ = rels[n]
+            members = (total, *parts)
+            if hidden is not None and len(members) > WIDE:
+                open_ = sorted((m for m in parts if not hidden[m] and v[m] > 0), key=lambda m: (_COST[m], -v[m], m))
+                members = [total] + [m for m in parts if hidden[m]] + open_[:WIDE]
+            for m in members:
                 if m not in near and v[m] > 0:
                     near.add(m)
                     nxt.append(m)
@@ -379,14 +531,14 @@ def _pattern_lp(cells, region, v, hidden, a_eq, a_ub, slack, min_cell):
     hid = hidden[region]
     h, pub = np.flatnonzero(hid), np.flatnonzero(~hid)
     cols = lambda m: hstack([m[:, h], m[:, pub], -m[:, pub]]).tocsr()   # noqa: E731  d = (d_hidden, up, down)
-    weight = 1.0 + _SHOWN[region[pub]]
+    weight = _COST[region[pub]]
     c = np.concatenate([np.zeros(len(h)), weight, weight])
     lower = np.concatenate([1.0 - v[region[h]], np.zeros(2 * len(pub))])
     upper = np.concatenate([np.full(len(h), np.inf), np.full(len(pub), np.inf), v[region[pub]] - 1.0])
     where = {int(region[j]): k for k, j in enumerate(h)}
     for p in cells:
         lower[where[p]] = min_cell - v[p]
-    res = _linprog(c, cols(eq), np.zeros(eq.shape[0]), cols(ub), b_ub, np.column_stack([lower, upper]), "highs-ipm")
+    res = _linprog(c, cols(eq), np.zeros(eq.shape[0]), cols(ub), b_ub, np.column_stack([lower, upper]), PATTERN_METHOD)
     if res.status != 0 or res.x is None:
         return None
     moved = res.x[len(h):len(h) + len(pub)] + res.x[len(h) + len(pub):]
@@ -478,14 +630,19 @@ def _system(comp, v, hidden, rels, member_of):
     return pos, _matrix(eq_rows, len(pos)), np.array(eq_b, float), _matrix(ub_rows, len(pos)), np.array(ub_b, float)
 
 
-def _rows(kind, total, parts):
+def _rows(kind, total, parts, coefficients=()):
     """One relation as linear rows ``(equal, [(cell, coefficient)])``, each ``terms = 0`` or ``terms <= 0``:
-    a sum is total - sum of parts = 0; otherwise each part <= total, and for an overlap also total <= the sum
-    of its parts. The one reading of a relation that both the checks (:func:`_system`) and the patterns
-    (:func:`_deviation_rows`) use."""
+    a sum is total - sum of parts = 0; ``le_sum`` is sum of parts - total <= 0; a linear bound is its own
+    terms <= 0; otherwise each part <= total, and for an overlap also total <= the sum of its parts. The one
+    reading of a relation that both the checks (:func:`_system`) and the patterns (:func:`_deviation_rows`)
+    use."""
+    if kind == "linear":
+        return [(False, list(zip((total, *parts), coefficients)))]
     whole = [(total, 1)] + [(p, -1) for p in parts]
     if kind == "sum":
         return [(True, whole)]
+    if kind == "le_sum":
+        return [(False, [(total, -1)] + [(p, 1) for p in parts])]
     rows = [(False, [(p, 1), (total, -1)]) for p in parts]
     if kind == "overlap":
         rows.append((False, whole))

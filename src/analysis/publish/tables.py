@@ -36,8 +36,10 @@ def register_scope(pub: Publication, scope: str, ds, params) -> None:
     K = partial(key, scope)
     flow(pub, scope, K, pop)
     prevalence_by_cohort(pub, scope, K, pop)
-    age_sex(pub, scope, K, pop)
-    repeat_missing(pub, scope, K, pop)
+    if pub.wants(scope, "age_sex_profile"):
+        age_sex(pub, scope, K, pop)
+    if pub.wants(scope, "repeat_missing"):
+        repeat_missing(pub, scope, K, pop)
     replication(pub, scope, K, ds, params, pop)
     linkage_tables(pub, scope, K, ds, params)
     delivery_tables(pub, scope, K, ds, params)
@@ -86,7 +88,7 @@ def flow(pub, scope, K, pop) -> None:
             u, population = stage_of[unit]
             graded = row.stage.startswith("graded ") and unit == "episodes"
             k = (K(u, "risk_coded_episodes", police_grade=row.stage.split()[1]) if graded
-                 else K(u, population, f"excluded: {row.stage}: {row.reason}"))
+                 else K(u, population, f"excluded: {row.stage}: {row.reason}".replace(",", ";")))   # no comma in a key
             chains[unit].append(("excluded", k))
         elif row.stage.startswith("cohort: "):
             cohort = next(c for c in vocab.COHORTS if vocab.COHORT_LABELS[c] == row.stage[len("cohort: "):])
@@ -139,8 +141,7 @@ def repeat_missing(pub, scope, K, pop) -> None:
     eps = [K("episodes", "in_scope_episodes", episodes_per_child=b) for b in table["episodes_per_child"]]
     pub.add_table(scope, "repeat_missing", table, {"children": kids, "episodes": eps})
     pub.store.add(K("children", "in_scope_children"), int(table["children"].sum()))
-    for pair in zip(kids, eps):   # episodes of a band are at least (band floor) x children: hidden together
-        pub.store.hide_together(pair)
+    # episodes of a band lie between its floor and ceiling times its children: analysis.publish.identities
 
 
 # --- the replication table -----------------------------------------------------------------------
@@ -322,7 +323,9 @@ def linkage_tables(pub, scope, K, ds, params) -> None:
     headline = list(vocab.HARM_GROUPS) + [linkage.SERIOUS]
     outcomes = headline
     for unit in ("rhis", "children"):
-        t = linkage.prevalence_by(rt, outcomes, unit=unit)
+        if not pub.wants(scope, f"prevalence_by_risk_{unit}"):
+            continue
+        t = linkage.prevalence_by(rt, outcomes, unit=unit, combined=linkage.MEDIUM_OR_LOW)
         counts, dens = [], []
         for r in t.itertuples(index=False):
             dims = {**({} if r.cohort == "all" else {"cohort": r.cohort}),
@@ -332,9 +335,14 @@ def linkage_tables(pub, scope, K, ds, params) -> None:
             counts.append(c), dens.append(d)
         pub.add_table(scope, f"prevalence_by_risk_{unit}", t, {"count": counts, "denominator": dens},
                       _pct_derived(t, counts, dens))
-    _screening(pub, scope, K, rt, linkage)
+    if pub.wants(scope, "screening"):
+        _screening(pub, scope, K, rt, linkage)
+    if pub.wants(scope, "screening_children"):
+        _screening_children(pub, scope, K, rt, linkage)
     for unit, frame, population in (("rhis", rt, "graded_rhis"),
                                     ("children", linkage.child_highest_grade(rt, outcomes), "graded_children_highest")):
+        if not pub.wants(scope, f"association_{unit}"):
+            continue
         family = "RHI level, police grade" if unit == "rhis" else "child level (highest grade), police grade"
         table = association.association_table(frame, outcomes, family=family)
         _association(pub, scope, K, table, unit, population, f"association_{unit}")
@@ -343,6 +351,22 @@ def linkage_tables(pub, scope, K, ds, params) -> None:
                 for m in (TOTAL, o, "not_" + o):
                     pub.store.relate("sum", K("children", "graded_children", m),
                                      [K("children", population, m, police_grade=lv) for lv in linkage.LINKAGE_LEVELS])
+    if pub.wants(scope, "prevalence_by_episode_band"):
+        _episode_bands(pub, scope, K, rt, linkage, headline)
+    if pub.wants(scope, "models_odds_ratios"):
+        with stage("publication: models"):   # also counted in "publication: tables"
+            fitted = models.odds_ratio_table(models.fit_harm_models(rt, headline))
+        _models(pub, scope, K, fitted)
+    if pub.wants(scope, "hidden_risk"):
+        _hidden_risk(pub, scope, K, linkage.hidden_risk(pops, rt))
+    if pub.wants(scope, "grades_by_episode_count"):
+        _grades(pub, scope, K, linkage.grades_by_episode_count(pops, rt), linkage.MANY_EPISODES)
+
+
+def _episode_bands(pub, scope, K, rt, linkage, headline) -> None:
+    """Prevalence by episode band (RHI level) and its tests."""
+    from analysis.stats import association
+
     bands = linkage.prevalence_by(rt, headline, unit="rhis", group="episode_band", levels=linkage.EPISODE_BANDS)
     counts, dens = [], []
     for r in bands.itertuples(index=False):
@@ -358,11 +382,6 @@ def linkage_tables(pub, scope, K, ds, params) -> None:
                                                family="RHI level, episode band")
     _association(pub, scope, K, band_tests, "rhis", "graded_rhis", "association_episode_band",
                  dim="episode_number", levels=linkage.EPISODE_BANDS)
-    with stage("publication: models"):   # also counted in "publication: tables"
-        fitted = models.odds_ratio_table(models.fit_harm_models(rt, headline))
-    _models(pub, scope, K, fitted)
-    _hidden_risk(pub, scope, K, linkage.hidden_risk(pops, rt))
-    _grades(pub, scope, K, linkage.grades_by_episode_count(pops, rt), linkage.MANY_EPISODES)
 
 
 def _screening(pub, scope, K, rt, linkage) -> None:
@@ -375,8 +394,7 @@ def _screening(pub, scope, K, rt, linkage) -> None:
         pub.store.proportion(K("rhis", "graded_rhis", s, police_grade="medium_or_low", **dims), int(ml[s].sum()),
                              K("rhis", "graded_rhis", police_grade="medium_or_low", **dims), len(ml))
     t = linkage.screening(rt, "rhis")
-    cells = {"sensitivity": ((s, "high"), (s, TOTAL)), "specificity": (("not_" + s, "medium_or_low"), ("not_" + s, TOTAL)),
-             "ppv": ((s, "high"), (TOTAL, "high")), "npv": (("not_" + s, "medium_or_low"), (TOTAL, "medium_or_low"))}
+    cells = _screening_cells(s)
     counts, dens = [], []
     for r in t.itertuples(index=False):
         dims = {} if r.cohort == "all" else {"cohort": r.cohort}
@@ -386,12 +404,23 @@ def _screening(pub, scope, K, rt, linkage) -> None:
     derived = _pct_derived(t, counts, dens)
     derived["design_effect"] = derived["pct"]
     pub.add_table(scope, "screening", t, {"count": counts, "denominator": dens}, derived)
-    _screening_children(pub, scope, K, rt, linkage, cells)
 
 
-def _screening_children(pub, scope, K, rt, linkage, cells) -> None:
+SCREENING_CELLS = {"sensitivity": (("{s}", "high"), ("{s}", TOTAL)),
+                   "specificity": (("not_{s}", "medium_or_low"), ("not_{s}", TOTAL)),
+                   "ppv": (("{s}", "high"), (TOTAL, "high")),
+                   "npv": (("not_{s}", "medium_or_low"), (TOTAL, "medium_or_low"))}
+
+
+def _screening_cells(s: str) -> dict:
+    """(measure, grade) of the count and denominator of each screening metric, for serious harm ``s``."""
+    return {m: tuple((a.format(s=s), g) for a, g in pair) for m, pair in SCREENING_CELLS.items()}
+
+
+def _screening_children(pub, scope, K, rt, linkage) -> None:
     """Child level, each child's first in-scope RHI: the grade (high, medium or low) x harm cube of those RHIs."""
     s, pop = linkage.SERIOUS, "first_rhi_children"
+    cells = _screening_cells(s)
     first = linkage.first_rhis(rt)
     for grade, part in (("high", first[first["police_risk"] == "high"]),
                         ("medium_or_low", first[first["police_risk"].isin(["medium", "low"])]), (TOTAL, first)):
@@ -467,9 +496,7 @@ def _hidden_risk(pub, scope, K, h) -> None:
     pub.store.proportion(counts[2], rows[2]["count"], dens[2], rows[2]["denominator"])
     pub.add_table(scope, "hidden_risk", table, {"count": counts, "denominator": dens}, _pct_derived(table, counts, dens))
     pub.store.relate("sum", dens[1], [counts[1], dens[0]])
-    # Episodes of the disclosers are at least one per discloser: a small group is hidden with its episodes.
-    pub.store.hide_together([counts[0], counts[2]])
-    pub.store.hide_together([dens[0], dens[2]])
+    # Episodes of the disclosers are at least one per discloser: analysis.publish.identities
 
 
 def _grades(pub, scope, K, table, many) -> None:
@@ -487,8 +514,7 @@ def _grades(pub, scope, K, table, many) -> None:
     pub.store.relate("sum", K("children", "graded_children"), groups)
     for d in dict.fromkeys(dens):
         pub.store.relate("sum", d, [c for c, dd in zip(counts, dens) if dd == d])
-        # episodes of a group are at least (many or 1) per child: a small group of children is hidden with them
-        pub.store.hide_together([d, next(k for k, dd in zip(kids, dens) if dd == d)])
+    # episodes of a group are at least (many or 1) per child: analysis.publish.identities
 
 
 # --- notebook 04: delivery of RHIs -------------------------------------------------------------------
@@ -504,6 +530,8 @@ def scorecard_measure(measure: str) -> tuple[str, str, str]:
     unit, population = SCORECARD_UNITS[words[0]]
     if measure in ("episodes", "children missing"):
         return unit, population, TOTAL
+    if measure == "episodes with an RHI completed":   # the RHI episodes of the record flow: one cell
+        return unit, population, "with_completed_rhi"
     if " with an RHI " in measure:
         return unit, population, "rhi_" + words[-1]
     if measure == "offered episodes declined":
@@ -584,12 +612,18 @@ def _timeliness(pub, scope, K, timeliness, spread) -> None:
         c, d = K("rhis", population, "within_72h"), K("rhis", population)
         pub.store.proportion(c, r.within_72h_count, d, int(r.within_72h_denominator))
         counts.append(c), dens.append(d)
-    based = [(d,) for d in dens]
+    # The median and quartiles say how many RHIs lie in the hour bands on either side of them: they rest on the
+    # bands as well as on the RHIs timed (the bands are published at the levels that publish this table).
+    bands = {d: tuple(K("rhis", d.population, f"hours {h}") for h in spread["hours"])
+             if pub.wants(scope, "delivery_time_to_interview") else () for d in dens}
+    based = [(d,) + bands[d] for d in dens]
     pct = [(c, d) for c, d in zip(counts, dens)]
     pub.add_table(scope, "delivery_timeliness", timeliness,
                   {"rhis_timed": dens, "within_72h_count": counts, "within_72h_denominator": dens},
                   {"median_hours": based, "quartiles_hours": based, "within_72h_pct": pct,
                    "within_72h_ci_low": pct, "within_72h_ci_high": pct})
+    if not pub.wants(scope, "delivery_time_to_interview"):
+        return
     cols = {}
     for column, population in (("from_return", "timed_from_return"), ("from_offer", "timed_from_offer")):
         keys = [K("rhis", population, f"hours {h}") for h in spread["hours"]]
@@ -603,7 +637,7 @@ def _timeliness(pub, scope, K, timeliness, spread) -> None:
 
 def _monthly(pub, scope, K, table) -> None:
     cols, derived = {}, {}
-    measures = {"episodes": TOTAL, "offered_count": "rhi_offered", "completed_count": "rhi_completed",
+    measures = {"episodes": TOTAL, "offered_count": "rhi_offered", "completed_count": "with_completed_rhi",
                 "within_72h_count": "within_72h_return"}
     for column, measure in measures.items():
         keys = [K("episodes", "notified_episodes", measure, month=m) for m in table["month"]]

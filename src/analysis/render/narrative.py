@@ -24,6 +24,14 @@ HIDDEN = "not shown (c)"
 def label(code) -> str:
     """A code as words ('cse_any' -> 'sexual exploitation (any CSE indicator)')."""
     return LABELS.get(str(code), str(code).replace("_", " "))
+
+
+def grade_levels(table) -> tuple:
+    """The police grades a prevalence table shows: high, medium and low, or (one authority's report, whose plan
+    publishes the coarse grade) high and medium or low."""
+    return ("high", "medium", "low") if (table["police_risk"] == "medium").any() else ("high", "medium_or_low")
+
+
 UNIT_NOUN = {"rhis": "RHIs", "children": "children"}
 
 
@@ -435,12 +443,12 @@ def association_columns(table) -> list[str]:
 def prevalence_sentences(prev: dict, outcomes=HEADLINE_OUTCOMES) -> list[str]:
     """Per unit and cohort, the outcome by grade in words; then medium and low against high (RHI level)."""
     out = []
-    for unit in ("rhis", "children"):
-        for cohort in ["all"] + list(vocab.COHORTS):
-            out += [describe_prevalence(prev[unit], o, unit, cohort) for o in outcomes]
+    for unit, table in prev.items():
+        for cohort in [c for c in ["all"] + list(vocab.COHORTS) if (table["cohort"] == c).any()]:
+            out += [describe_prevalence(table, o, unit, cohort, levels=grade_levels(table)) for o in outcomes]
+    unit = "rhis" if "rhis" in prev else "children"
     for o in outcomes:
-        out += [compare_sentence(prev["rhis"], o, "rhis", "all", "medium", "high"),
-                compare_sentence(prev["rhis"], o, "rhis", "all", "low", "high")]
+        out += [compare_sentence(prev[unit], o, unit, "all", lv, "high") for lv in grade_levels(prev[unit])[1:]]
     return [line for line in out if line]
 
 
@@ -456,22 +464,23 @@ def linkage_record(ctx, have_data: bool) -> dict:
     statement = ctx.control.statement
     if not have_data:
         return {"disclosure_control": statement, "statement": "no in-scope RHIs in this selection"}
-    out = {"disclosure_control": statement, "serious_harm": list(vocab.SERIOUS_HARM_DEFAULT)}
-    prev = ctx.optional_table("prevalence_by_risk_rhis")
-    if prev is not None:
-        out["prevalence_serious_by_risk_rhis"] = _records(prev[(prev["outcome"] == "serious_harm_any")
-                                                               & (prev["cohort"] == "all")])
-    hidden = ctx.optional_table("hidden_risk")
-    if hidden is not None:
-        out["hidden_risk"] = _records(hidden)
-        out["hidden_risk_text"] = describe_hidden_risk_table(hidden, vocab.SERIOUS_HARM_DEFAULT)
-    screen = ctx.optional_table("screening")
-    if screen is not None:
-        out["screening"] = _records(screen[screen["cohort"] == "all"])
-    ors = ctx.optional_table("models_odds_ratios")
-    if ors is not None:
-        out["models"] = [{"outcome": o, "status": s} for o, s in ors.drop_duplicates("outcome")[["outcome", "status"]].values]
-    return out
+    record = {"disclosure_control": statement, "serious_harm": list(vocab.SERIOUS_HARM_DEFAULT)}
+    for unit in ("rhis", "children"):   # an authority's report publishes the child level only
+        if ctx.has_table(f"prevalence_by_risk_{unit}"):
+            prev = ctx.table(f"prevalence_by_risk_{unit}")
+            record[f"prevalence_serious_by_risk_{unit}"] = _records(
+                prev[(prev["outcome"] == "serious_harm_any") & (prev["cohort"] == "all")])
+    if ctx.has_table("hidden_risk"):
+        hidden = ctx.table("hidden_risk")
+        record.update(hidden_risk=_records(hidden),
+                      hidden_risk_text=describe_hidden_risk_table(hidden, vocab.SERIOUS_HARM_DEFAULT))
+    if ctx.has_table("screening"):
+        screen = ctx.table("screening")
+        record["screening"] = _records(screen[screen["cohort"] == "all"])
+    if ctx.has_table("models_odds_ratios"):
+        ors = ctx.table("models_odds_ratios")
+        record["models"] = [{"outcome": o, "status": s} for o, s in ors.drop_duplicates("outcome")[["outcome", "status"]].values]
+    return record
 
 
 # --- notebook 03 ------------------------------------------------------------------------------------

@@ -90,17 +90,21 @@ class ReportContext:
         return self.tables[name].copy()
 
     def has_table(self, name: str) -> bool:
-        """Whether the run publishes the table ``name`` for this report (some tables are published only in the
-        report for all local authorities)."""
+        """Whether the run publishes table ``name`` for this report's level (``analysis.publish.plan``; some tables
+        are published only in the report for all local authorities)."""
         return name in self.tables
 
     def optional_table(self, name: str) -> pd.DataFrame | None:
         """The table, or None where the run does not publish it for this report."""
         return self.table(name) if self.has_table(name) else None
 
-    def not_published(self, what: str) -> None:
-        """One line where a table is not published for this report, saying where it is shown."""
-        self.say(not_published_line(what, self.scope))
+    def not_here(self, name: str) -> None:
+        """One line where a table is not published at this report's level, saying what it shows and where it is."""
+        from analysis.publish.plan import level_label, where_shown
+        from analysis.render.words import capital
+
+        self.say(f"{capital(where_shown(name))}: not shown for {level_label(self.scope)}, so that fewer numbers "
+                 "need to be hidden; shown in the report for all local authorities together.")
 
     @property
     def place(self) -> str:
@@ -134,9 +138,11 @@ class ReportContext:
                 p = proportion(count, den)
                 record.update(pct=p.pct, ci_low=p.ci_low, ci_high=p.ci_high)
             figs[row["id"]] = record
+        from analysis.publish.plan import level_label
         from analysis.publish.tables import NOT_PUBLISHED
 
-        for fid, why in NOT_PUBLISHED.items():
+        elsewhere = f"not published for {level_label(self.scope)}: see the report on all authorities together"
+        for fid, why in {**{f: elsewhere for f in FIGURES if f not in figs}, **NOT_PUBLISHED}.items():
             fig = FIGURES[fid]
             figs[fid] = {"unit": fig.unit, "population": fig.population, "label": fig.label, "kind": fig.kind,
                          "count": None, "denominator": None, "pct": None, "ci_low": None, "ci_high": None,
@@ -300,12 +306,13 @@ class ReportContext:
         self.records["headline_rank"] = int(rank)
 
     def save_table(self, table: pd.DataFrame, name: str) -> None:
-        """Write a tidy table as CSV (a published table); text a spreadsheet would run as a formula is neutralised."""
+        """Write a tidy table as CSV (a published table), every number as the report prints it (``printed_table``);
+        text a spreadsheet would run as a formula is neutralised."""
         from analysis.publish.files import neutralise
 
         folder = self._folder("tables")
         if folder is not None:
-            safe = table.astype(object).map(neutralise)
+            safe = printed_table(table).map(neutralise)
             safe.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
 
     def record(self, key: str, value) -> None:
@@ -378,6 +385,36 @@ def shown_columns(table: pd.DataFrame) -> pd.DataFrame:
     """The table without the columns that are blank in every row (a note column with no note)."""
     keep = [c for c in table.columns if not table[c].map(_is_blank).all()] if len(table) else list(table.columns)
     return table[keep] if len(keep) < len(table.columns) else table
+
+
+def printed_value(column: str, value):
+    """One value for a CSV as the report prints it, without thousands separators: a whole number as digits
+    (1276, never 1276.0), a percentage to 1 decimal, a p-value to 3 or "<0.001", a ratio to 2; text and
+    symbols as they are; a blank stays blank."""
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if value is None or value is pd.NA or _is_blank(value):
+        return ""
+    if isinstance(value, (bool, str, int)):
+        return value
+    if isinstance(value, float):
+        return format_cell(column, value).replace(",", "")
+    return value
+
+
+def printed_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A table with every number as printed (``printed_value``); each p-value column that holds numbers gets a
+    ``<column>_exact`` column beside it with the unrounded value, as "<0.001" hides it."""
+    out = pd.DataFrame(index=table.index)
+    for column in table.columns:
+        values = table[column].astype(object)
+        out[column] = [printed_value(str(column), v) for v in values]
+        if _float_format(str(column).lower())[1]:
+            exact = [repr(float(v)) if isinstance(v, (float, int)) and not isinstance(v, bool) and v == v else ""
+                     for v in values]
+            if any(exact):
+                out[f"{column}_exact"] = exact
+    return out
 
 
 def format_cell(column: str, value, missing: str = "z") -> str:
@@ -631,14 +668,6 @@ def show_working_view_notice() -> None:
                           f'background:#fbe3e4;color:#1a1a1a"><p><strong>{escape(WORKING_VIEW_TITLE)}.</strong> '
                           f"{escape(WORKING_VIEW)}</p></div>",
              "text/plain": f"WORKING VIEW: {WORKING_VIEW_TITLE}. {WORKING_VIEW}"}, raw=True)
-
-
-def not_published_line(what: str, scope: str) -> str:
-    """One line for a table the run does not publish in this report, saying where it is shown."""
-    if scope == "all":
-        return f"{what}: not published in this run."
-    return (f"{what}: not published for a single authority, so that its small numbers cannot be worked out; "
-            "it is shown in the report for all local authorities.")
 
 
 def _freeze_long_lived() -> None:

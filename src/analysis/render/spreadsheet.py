@@ -52,9 +52,15 @@ def header_label(column: str) -> str:
     return header_text(column).strip() or "column"
 
 
+class Decimal(float):
+    """A number read from a CSV with the decimal places it was printed with (shown with as many in the sheet)."""
+
+    places: int = 0
+
+
 def cell_value(text: str, column: str = ""):
-    """A CSV value for the sheet: a number as a number, 'c' and other words as text (codes in words, as the page
-    shows them), a blank as 'z'."""
+    """A CSV value for the sheet: a number as a number (with its printed decimal places), 'c', '<0.001' and
+    other words as text (codes in words, as the page shows them), a blank as 'z'."""
     value = text.strip()
     if value == "" or value.lower() in {"nan", "<na>", "nat"}:
         return NOT_APPLICABLE
@@ -62,7 +68,9 @@ def cell_value(text: str, column: str = ""):
         number = float(value)
         if "." not in value and "e" not in value.lower() and abs(number) < 2 ** 53:
             return int(value)
-        return number
+        out = Decimal(number)
+        out.places = len(value.split(".")[1]) if "." in value and "e" not in value.lower() else 0
+        return out
     return plain_value(column, value)
 
 
@@ -163,6 +171,8 @@ def write_report_workbook(folder: Path, *, title: str, source: str, period: str,
                 cell = sheet.cell(row=r, column=col, value=value)
                 if isinstance(value, str):
                     cell.data_type = "s"   # text is text, never a formula
+                elif isinstance(value, Decimal) and value.places:
+                    cell.number_format = "#,##0." + "0" * value.places   # as printed: 27.6, 0.123
                 elif isinstance(value, float):
                     cell.number_format = "#,##0.0##"
                 elif isinstance(value, int):

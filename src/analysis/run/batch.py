@@ -212,10 +212,11 @@ def run_batch(path, out, la_codes=None, jobs: int = 0, resume: bool = False, all
         sizes = ds.episodes["la_code"].value_counts()
         keys = [ALL] + sorted(ds.la_codes, key=lambda c: -int(sizes.get(c, 0)))  # big first: better packing
     tasks = [Task(k, None if k == ALL else k, per_la, {**common, "la_code": None if k == ALL else k}) for k in keys]
-    if compare_nb is not None and not all_only:
-        highlight = ",".join(la_codes) if la_codes else None   # every authority asked for is highlighted
-        tasks.insert(0, Task(COMPARE, highlight, [compare_nb], {**common, "la_code": highlight,
-                                                                 "dfe_year": None if dfe_year is None else int(dfe_year)}))
+    # The comparison shows every authority beside all of them together: only a run over every authority has it.
+    # A run for some authorities (--la) publishes those authorities and nothing else (docs/publication.md).
+    if compare_nb is not None and not all_only and not la_codes:
+        tasks.insert(0, Task(COMPARE, None, [compare_nb], {**common, "la_code": None,
+                                                           "dfe_year": None if dfe_year is None else int(dfe_year)}))
     from analysis.reference.dfe import DFE_CSV
     for t in tasks:
         extra = {"dfe": mf.sha256(DFE_CSV)} if t.key == COMPARE and DFE_CSV.exists() else None
@@ -307,6 +308,7 @@ def publish_run(ds, options, tasks, staging: Path, progress: bool, unavailable=(
     from analysis.definitions.populations import Params
     from analysis.publish.build import build_publication, tables_of
     from analysis.publish.files import time_period_of, write_publication
+    from analysis.publish.tidy import coverage_of
 
     keys = [t.key for t in tasks]
     compare = COMPARE in keys
@@ -322,7 +324,8 @@ def publish_run(ds, options, tasks, staging: Path, progress: bool, unavailable=(
         with open(folder / f"{scope}.pkl", "wb") as handle:
             pickle.dump(tables_of(pub, scope), handle)
     start = params.period_start if params.period_start is not None else ds.episodes["missing_start"].min()
-    write_publication(pub, staging / "publication", *time_period_of(start, params.period_end))
+    write_publication(pub, staging / "publication", *time_period_of(start, params.period_end),
+                      coverage=coverage_of(ds, params), synthetic=_synthetic(Path(ds.path)) if ds.path else False)
     return {"folder": "publication", **pub.summary()}, certificates_of(pub)
 
 
