@@ -189,3 +189,40 @@ def test_each_report_has_a_spreadsheet_the_run_level_ones_a_pdf_and_the_index_li
         book = load_workbook(run / key / "report.xlsx")
         csvs = sorted((run / key / "tables").glob("*.csv"))
         assert book.sheetnames == ["Cover", "Contents"] + [f"Table_{n}" for n in range(1, len(csvs) + 1)], key
+
+
+def _luminance(rgb: str) -> float:
+    r, g, b = (int(v) / 255 for v in re.findall(r"\d+", rgb)[:3])
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a: str, b: str) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def test_the_focus_indicator_contrasts_at_least_3_to_1_with_the_page(run, chromium):
+    """WCAG 1.4.11: the ring a keyboard user follows (links, toggles, scrolling regions) is at least 3:1 against
+    the page behind it; measured on the computed style of the elements Tab reaches in an authority's report."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, offline=True)
+    try:
+        page = context.new_page()
+        page.goto((run / AUTHORITY / "report.html").as_uri())
+        seen = set()
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            style = page.evaluate("""() => { const e = document.activeElement; const s = getComputedStyle(e);
+                let bg = 'rgb(255, 255, 255)', p = e.parentElement;
+                while (p) { const c = getComputedStyle(p).backgroundColor;
+                            if (c && c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') { bg = c; break; } p = p.parentElement; }
+                return {tag: e.tagName, style: s.outlineStyle, width: parseFloat(s.outlineWidth), colour: s.outlineColor,
+                        page: bg}; }""")
+            if style["tag"] == "BODY":
+                continue
+            seen.add(style["tag"])
+            assert style["style"] != "none" and style["width"] >= 2, style
+            assert contrast(style["colour"], style["page"]) >= 3, style
+        assert {"A", "SUMMARY"} <= seen       # links and toggles were both reached and measured
+    finally:
+        context.close()

@@ -161,14 +161,14 @@ def test_manifest_records_code_inputs_parameters_packages_and_times(run):
 
 def test_headlines_of_every_notebook_are_at_the_top_in_order(run):
     page = (run["out"] / "E08000001" / "report.html").read_text()
-    top = page.index("Headline findings")
+    top = page.index("Key findings")
     positions = [page.index(s) for s in ("First headline from notebook one.", "Second headline from notebook one.",
                                          "Headline from notebook two.")]
     assert top < positions[0] < positions[1] < positions[2] < page.index('id="01_first"')
     figures = json.loads((run["out"] / "E08000001" / "figures.json").read_text())
     assert figures["headlines"] == ["First headline from notebook one.", "Second headline from notebook one.",
                                     "Headline from notebook two."]
-    assert "SYNTHETIC DATA" in page and "Disclosure control applied" in page
+    assert "Synthetic data: every record" in page and "Disclosure control applied" in page
 
 
 def test_kernels_are_reused_and_load_the_dataset_once(run):

@@ -468,8 +468,8 @@ def comparable(folder: Path, texts: dict | None = None) -> dict:
             data = json.dumps(record, sort_keys=True).encode()
         elif path.suffix == ".html":
             text = data.decode()
-            text = re.sub(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d", "Generated <time>", text)
-            text = re.sub(r"Run started \S+, finished \S+\.", "Run started <time>, finished <time>.", text)
+            text = re.sub(r"Made (on )?\d{1,2} [A-Z][a-z]+ \d{4}( at \d\d:\d\d)?", "Made <time>", text)
+            text = re.sub(r"Run started [^,]+, finished [^.]+\.", "Run started <time>, finished <time>.", text)
             text = re.sub(r"Code version \w+( \(with uncommitted changes\))?", "Code version <commit>", text)
             data = text.encode()
         files[name] = hashlib.sha256(data).hexdigest()

@@ -118,7 +118,7 @@ def test_perfect_separation_falls_back_to_firth_and_says_so():
     assert low["p_value"] == pytest.approx(prof.p_value[j], rel=1e-6)
     assert np.log(low["ci_high"]) != pytest.approx(low["log_odds"] + models.Z_95 * low["se"], abs=0.05)
     text = narrative.describe_model(res)
-    assert "firth: separation" in text and "low vs reference: not reported as a finding" in text
+    assert "firth: separation" in text and "Graded low, against the reference grade: not reported as a finding" in text
 
 
 def test_not_estimable_and_sparse_warnings():
@@ -408,7 +408,7 @@ def test_a_grade_carried_by_one_child_gives_no_estimate_and_says_why():
     low = table.loc["police_risk=low"]                                     # 60 children: estimated
     assert np.isfinite(low["odds_ratio"]) and np.isfinite(low["p_value"]) and low["note"] == ""
     text = narrative.describe_model(res)
-    assert "high vs reference: not estimated: the high grade comes from fewer than 5 children" in text
+    assert "Graded high, against the reference grade: not estimated: the high grade comes from fewer than 5 children" in text
     ors = models.odds_ratio_table([res])
     assert pd.isna(ors.set_index("term").loc["police_risk=high", "q_value_bh"])      # not in the BH family
     assert "the 1 police-grade term(s)" in ors.set_index("term").loc["police_risk=low", "bh_family"]

@@ -45,21 +45,33 @@ def _hidden(count=43, den=146):
 # --- headlines -------------------------------------------------------------------------------------
 
 def test_police_grade_headline_names_its_population_and_uses_only_published_numbers():
-    text = narrative.police_grade_headline(_prev(), _hidden(), None, "the whole period of the data")
-    assert text.startswith("Children with a completed return home interview (RHI), every police grade, all local authorities")
+    text = narrative.police_grade_headline(_prev(), _hidden(), None, "1 July 2017 to 31 March 2018")
+    assert text.startswith("All local authorities, 1 July 2017 to 31 March 2018: among children with a completed "
+                           "return home interview (RHI)")
     assert "29.5% (43 of 146)" in text and "29.7% (63 of 212)" in text and "53.3% (8 of 15)" in text
-    assert "Too small to publish: low." in text
+    assert "The figure for children with a low-risk RHI is not shown (c)." in text and "small" not in text
     numbers = set(re.findall(r"\d+(?:\.\d+)?", text))
-    assert numbers <= {"43", "146", "29.5", "63", "212", "29.7", "8", "15", "53.3"}
+    assert numbers <= {"43", "146", "29.5", "63", "212", "29.7", "8", "15", "53.3", "1", "2017", "31", "2018"}
 
 
 def test_police_grade_headline_says_when_high_cannot_be_compared():
     """An authority where the high grade is hidden: no comparison claimed, the pooled figure still stated."""
-    text = narrative.police_grade_headline(_prev(high=(C, C), medium=(C, C)), _hidden(20, 66), "E08999901", "2017-07-01 to 2018-03-31")
-    assert "local authority E08999901" in text and "30.3% (20 of 66)" in text
-    assert "graded high is too small to publish, so the grades cannot be compared" in text
+    text = narrative.police_grade_headline(_prev(high=(C, C), medium=(C, C)), _hidden(20, 66), "E10000016",
+                                           "1 April 2017 to 31 March 2018")
+    assert text.startswith("Kent (E10000016), 1 April 2017 to 31 March 2018") and "30.3% (20 of 66)" in text
+    assert "high-risk RHI is not shown (c), so the grades are not compared" in text and "small" not in text
     nothing = narrative.police_grade_headline(_prev(high=(C, C), medium=(C, C)), _hidden(C, C), "E08999901", "x")
-    assert "cannot be shown" in nothing and not re.search(r"\d+ of \d+", nothing)
+    assert "Local authority E08999901" in nothing and "not shown (c) for every grade" in nothing
+    assert not re.search(r"\d+ of \d+", nothing)
+
+
+def test_police_grade_headline_reads_the_coarse_grades_of_an_authority():
+    """Where the run publishes high and medium-or-low only, the headline compares those two."""
+    coarse = _prev().iloc[:1].copy()
+    coarse = pd.concat([coarse, coarse.assign(police_risk="medium_or_low", count=71, denominator=227, pct=31.3)])
+    text = narrative.police_grade_headline(coarse, None, "E10000016", "1 April 2017 to 31 March 2018")
+    assert "31.3% (71 of 227) of the children with a medium- or low-risk RHI did" in text
+    assert "against 53.3% (8 of 15) of the children with a high-risk RHI" in text
 
 
 def test_an_authority_gets_the_study_as_context_not_a_verdict():
@@ -104,10 +116,10 @@ def test_grade_chart_draws_published_groups_and_the_pooled_group_only_as_publish
     fig = plots.grade_chart(rows)
     assert not isinstance(fig, plots.NotDrawn)
     texts = {t.get_text() for t in fig.axes[0].texts}
-    assert "29.5% (43 of 146)" in texts and "too few to publish (c)" in texts
+    assert "29.5% (43 of 146)" in texts and "not shown (c)" in texts
     assert fig.axes[0].get_legend() is None           # labelled directly: never an empty legend
     alt = plots.grade_alt(rows, "all local authorities")
-    assert "53.3% (8 of 15)" in alt and "low-risk RHI too few to publish (c)" in alt and ".png" not in alt
+    assert "53.3% (8 of 15)" in alt and "low-risk RHI not shown (c)" in alt and ".png" not in alt
 
 
 def test_grade_chart_is_not_drawn_from_one_value_and_says_why():
@@ -148,7 +160,9 @@ def test_tables_are_captioned_formatted_and_complete():
     assert "1,921" in html and "55.8<" in html and "55.81" not in html
     assert "NaN" not in html and "nan" not in html and ">z<" in html and ">c<" in html
     assert html.count("<tr>") == 32 and "rows ×" not in html        # header + every row: no truncation
-    assert html.startswith("<details>")                               # long: folded, in full
+    assert html.startswith('<details class="long-table">')              # long: folded, in full
+    assert '<th scope="row">all</th>' in html                          # the words of each row name it
+    assert "suppressed" not in html and "small" not in html            # the symbols are explained once a page
     text = report.table_text(table, "Scorecard")
     assert text.splitlines()[0] == "Scorecard" and len(text.splitlines()) == 33
     assert report.format_cell("p_value", 0.00001) == "<0.001"
@@ -212,6 +226,10 @@ def test_notebook_02_in_a_plain_kernel_shows_its_charts_inline(tmp_path):
     assert any("<caption>" in h for h in html) and not any("NaN" in h for h in html)
     printed = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "stream"]
     assert not [o for o in printed if "Disclosure control applied" in o.get("text", "")]   # stated once, by the page
+    # A notebook on its own says first that its numbers are a working view, not the protected publication
+    first = next(o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "text/html" in first["data"] and report.WORKING_VIEW_TITLE in first["data"]["text/html"]
+    assert "make report" in first["data"]["text/plain"] and "not the published report" in first["data"]["text/plain"]
 
 
 def test_delivery_headline_names_its_population():
@@ -225,9 +243,10 @@ def test_delivery_headline_names_its_population():
     timeliness = pd.DataFrame([{"within_72h_count": C, "within_72h_denominator": 329, "within_72h_pct": C,
                                 "median_hours": 60.9}])
     lines = kpis_plots.headline_sentences(card, timeliness)
-    assert lines[0].startswith("RHI delivery, every notified episode whatever its police grade: 1,921 missing episodes")
-    assert "1,071 of 1,921 (56%)" in lines[0] and "c of 1,921" in lines[0]
-    assert lines[1].startswith("Too few completed RHIs")
+    assert lines[0].startswith("1,921 missing episodes of 700 children were notified (every police grade)")
+    assert "offered for 1,071 of 1,921 (56%)" in lines[0] and "the number completed is not shown (c)" in lines[0]
+    assert lines[1].startswith("How many completed RHIs took place within 72 hours") and "not shown (c)" in lines[1]
+    assert not any("small" in line.split("so that")[0] or "too few" in line.lower() for line in lines)
 
 
 def test_dfe_year_option_is_checked_before_anything_runs(tmp_path):
@@ -239,3 +258,33 @@ def test_dfe_year_option_is_checked_before_anything_runs(tmp_path):
         batch.run_batch(tmp_path / "no-data", tmp_path / "out", dfe_year=1990, progress=False)
     assert not (tmp_path / "out").exists()
     assert "--dfe-year" in CliRunner().invoke(app, ["batch", "--help"]).output
+
+
+def test_a_batch_report_has_no_working_view_notice_and_a_table_left_out_is_one_line(tmp_path, monkeypatch):
+    """In a batch the notebook shows the run's tables (no notice); a table the run does not publish for this report
+    is one line saying where it is shown, never a crash."""
+    import pickle
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(obj))
+    InteractiveShell.instance()
+    folder = tmp_path / "published"
+    folder.mkdir()
+    (folder / "E10000016.pkl").write_bytes(pickle.dumps({"record_flow": pd.DataFrame({"stage": ["x"], "count": [7]})}))
+    (folder / report.RUN_FILE).write_text('{"data_start": "2017-04-01", "data_end": "2018-03-31"}')
+    data = tmp_path / "data"
+    data.mkdir()
+    ctx = report.setup(data_path=data, la_code="E10000016", publication_dir=folder)
+    assert not shown and ctx.has_table("record_flow") and not ctx.has_table("hidden_risk")
+    assert ctx.optional_table("hidden_risk") is None
+    with pytest.raises(KeyError):
+        ctx.table("hidden_risk")
+    ctx.not_here("grades_by_episode_count")
+    (line,) = [o["text/plain"] for o in shown]
+    assert line.startswith("Police grades of the episodes of children with many episodes: not shown for one local "
+                           "authority")
+    assert "shown in the report for all local authorities together" in line and "small" not in line
+    assert ctx.title_suffix == ", Kent, 1 April 2017 to 31 March 2018"
+    assert ctx.describe().startswith("Kent (E10000016), 1 April 2017 to 31 March 2018")

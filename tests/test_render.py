@@ -174,7 +174,7 @@ def test_an_image_output_becomes_a_figure_with_its_alt_text_and_caption(metadata
     soup = BeautifulSoup(body, "html.parser")
     figure = soup.find("figure")
     assert images == 1 and figure is not None
-    assert figure.img["alt"] == "Bars: 30 of 214 children (14.0%) disclosed CSE"
+    assert figure.img["alt"] == "Bars: 30 of 214 children (14.0%) disclosed CSE"    # short: kept whole
     assert figure.img["src"].startswith("data:image/png;base64,")
     assert figure.figcaption.get_text() == "CSE by police grade"
     assert "&lt;Figure&gt;" not in body
@@ -219,10 +219,14 @@ def test_a_pandas_table_loses_its_index_gets_scopes_and_shows_no_nan(tmp_path):
     assert [th.get_text() for th in table.thead.find_all("th")] == ["grade", "children", "pct"]
     assert all(th["scope"] == "col" for th in table.find_all("th"))
     assert [td.get_text() for td in table.tbody.tr.find_all("td")] == ["medium", "5", ""]
-    assert "text" in table.thead.th["class"] and "text" not in (table.thead.find_all("th")[1].get("class") or [])
+    assert "text" in table.thead.th["class"] and "num" in table.thead.find_all("th")[1]["class"]
     wrap = table.parent
-    assert wrap["class"] == ["table-wrap"] and wrap["role"] == "region" and wrap["tabindex"] == "0"
+    assert wrap["class"] == ["table-wrap"] and wrap["role"] == "region"
+    assert "tabindex" not in wrap.attrs        # three short columns never scroll: no tab stop (WCAG 2.1.1 needs none)
     assert soup.find("details") is None
+    wide = PANDAS_TABLE.replace("<th>pct</th>", "<th>pct</th>" + "<th>a column with a long header</th>" * 4)
+    wrap = BeautifulSoup(present(wide.format(rows=_rows(3)), tmp_path), "html.parser").find("table").parent
+    assert wrap["tabindex"] == "0"             # a table that can scroll on a phone is reachable by keyboard
 
 
 def test_a_long_table_is_shown_in_full_behind_a_toggle_with_its_csv(tmp_path):
@@ -236,7 +240,7 @@ def test_a_long_table_is_shown_in_full_behind_a_toggle_with_its_csv(tmp_path):
     html_text = html_text.replace("<thead>", "<caption>Children by grade</caption><thead>")
     soup = BeautifulSoup(present(html_text, tmp_path), "html.parser")
     details = soup.find("details")
-    assert details.summary.get_text() == "Children by grade: show all 40 rows"
+    assert details.summary.get_text() == "Show all 40 rows: Children by grade"
     assert len(details.find_all("tr")) == 41                    # nothing truncated
     assert soup.find("div", class_="table-wrap")["aria-label"] == "Children by grade"
     assert soup.find("a", href="tables/grades.csv") is not None
@@ -275,16 +279,17 @@ def test_the_spreadsheet_has_a_cover_contents_and_one_table_per_sheet(tmp_path, 
     for needed in ("Synthetic records", "2017-04-01 to 2018-03-31", "Counts from 1 to 4 are shown as 'c'.",
                    "Some counts of 5 or more are shown as 'c' too.", "A note."):
         assert needed in cover
-    assert any(line.startswith("c: confidential") for line in cover)
+    assert any(line.startswith("c: not shown, so that a small number cannot be worked out") for line in cover)
     assert any(line.startswith("x: not available") for line in cover)
     assert any(line.startswith("z: not applicable") for line in cover)
     contents = book["Contents"]
-    assert [c.value for c in contents[4]] == ["Table_1", "Prevalence by risk RHIs", 3, "tables/prevalence_by_risk_rhis.csv"]
+    assert [c.value for c in contents[4]] == ["Table_1", "Prevalence by risk RHIs", 3]   # no file name for a reader
     assert contents["A4"].hyperlink.location == "'Table_1'!A1" or "Table_1" in contents["A4"].hyperlink.target
     sheet = book["Table_1"]
     assert sheet["A1"].value == "Table 1: Prevalence by risk RHIs"
-    assert [c.value for c in sheet[3]] == ["police risk", "outcome", "count", "denominator", "pct", "reason"]
-    assert [c.value for c in sheet[4]] == ["medium", "cse_victim", 12, 80, 15.0, "z"]
+    # the page's headers and labels, never the data's codes
+    assert [c.value for c in sheet[3]] == ["Police grade", "Harm disclosed", "Number", "Out of", "%", "Reason"]
+    assert [c.value for c in sheet[4]] == ["medium", "Sexual exploitation", 12, 80, 15.0, "z"]
     assert [c.value for c in sheet[5]][2:5] == ["c", 40, "c"]
     assert sheet["C4"].data_type == "n" and sheet["C5"].data_type == "s"
     assert sheet["F6"].value == "'=cmd" and sheet["F6"].data_type == "s"    # never a formula
@@ -310,7 +315,7 @@ def test_the_batch_writes_a_spreadsheet_beside_each_report_and_the_index_links_i
 
     book = load_workbook(run / "E08000001" / "report.xlsx")
     assert book.sheetnames == ["Cover", "Contents", "Table_1"]
-    assert [c.value for c in book["Table_1"][3]] == ["police risk", "count"]
+    assert [c.value for c in book["Table_1"][3]] == ["Police grade", "Number"]
     index = (run / "index.html").read_text()
     assert 'href="E08000001/report.xlsx"' in index and 'href="E08000001/report.html"' in index
 
@@ -345,3 +350,19 @@ def test_the_spreadsheet_takes_each_table_title_from_its_caption_on_the_page(tmp
                                                secondary=None, notes=[], titles=titles))
     assert book["Table_2"]["A1"].value == "Table 2: Record flow: stages - E08000001"
     assert book["Contents"]["B5"].value == "Record flow: stages - E08000001"
+
+
+def test_a_long_alt_text_becomes_a_short_summary_and_the_caption_links_the_table():
+    from bs4 import BeautifulSoup
+
+    from analysis.render.html import ALT_LIMIT, notebook_body, present
+
+    long_alt = ("Dot chart of the share of children who disclosed each harm, by police grade. "
+                + "; ".join(f"harm {i}: 12.5% (10 of 80)" for i in range(60)) + ".")
+    body, _ = notebook_body(_image_nb({"alt": long_alt, "caption": "Harm by grade"}))
+    page = BeautifulSoup(present(body + "<table><caption>Harm by grade</caption><tr><th>a</th></tr>"
+                                        "<tr><td>1</td></tr></table>"), "html.parser")
+    alt = page.img["alt"]
+    assert len(alt) < ALT_LIMIT and alt == "Dot chart of the share of children who disclosed each harm, by police grade."
+    link = page.figcaption.find("a")
+    assert link["href"] == "#" + page.find("table")["id"]         # the chart's numbers: the table under it

@@ -84,14 +84,18 @@ def test_every_report_shows_the_years_with_charts_alt_text_and_tables(run):
     for key_ in reports:
         section = _section(run, key_)
         alts = [" ".join((img.get("alt") or "").split()) for img in section.find_all("img")]
-        small = [a for a in alts if a.startswith("Small multiples")]
+        small = [a for a in alts if a.startswith("Charts side by side")]
         dfe = [a for a in alts if "DfE" in a]
         assert len(small) == 1 and len(dfe) == 1, (key_, alts)
+        assert all(len(a) < 300 for a in alts), alts           # a short summary: the numbers are in the tables
+        table = section.find("table", attrs={"data-table": "years_figures"})
+        assert table is not None and section.find("a", href="#" + table["id"]) is not None   # the chart links it
         for label in LABELS:
-            assert label in small[0], (key_, label)
+            assert label in table.get_text(" "), (key_, label)
         for fid in _planned(key_):
-            assert years_plots.label(fid) in small[0], (key_, fid)
-        assert "England: 2014-15" in dfe[0]
+            assert years_plots.label(fid) in table.get_text(" "), (key_, fid)
+        england = section.find("table", attrs={"data-table": "dfe_looked_after_missing_by_year"})
+        assert "England" in england.get_text(" ") and "2014-15" in england.get_text(" ")
         captions = [c.get_text(" ") for c in section.find_all("caption")]
         assert any(c.startswith("Headline figures by reporting year") for c in captions), (key_, captions)
         text = section.get_text(" ")
@@ -149,6 +153,10 @@ def _visible_numbers(text: str) -> list[str]:
     import re
 
     text = re.sub(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?", " ", text)
+    text = re.sub(r"\b\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|November|"
+                  r"December) \d{4}( at \d{2}:\d{2})?", " ", text)   # a date in words ('1 April 2017')
+    text = re.sub(r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December) "
+                  r"\d{4}\b", " ", text)   # a month in words ('March 2018')
     text = re.sub(r"\b[EW]\d{8}\b", " ", text)
     text = re.sub(r"\b\d{4}-\d{2}\b", " ", text)
     return re.findall(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?![\w])", text)
@@ -158,7 +166,10 @@ def _published_numbers(folder) -> list[float]:
     """Every value the run's publication prints: its cells and its statistics."""
     cells = pd.read_csv(folder / "publication" / "cells.csv", dtype=str, keep_default_na=False)
     stats = pd.read_csv(folder / "publication" / "statistics.csv", dtype=str, keep_default_na=False)
-    return sorted({_number(v) for v in list(cells["value"]) + list(stats["value"]) if v not in ("c", "z", "x", "")})
+    from test_end_to_end import dfe_numbers   # England's DfE figures, shown beside the records as context
+
+    return sorted({_number(v) for v in list(cells["value"]) + list(stats["value"]) if v not in ("c", "z", "x", "")}
+                  | dfe_numbers())
 
 
 # --- (b) the years are cells of the publication, and the audit attacks them ---------------------------
@@ -302,9 +313,9 @@ def _context(ds, params, tables, shown: _Shown):
     from analysis.render.report import ReportContext
 
     ctx = ReportContext(ds, params, Disclosure(), None, ds.path, tables=tables, scope=params.la_code or "all")
-    ctx.say = lambda *lines, bullets=False: shown.said.extend(lines)
+    ctx.say = lambda *lines, bullets=False, fold=None: shown.said.extend(lines)
     ctx.show_figure = lambda fig, name, alt, caption: shown.figures.append((fig, name, alt, caption))
-    ctx.show_table = lambda table, name, caption, missing=None, save=True: shown.tables.append(name)
+    ctx.show_table = lambda table, name, caption, missing=None, save=True, fold=None: shown.tables.append(name)
     ctx.save_table = lambda table, name: shown.saved.append(name)
     ctx.record = lambda k, v: shown.records.__setitem__(k, v)
     return ctx
@@ -336,18 +347,18 @@ def test_one_year_registers_no_year_cell_and_says_so(tmp_path, monkeypatch):
     years_plots.show_dfe(ctx)
     (fig, name, alt, caption), = shown.figures
     assert not isinstance(fig, NotDrawn) and "England: 2014-15" in alt and code in shown.said[-1]
-    assert shown.saved == ["dfe_looked_after_missing_by_year"]   # England alone: in the spreadsheet, no table
+    assert shown.tables == ["dfe_looked_after_missing_by_year"]   # England alone: its numbers in a table too
 
 
 def test_a_real_authority_gets_its_dfe_years_beside_england_in_a_table():
     table, note = years_plots.dfe_table("E08000025")
-    assert set(table["area"]) == {"E08000025", "England"} and "beside England" in note
+    assert set(table["area"]) == {"Birmingham", "England"} and "beside England" in note   # named, not coded
     years = list(dict.fromkeys(table["year"]))
     assert years[0] == "2014-15" and len(years) == len(table) // 2
     row = table[(table["area"] == "England") & (table["year"] == "2014-15")].iloc[0]
     assert row["went_missing"] == 6110 and row["looked_after"] == 99230 and row["ci_low"] < row["pct"] < row["ci_high"]
     alt = years_plots.dfe_alt(table)
-    assert "E08000025: 2014-15" in alt and "England: 2014-15 6.2% (6,110 of 99,230)" in alt
+    assert "Birmingham: 2014-15" in alt and "England: 2014-15 6.2% (6,110 of 99,230)" in alt
     england, why = years_plots.dfe_table(None)
     assert set(england["area"]) == {"England"} and "England's rate is shown alone" in why
 
@@ -379,7 +390,7 @@ def test_a_suppressed_year_is_drawn_as_a_labelled_gap_not_a_zero():
     assert not any(v == 0 for line in ax.get_lines() for v in np.asarray(line.get_ydata(), float))
     labels = [(t.get_text(), t.get_position()[0]) for t in ax.texts]
     assert ("c", 1) in labels
-    assert "2016-17 too few to publish (c), a gap" in years_plots.small_multiples_alt(table)
+    assert "2016-17 not shown (c), a gap" in years_plots.small_multiples_alt(table)
     plt.close(fig)
     fig = years_plots.small_multiples(_series([20.0, "x", 30.0]))
     assert ("x", 1) in [(t.get_text(), t.get_position()[0]) for t in fig.axes[0].texts]
@@ -413,11 +424,44 @@ def test_sentences_flag_only_where_the_adjusted_test_does():
     said = years_plots.change_sentences(changes)
     joined = " ".join(said)
     assert said[0] == ("Criminal exploitation disclosed: increase from 2016-17 to 2017-18, +4.2 percentage points "
-                       "(95% CI +1.1 to +7.3; two-sample score test; Benjamini-Hochberg adjusted p 0.004).")
-    assert "Substance misuse disclosed: rising trend over 2016-17 to 2017-18" in joined
+                       "(95% CI +1.1 to +7.3; two-sample score test, p 0.001; adjusted p 0.004); more than chance "
+                       "would explain once the tests are adjusted for their number (Benjamini-Hochberg).")
+    assert "Substance misuse disclosed: a rising trend over 2016-17 to 2017-18" in joined
     assert "No evidence of change: Sexual exploitation disclosed." in said
-    assert "Not shown for Mental-health issue disclosed" in joined and years_plots.CAVEAT in said
-    assert "Sexual exploitation disclosed: increase" not in joined
+    assert "Not shown (c) for Mental-health issue disclosed" in joined and years_plots.CAVEAT in said
+    assert "Sexual exploitation disclosed: increase" not in joined and "small" not in joined.split("so that")[0]
+
+
+def test_a_change_whose_own_test_is_shown_is_judged_over_the_tests_that_can_be_shown():
+    """One hidden count hides every adjusted verdict of a family; the tests whose own p-values are shown are then
+    adjusted among themselves (Benjamini-Hochberg), and a change that clears that is a key finding."""
+    def row(fid, p, diff, verdict="c", test="change"):
+        return {"figure": fid, "test": test, "years": "2016-17 to 2017-18", "method": "two-sample score test",
+                "verdict": verdict, "difference_points": diff, "difference_low": diff if diff == "c" else diff - 3,
+                "difference_high": diff if diff == "c" else diff + 3, "p_value": p, "q_value_bh": "c",
+                "tests_in_family": "c"}
+
+    changes = pd.DataFrame([row("cce_victim", 0.009, 14.5), row("mental_health", 0.3, 2.0),
+                            row("cse_victim", "c", "c")])
+    figures = pd.DataFrame([{"figure": "cce_victim", "year": y, "compared": "yes", "count": k, "denominator": n,
+                             "pct": round(100 * k / n, 1), "ci_low": 1.0, "ci_high": 50.0}
+                            for y, k, n in (("2016-17", 10, 80), ("2017-18", 24, 87))])
+    said = " ".join(years_plots.change_sentences(changes))
+    assert "Criminal exploitation disclosed: increase from 2016-17 to 2017-18, +14.5 percentage points" in said
+    assert "once the 2 tests whose results can be shown are adjusted" in said
+    assert "No evidence of change: Mental-health issue disclosed." in said
+    assert "Not shown (c) for Sexual exploitation disclosed" in said
+    (line,) = years_plots.headlines(figures, changes, "Kent (E10000016)")
+    assert line.startswith("Criminal exploitation disclosed, Kent (E10000016): up, from 12.5% (10 of 80) in 2016-17 "
+                           "to 27.6% (24 of 87) in 2017-18, +14.5 percentage points")
+    assert "adjusted over the 2 tests that can be shown" in line
+    # With six tests shown, p = 0.009 no longer clears the adjustment (0.009 x 6 = 0.054)
+    many = pd.concat([changes] + [changes.iloc[1:2].assign(figure=f) for f in
+                                  ("cse_red_flag_any", "substance_misuse", "repeat_episodes", "one_to_one_offered_or_provided")])
+    quiet = years_plots.headlines(figures, many, "Kent (E10000016)")
+    assert quiet == ["No headline figure for Kent (E10000016) whose test can be shown changed from 2016-17 to 2017-18 "
+                     "by more than chance would explain (adjusted over the 6 tests that can be shown). The test for "
+                     "sexual exploitation disclosed is not shown (c), so that a small number cannot be worked out."]
 
 
 # --- relations between a span and its years ----------------------------------------------------------

@@ -444,7 +444,8 @@ def setup(data_path=None, min_cell: int = 5, suppress: bool = True, output_dir=N
     """
     from analysis.dataset.metadata import is_synthetic
     from analysis.definitions.populations import Params
-    from analysis.render.report import NotebookDataError, ReportContext, published_tables, resolve_data_path
+    from analysis.render.report import (NotebookDataError, ReportContext, published_tables, resolve_data_path,
+                                        run_context, show_working_view_notice)
     from analysis.dataset.validate import load_dataset
 
     path = resolve_data_path(data_path)
@@ -468,14 +469,17 @@ def setup(data_path=None, min_cell: int = 5, suppress: bool = True, output_dir=N
     out = Path(output_dir) if output_dir else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
+    run = run_context(publication_dir) if publication_dir else {}   # in a batch: what it tells every report
+    if not publication_dir:
+        show_working_view_notice()
     ctx = ReportContext(ds, Params(), control, out, path, synthetic=example or is_synthetic(path), tables=published,
-                        scope=SCOPE)
+                        scope=SCOPE, run=run)
     comparison = dfe_comparison(t)
     comparison["example"] = example
     if example:
         ctx.say(f"{path} holds no Annex A table, so the tables below are from an INVENTED example of "
-                f"{len(t)} children (analysis.definitions.annex_a.example_table), to show what the report contains. Import an "
-                "Annex A workbook with `rhi import annex-a` to see your own.")
+                f"{len(t)} children, to show what the report contains. Import an Annex A workbook with "
+                "`rhi import annex-a` to see your own.")
     return ctx, comparison
 
 
@@ -506,7 +510,7 @@ def example_table(seed: int = 2019, n: int = 900) -> pd.DataFrame:
 
 
 def headlines(ctx) -> list[str]:
-    """Sentences for the report's headline box, from the published tables only ('c' said as suppressed)."""
+    """Sentences for the report's headline box, from the published tables only ('c' said as "not shown (c)")."""
     once, more = ctx.table("annex_a_repeat_missing").to_dict("records")
     (everyone,) = ctx.table("annex_a_rhi").to_dict("records")
 
@@ -518,13 +522,13 @@ def headlines(ctx) -> list[str]:
     lines = []
     s = share(once["count"], once["denominator"], once["pct"])
     lines.append(f"Children looked after who went missing at least once in the 12 months (Annex A, List 8): {s}."
-                 if s else "Children looked after who went missing: suppressed (a small count).")
+                 if s else "Children looked after who went missing: not shown (c), so that a small number cannot be worked out.")
     s = share(everyone["offered"], everyone["offer_recorded"], everyone["offered_pct"])
     lines.append(f"Offered a return interview after their last missing episode: {s} of the children whose answer "
-                 "is recorded." if s else "Offered a return interview after their last missing episode: suppressed.")
+                 "is recorded." if s else "Offered a return interview after their last missing episode: not shown (c).")
     s = share(everyone["accepted"], everyone["accept_recorded"], everyone["accepted_pct"])
     lines.append(f"Accepted it: {s} of those offered with an answer recorded." if s
-                 else "Accepted the interview: suppressed.")
+                 else "Accepted the interview: not shown (c).")
     lines.append("Annex A cannot say how the police graded episodes, what children disclosed or how soon interviews "
                  "happened: those figures are not shown.")
     return lines

@@ -121,15 +121,23 @@ def compare_populations(computed: dict, reference: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _status_phrases() -> dict:
+    return {STATUS_REPORT: ("is inconsistent in the report", "are inconsistent in the report"),
+            STATUS_DIFFER: ("differs", "differ"), STATUS_SUPPRESSED: ("is not shown (c)", "are not shown (c)"),
+            STATUS_NOT_AVAILABLE: ("is not available in this source", "are not available in this source"),
+            STATUS_MISSING: ("cannot be computed from these data", "cannot be computed from these data")}
+
+
 def status_summary(table: pd.DataFrame) -> str:
     """'72 of 90 published figures match; 1 is inconsistent in the report; ...' from the table."""
+    STATUS_PHRASES = _status_phrases()
     counts = table["status"].value_counts()
     total = len(table)
     parts = [f"{counts.get(STATUS_MATCH, 0)} of {total} published figures are reproduced at the printed precision"]
     for status in (STATUS_REPORT, STATUS_DIFFER, STATUS_SUPPRESSED, STATUS_NOT_AVAILABLE, STATUS_MISSING):
         n = int(counts.get(status, 0))
         if n:
-            parts.append(f"{n} {'is' if n == 1 else 'are'} {status}")
+            parts.append(f"{n} {STATUS_PHRASES.get(status, (status, status))[0 if n == 1 else 1]}")
     return "; ".join(parts) + "."
 
 

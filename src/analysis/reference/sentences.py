@@ -1,9 +1,10 @@
 """Sentences for the replication report, written from the computed figures.
 
 Every sentence is built from a figure record (count, denominator, pct,
-interval), after disclosure control: a suppressed figure reads "fewer than
-N" and never a number. Nothing here states a finding that the numbers do not
-carry.
+interval), after disclosure control: a hidden figure reads "not shown (c)",
+the same words whatever hid it (a reader is never told that a particular hidden
+number is small), and never a number. Nothing here states a finding that the
+numbers do not carry.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ def figure_phrase(record: dict, min_cell: int = 5, with_ci: bool = True) -> str:
     if NOT_AVAILABLE in (count, den, pct):
         return "a number this dataset's source cannot supply"
     if SUPPRESSED in (count, den, pct):
-        return f"a number too small to publish (fewer than {min_cell}, or recoverable from one)"
+        return "a number not shown (c)"
     if pct is None:
         return f"{count:,} of {den:,} (no percentage: the denominator is 0)" if den == 0 else f"{count:,}"
     ci = f", 95% CI {record['ci_low']:.0f}% to {record['ci_high']:.0f}%" if with_ci and record.get("ci_low") is not None else ""
@@ -37,8 +38,11 @@ def headlines(computed: dict, comparison_summary: str | None = None) -> list[str
     children = pops["rhi_children"]["n"]
     if children == NOT_AVAILABLE:
         out.append("This dataset's source holds no return home interviews, so nothing children disclosed can be reported.")
-    elif children in (0, SUPPRESSED):
-        out.append(f"Too few children had a completed RHI for a {levels}-risk episode to report what they disclosed.")
+    elif children == 0:
+        out.append(f"No child had a completed RHI for a {levels}-risk episode, so nothing they disclosed can be reported.")
+    elif children == SUPPRESSED:
+        out.append(f"The number of children with a completed RHI for a {levels}-risk episode is not shown (c), so that "
+                   "a small number cannot be worked out, and nor is what they disclosed.")
     else:
         out.append(
             f"{_n(children)} children had a completed RHI for a {levels}-risk episode. Of them, "
@@ -54,4 +58,4 @@ def headlines(computed: dict, comparison_summary: str | None = None) -> list[str
 def _n(value) -> str:
     if value == NOT_AVAILABLE:
         return "An unknown number of (not in this source)"
-    return "A number too small to publish of" if value == SUPPRESSED else f"{value:,}"
+    return "A number, not shown (c), of" if value == SUPPRESSED else f"{value:,}"

@@ -159,12 +159,29 @@ def _as_figure(out):
         if not alt:
             alt = f"Chart: {caption}" if caption else "Chart without a description"
             klass = "" if caption else ' class="missing-alt"'
+        alt = short_alt(alt)
         figcaption = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
         body = f'<figure><img{klass} src="{src}" alt="{escape(alt)}">{figcaption}</figure>'
     new = copy.deepcopy(out)
     new["data"] = {"text/html": body}
     new["metadata"] = {}
     return new
+
+
+ALT_LIMIT = 300   # characters: alt text is a short summary; the chart's numbers are in the table under it
+
+
+def short_alt(alt: str, limit: int = ALT_LIMIT) -> str:
+    """A chart's alternative text as a short summary: its first sentence (what the chart shows), cut at a word
+    under ``limit`` characters. The values themselves are in the table under the chart, which a screen reader
+    reads as a table, and the caption links it."""
+    alt = " ".join(str(alt).split())
+    if len(alt) <= limit:
+        return alt
+    first = re.split(r"(?<=[.:])\s", alt, maxsplit=1)[0].rstrip(":")
+    if len(first) > limit - 2:
+        first = first[: limit - 2].rsplit(" ", 1)[0]
+    return first.rstrip(".,;: ") + "."
 
 
 def blank_png(raw: bytes) -> bool:
@@ -237,12 +254,14 @@ def generated_stamp() -> str:
     """
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch.isdigit():
-        return datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return datetime.now().strftime("%Y-%m-%d %H:%M")
+        when = datetime.fromtimestamp(int(epoch), tz=timezone.utc)
+        return f"{when.day} {when:%B %Y} at {when:%H:%M} UTC"
+    when = datetime.now()
+    return f"{when.day} {when:%B %Y} at {when:%H:%M}"
 
 
 LONG_TABLE = 25           # rows: a longer table is shown in full behind a details toggle
-MISSING = {"nan", "<na>", "nat", "none"}   # how pandas prints a missing value: shown as an empty cell
+MISSING = {"nan", "<na>", "nat"}   # how pandas prints a missing value: shown as an empty cell ("none" is a word)
 
 
 def present(body: str, folder: Path | None = None, numbers: list | None = None) -> str:
@@ -269,20 +288,24 @@ def present(body: str, folder: Path | None = None, numbers: list | None = None) 
         label = " ".join(caption.get_text(" ").split()) if caption else ""
         if numbers is not None:   # tables numbered across the page, so that every region's name is unique
             numbers.append(label)
+        if not table.get("id"):   # a chart above the table links it by this id
+            table["id"] = f"table-{len(numbers) if numbers is not None else number + 1}"
         if not label:
             heading = table.find_previous(re.compile(r"^h[1-6]$"))
             where = " ".join(heading.get_text(" ").split()).rstrip("¶ ") if heading else ""
             label = f"Table {len(numbers) if numbers is not None else number + 1}" + (f": {where}" if where else "")
         rows = len(table.find("tbody").find_all("tr", recursive=False)) if table.find("tbody") else \
             len(table.find_all("tr")) - 1
-        wrap = soup.new_tag("div", attrs={"class": "table-wrap", "role": "region", "tabindex": "0",
-                                          "aria-label": label or "Table"})
+        attrs = {"class": "table-wrap", "role": "region", "aria-label": label or "Table"}
+        if may_scroll(table):   # a keyboard reaches a region only where it can scroll (WCAG 2.1.1)
+            attrs["tabindex"] = "0"
+        wrap = soup.new_tag("div", attrs=attrs)
         table.wrap(wrap)
         outer = table.find_parent("details") or wrap
         if rows > LONG_TABLE and table.find_parent("details") is None:   # the notebook may have folded it
             details = soup.new_tag("details", attrs={"class": "long-table"})
             summary = soup.new_tag("summary")
-            summary.string = f"{label or 'Table'}: show all {rows:,} rows"
+            summary.string = f"Show all {rows:,} rows: {label or 'the table'}"
             wrap.wrap(details)
             details.insert(0, summary)
             outer = details
@@ -290,21 +313,32 @@ def present(body: str, folder: Path | None = None, numbers: list | None = None) 
         if name and folder is not None and (Path(folder) / "tables" / f"{name}.csv").exists():
             link = soup.new_tag("p", attrs={"class": "table-csv"})
             anchor = soup.new_tag("a", href=f"tables/{name}.csv")
-            anchor.string = f"Download this table (CSV, {name}.csv)"
+            anchor.string = "Download this table (CSV)"
             link.append(anchor)
             outer.insert_after(link)
-    for figure in soup.find_all("figure"):   # a chart keeps a readable size on a phone and scrolls in its own region
-        img = figure.find("img")
-        if img is None:
-            continue
+    for figure in soup.find_all("figure"):   # a chart with its table: the caption links the table of its numbers
+        nxt = figure.find_next(["figure", "table", "h2", "h3", "h4"])
         cap = figure.find("figcaption")
-        label = "Chart: " + (" ".join(cap.get_text(" ").split()) if cap else " ".join(str(img.get("alt", "")).split())[:120])
-        if numbers is not None:
-            seen = numbers.count(label)
-            numbers.append(label)
-            label += f" ({seen + 1})" if seen else ""
-        img.wrap(soup.new_tag("div", attrs={"class": "chart-wrap", "role": "region", "tabindex": "0",
-                                            "aria-label": label}))
+        if nxt is not None and nxt.name == "table" and cap is not None and nxt.get("id"):
+            cap.append(" ")
+            link = soup.new_tag("a", href=f"#{nxt['id']}", attrs={"class": "screen-only"})
+            link.string = "The chart's numbers are in the table below."
+            cap.append(link)
+    return str(soup)
+
+
+def may_scroll(table) -> bool:
+    """Whether a table could be wider than a phone's page (about 290 CSS pixels of text at 320 pixels wide): the
+    widest word of each column, at about 8 pixels a character, plus the cell's padding. A table that may scroll is a
+    focusable region (so a keyboard can scroll it, WCAG 2.1.1); one that cannot is not a tab stop."""
+    widths: dict[int, int] = {}
+    for tr in _tags(table, ("tr",)):
+        for i, cell in enumerate(_child_cells(tr)):
+            longest = max((len(word) for word in cell.get_text(" ").split()), default=0)
+            widths[i] = max(widths.get(i, 0), longest)
+    return sum(8 * w + 18 for w in widths.values()) > 260
+
+
     return str(soup)
 
 
@@ -366,12 +400,12 @@ def _tidy_table(table) -> None:
     _align_text_columns(table)
 
 
-_NUMERIC = re.compile(r"[-+]?[\d,]*\.?\d+%?|c|x|z|n/a|-|\u2013|")
+_NUMERIC = re.compile(r"[<>]?[-+]?[\d,]*\.?\d+%?|c|x|z|n/a|-|\u2013|")
 
 
 def _align_text_columns(table) -> None:
-    """Words to the left, numbers to the right (GSS tables guidance): a column none of whose body cells
-    holds a number (or a symbol) is marked ``text``. Tables with merged cells are left as they are."""
+    """Words to the left, numbers to the right (GSS tables guidance): a column every body cell of which is a number
+    (or a symbol) is marked ``num``, any other ``text``. Tables with merged cells are left as they are."""
     trs = _tags(table, ("tr",))
     rows = [_child_cells(tr) for tr in trs]
     if not rows or any(c.get("colspan") or c.get("rowspan") for row in rows for c in row):
@@ -381,10 +415,10 @@ def _align_text_columns(table) -> None:
     width = max(len(row) for row in rows)
     for col in range(width):
         values = [" ".join(row[col].get_text(" ").split()) for row in body if col < len(row)]
-        if values and not any(v and _NUMERIC.fullmatch(v.split(" ")[0]) for v in values):
-            for row in rows:
-                if col < len(row):
-                    row[col]["class"] = (row[col].get("class") or []) + ["text"]
+        numeric = bool(values) and all(_NUMERIC.fullmatch(v) for v in values) and any(values)
+        for row in rows:
+            if col < len(row) and not ({"num", "text"} & set(row[col].get("class") or [])):
+                row[col]["class"] = (row[col].get("class") or []) + ["num" if numeric else "text"]
 
 
 def _statement_parts(statement: str) -> tuple[str, int | None]:
@@ -392,18 +426,60 @@ def _statement_parts(statement: str) -> tuple[str, int | None]:
     return statement, (int(match.group(1)) + 1 if match else None)
 
 
+def report_heading(key: str, params: dict, told: dict) -> tuple[str, str]:
+    """A report's title and the line under it: the authority's name (from the shipped DfE list) and the period as
+    dates. ``told``: what the batch wrote for every report (``analysis.render.report.run_context``)."""
+    from analysis.render import words
+
+    start = params.get("period_start") or told.get("data_start")
+    end = params.get("period_end") or told.get("data_end")
+    when = words.period(start, end)
+    code = params.get("la_code")
+    if key == "compare":
+        title = f"Local authorities compared, {when}"
+        marked = [words.place(c) for c in str(code or "").split(",") if c.strip()]
+        where = "All local authorities, each against the others" + (f"; highlighted: {', '.join(marked)}" if marked else "")
+    elif key == "all":
+        title = f"Return home interviews: all local authorities, {when}"
+        where = "All local authorities together"
+    else:
+        title = f"Return home interviews: {words.place_title(key)}, {when}"
+        where = words.capital(words.place(key))
+    levels = [s.strip() for s in str(params.get("risk_levels", "")).split(",") if s.strip()]
+    grades = " and ".join(levels) if len(levels) < 3 else ", ".join(levels[:-1]) + " and " + levels[-1]
+    return title, f"{where}. Records from {when}. Police risk grades in scope: {grades}"
+
+
+def _section_title(section: dict) -> str:
+    """A section's name on the page: its notebook's own title, without its number."""
+    match = re.search(r"<h1[^>]*>(.*?)</h1>", section.get("html", ""), re.S)
+    if match:
+        text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", match.group(1))).replace("\u00b6", "").split())
+        text = re.sub(r"^\d+\s+", "", text).strip()
+        if text:
+            return text
+    return section["title"]
+
+
 def render_report(out: Path, *, title: str, sections: list[dict], headlines: list[str], synthetic: bool,
-                  statement: str, suppressed: bool, params_text: str, error: str | None = None) -> Path:
-    """Write one report page. ``sections``: dicts with title, anchor, html and optional figures (PNG paths).
+                  statement: str, suppressed: bool, params_text: str, error: str | None = None,
+                  verdict: dict | None = None) -> Path:
+    """Write one report page. ``sections``: dicts with title, anchor, html, optional figures (PNG paths) and
+    optional rank (the page shows the sections by rank: the police grade first, then delivery, the years, the
+    replication; equal ranks keep their order). ``verdict``: the disclosure audit's, as the batch worded it
+    (``analysis.render.words.verdict``): a run that must not be published says so at the top.
 
     Figures a notebook saved but did not show are listed as links to their files (no alt text can be
     written for them here). The page links the report's spreadsheet and PDF (``analysis.render.spreadsheet``).
     """
     from analysis import __version__
+    from analysis.render.words import GLOSSARY
 
     folder = Path(out).parent
     numbers: list = []
+    sections = sorted(sections, key=lambda s: s.get("rank", 99))
     for s in sections:
+        s["title"] = _section_title(s)
         s["html"] = present(s["html"], folder, numbers)
         s["figures"] = [{"name": p.stem.replace("_", " "), "png": f"figures/{p.name}",
                          "svg": f"figures/{p.stem}.svg" if p.with_suffix(".svg").exists() else None}
@@ -412,7 +488,8 @@ def render_report(out: Path, *, title: str, sections: list[dict], headlines: lis
     page = _env().get_template("report.html.j2").render(
         title=title, sections=sections, headlines=headlines, synthetic=synthetic, statement=statement,
         suppressed=suppressed, params_text=params_text, error=error, css=_css(), version=__version__,
-        generated=generated_stamp(), min_cell=min_cell, downloads=report_downloads(folder.name))
+        generated=generated_stamp(), min_cell=min_cell, downloads=report_downloads(folder.name),
+        verdict=verdict, glossary=GLOSSARY)
     out.write_text(page, encoding="utf-8")
     return out
 
@@ -459,12 +536,12 @@ def escape(text: str) -> str:
 
 INDEX_COLUMNS = [  # (label, where in figures.json)
     ("Notified episodes", ("replication", "populations", "notified_episodes", "n")),
-    ("In-scope episodes", ("replication", "populations", "medium_low_episodes", "n")),
-    ("RHI children", ("replication", "populations", "rhi_children", "n")),
-    ("CSE victim", ("replication", "figures", "cse_victim")),
+    ("Episodes in scope", ("replication", "populations", "medium_low_episodes", "n")),
+    ("Children with a completed RHI", ("replication", "populations", "rhi_children", "n")),
+    ("Sexual exploitation", ("replication", "figures", "cse_victim")),
     ("Any CSE red flag", ("replication", "figures", "cse_red_flag_any")),
-    ("CCE victim", ("replication", "figures", "cce_victim")),
-    ("Mental health", ("replication", "figures", "mental_health")),
+    ("Criminal exploitation", ("replication", "figures", "cce_victim")),
+    ("Mental-health issue", ("replication", "figures", "mental_health")),
 ]
 
 
@@ -502,69 +579,86 @@ def _downloads_of(folder: Path) -> list[dict]:
 
 
 def write_index(run: Path, record: dict, keys: list[str], synthetic: bool) -> Path:
-    """index.html of a run: every report with its status and key figures from its figures.json."""
-    from analysis.reference.dfe import la_names
+    """index.html of a run: the disclosure audit's verdict first, then every report (named, with its status), then
+    the key figures of each from its figures.json."""
+    from analysis.render import words
 
-    names = la_names()
     rows, compare = [], None
     for key in keys:
         rep = record["reports"][key]
         error = rep.get("error") or ""
         if key == "compare":
-            compare = {"href": "compare/report.html", "label": "funnel plots (RHI data and published DfE figures)",
+            compare = {"href": "compare/report.html", "label": "funnel plots of the records and of DfE's published figures",
                        "status": rep["status"], "error": error, "downloads": _downloads_of(run / key)}
             continue
         try:
             payload = json.loads((run / key / "figures.json").read_text())
         except (OSError, ValueError):
             payload = {}
-        label = "All local authorities" if key == "all" else f"{key} {names.get(key, '')}".strip()
+        label = "All local authorities" if key == "all" else words.capital(words.place(key))
         rows.append({"href": f"{key}/report.html", "label": label, "status": rep["status"], "error": error,
+                     "status_text": "complete" if rep["status"] == "ok" else rep["status"],
                      "downloads": _downloads_of(run / key),
                      "cells": [figure_cell(_dig(payload, path)) for _, path in INDEX_COLUMNS]})
     control = record["disclosure_control"]
     params = record["parameters"]
-    period = f"{params.get('period_start') or 'start of data'} to {params.get('period_end') or 'end of data'}"
-    failed = sum(r["status"] != "ok" for r in rows)
+    told = record.get("records_period") or {}
+    period = words.period(params.get("period_start") or told.get("first_day"),
+                          params.get("period_end") or told.get("last_day"))
+    levels = [s.strip() for s in str(params["risk_levels"]).split(",") if s.strip()]
+    reports = [r for r in rows] + ([compare] if compare else [])
+    failed = sum(r["status"] != "ok" for r in reports)
+    verdict = record.get("verdict") or words.verdict(record.get("disclosure_audit"), control["suppressed"])
     return render_index(
-        run / "index.html", title="Return home interview reports", rows=rows, compare=compare,
-        columns=[{"label": label} for label, _ in INDEX_COLUMNS], started=record["started"],
-        finished=record["finished"], commit=str(record["git"]["commit"])[:12], dirty=record["git"]["dirty"] is True,
-        synthetic=synthetic, suppressed=control["suppressed"], statement=control["statement"],
-        params_text=f"Period {period}; police risk in scope: {params['risk_levels'].replace(',', ', ')}",
-        n_ok=len(rows) - failed, n_total=len(rows), n_failed=failed, min_cell=control.get("min_cell"),
-        figures_note="Percentages are of RHI children (children with a completed RHI for an in-scope episode), "
-                     "with the count and denominator; 'c' marks a value suppressed by disclosure control; a blank "
-                     "cell means the report did not record the figure. Authority names come from the DfE list.")
+        run / "index.html", title=f"Return home interview reports, {period}", rows=rows, compare=compare,
+        columns=[{"label": label} for label, _ in INDEX_COLUMNS], started=words.stamp(record["started"]),
+        finished=words.stamp(record["finished"]), commit=str(record["git"]["commit"])[:12],
+        dirty=record["git"]["dirty"] is True, synthetic=synthetic, suppressed=control["suppressed"],
+        statement=control["statement"], verdict=verdict, period=period,
+        params_text=f"Records from {period}; police risk grades in scope: {' and '.join(levels)}",
+        n_ok=len(reports) - failed, n_total=len(reports), n_failed=failed, min_cell=control.get("min_cell"),
+        figures_note="Percentages are of children with a completed RHI for an episode in scope, with the number and "
+                     "what it is out of; c means not shown, so that a small number cannot be worked out; a blank "
+                     "cell means the report did not record the figure. Authority names are from DfE's list of local "
+                     "authorities.")
 
 
 # --- the files beside a report: its spreadsheet and its PDF ---------------------------------------
 
-def write_downloads(folder: Path, *, key: str, params: dict, title: str, statement: str, synthetic: bool) -> dict:
-    """After ``report.html``: ``report.xlsx`` (every table, ``analysis.render.spreadsheet``) and, for the run-level
-    reports, ``report.pdf`` (the page printed by headless Chromium, when it is installed; ``prints_pdf``). Returns what was written and how long
-    each took; a PDF that cannot be printed is reported there, not raised (the report itself is complete).
+def write_downloads(folder: Path, *, key: str, params: dict, title: str, statement: str, synthetic: bool,
+                    told: dict | None = None) -> dict:
+    """After ``report.html``: ``report.xlsx`` (every table, ``analysis.render.spreadsheet``, in the order the page
+    shows them) and, for the run-level reports, ``report.pdf`` (the page printed by headless Chromium, when it is
+    installed; ``prints_pdf``). ``told``: what the batch wrote for every report (the records' period, the audit's
+    verdict). Returns what was written and how long each took; a PDF that cannot be printed is reported there, not
+    raised (the report itself is complete).
     """
     import time
 
-    from analysis.render import browser
+    from analysis.render import browser, words
     from analysis.render.spreadsheet import write_report_workbook
 
     folder = Path(folder)
+    told = told or {}
     done: dict = {}
     t0 = time.perf_counter()
     _, min_cell = _statement_parts(statement)
     secondary = (f"So that a hidden count cannot be worked out from totals and other tables, some counts of "
-                 f"{min_cell} or more are shown as 'c' too (secondary suppression).") if min_cell else None
-    notes = [f"Police risk grades in scope: {str(params.get('risk_levels', '')).replace(',', ', ')}.",
-             "Every percentage is shown with its count and denominator where the report shows them.",
-             "The tables are those of the report page report.html; the CSV files in tables/ hold the same values."]
+                 f"{min_cell} or more are shown as 'c' too (secondary suppression). Every c means the same: "
+                 f"{words.HIDDEN}.") if min_cell else None
+    levels = [s.strip() for s in str(params.get("risk_levels", "")).split(",") if s.strip()]
+    notes = [f"Police risk grades in scope: {' and '.join(levels)}.",
+             "Every percentage is shown with its number and what it is out of, where the report shows them.",
+             "The tables are those of the report page, in the same order, with the same labels."]
     if synthetic:
-        notes.insert(0, "SYNTHETIC DATA: every record behind these tables was generated by a program; "
-                        "no real child is described.")
-    book = write_report_workbook(folder, title=title, source=_source(synthetic), period=_period(folder, params),
-                                 statement=statement, secondary=secondary, notes=notes,
-                                 titles=table_titles(folder / "report.html"))
+        notes.insert(0, "Synthetic data: every record behind these tables was made by a program; no real child or "
+                        "authority is described.")
+    verdict = told.get("verdict")
+    titles = table_titles(folder / "report.html")
+    book = write_report_workbook(folder, title=title, source=_source(synthetic),
+                                 period=_period(folder, params, told), statement=statement, secondary=secondary,
+                                 notes=notes, titles=titles, order=list(titles),
+                                 verdict=verdict["text"] if verdict else None)
     done["xlsx"] = {"file": book.name if book else None, "seconds": round(time.perf_counter() - t0, 2)}
     if prints_pdf(key):
         t0 = time.perf_counter()
@@ -601,15 +695,17 @@ def table_titles(page: Path) -> dict:
 
 def _source(synthetic: bool) -> str:
     if synthetic:
-        return "Synthetic records of missing episodes and return home interviews, made by rhi synth"
-    return ("Local authority records of missing episodes and return home interviews, in the format of the "
-            "project's data contract, analysed with rhi-analysis")
+        return "Synthetic records of missing episodes and return home interviews, made by a program (rhi-analysis)"
+    return ("Local authority records of missing episodes and return home interviews, analysed with rhi-analysis")
 
 
-def _period(folder: Path, params: dict) -> str:
-    """The period analysed, as the run's publication dates it (financial year) and as the options set it."""
-    start, end = params.get("period_start"), params.get("period_end")
-    text = f"{start or 'start of the data'} to {end or 'end of the data'}"
+def _period(folder: Path, params: dict, told: dict | None = None) -> str:
+    """The period analysed as dates, and the financial year the run's publication dates it to."""
+    from analysis.render import words
+
+    told = told or {}
+    text = words.period(params.get("period_start") or told.get("data_start"),
+                        params.get("period_end") or told.get("data_end"))
     cells = Path(folder).parent / "publication" / "rhi_publication.csv"
     try:
         with cells.open(newline="") as handle:
@@ -618,5 +714,5 @@ def _period(folder: Path, params: dict) -> str:
         first = None
     period = (first or {}).get("time_period", "")
     if re.fullmatch(r"\d{6}", period or ""):
-        text += f" (starting in the financial year {period[:4]}-{period[4:]})"
+        text += f" (published as the financial year {period[:4]}-{period[4:]})"
     return text

@@ -1,8 +1,10 @@
 """Charts and headline sentences for the delivery indicators (notebook 04).
 
 Context lines come from the ``context`` block of the published-figures
-reference (national and other authorities' figures quoted by the seeds), are
-drawn dashed and labelled "context", and are never mixed with the data.
+reference, only where the figure is national or from a published national source
+(one council's own figures are not a benchmark for another, so they are not drawn);
+they are drawn dashed, labelled "context" with their source, and never mixed with
+the data. A chart whose every value is hidden is not drawn: one line says so.
 """
 
 from __future__ import annotations
@@ -12,14 +14,20 @@ import pandas as pd
 
 from analysis.disclosure import SUPPRESSED, is_symbol
 from analysis.render.narrative import SHORT_SOURCES, citation
-from analysis.render.plots import PALETTE, WIDTH, count_text, number, styled, value_text
+from analysis.render.plots import PALETTE, WIDTH, NotDrawn, count_text, number, styled, value_text
 from analysis.definitions.kpis import CLOCK_HOURS, CLOCKS, HOURS_LABELS, SETTING_LABELS, SETTINGS
 
-CONTEXT = {  # measure shown on a chart -> reference context id
+CONTEXT = {  # measure shown on a chart -> reference context id (national or published national sources only)
     "offered": "rhi_offered_share", "completed": "rhi_completed_share_of_missing_cases_avg",
-    "declined": "rhi_offers_declined_share", "repeat": "one_la_recurrent_missing_share",
-    "refused": "one_la_rhi_refused_share",
+    "declined": "rhi_offers_declined_share",
 }
+HIDDEN_CHART = "every number is not shown (c), so that a small number cannot be worked out"
+HOURS_WORDS = {"up to 24 h": "up to 24 h", "24-48 h": "24 to 48 h", "48-72 h": "48 to 72 h",
+               "72 h-5 days": "72 h to 5 days", "5-7 days": "5 to 7 days", "over 7 days": "over 7 days"}
+
+
+def _all_hidden(values) -> bool:
+    return all(_value(v) is None for v in values)
 
 
 def context_lines(reference: dict) -> dict[str, dict]:
@@ -31,7 +39,7 @@ def context_lines(reference: dict) -> dict[str, dict]:
 
 def context_note(context: dict, keys) -> str:
     """The caption's sentence naming each context line drawn and its source in full."""
-    items = [(CONTEXT[k], context.get(CONTEXT.get(k, ""))) for k in keys]
+    items = [(CONTEXT[k], context.get(CONTEXT[k])) for k in keys if k in CONTEXT]
     said = [f"{item['pct']:g}%: {item['source']}" for _, item in items if item and item.get("pct") is not None]
     return ("Dashed grey lines are context from other sources, not these data (" + "; ".join(said) + ")."
             if said else "")
@@ -45,7 +53,7 @@ def _draw_context(ax, context: dict, key: str, orient: str = "h", short: bool = 
     line(item["pct"], color="grey", linestyle="--", linewidth=1)
     if short:   # no room for a label beside the lines: the caption names the context line and its source
         return
-    text = f"context {item['pct']:g}% ({item['short']})"
+    text = f"context: {item['pct']:g}% ({item['short']})"
     if orient == "h":
         ax.annotate(text, (0.99, item["pct"]), xycoords=("axes fraction", "data"), color="#3D3D3D",
                     va="bottom", ha="right", bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1})
@@ -63,7 +71,7 @@ def _setting_bars(ax, card: pd.DataFrame, measure: str, colour: str) -> None:
     ax.bar(range(len(SETTINGS)), [p or 0 for p in pct], color=colour, yerr=[[max(0, v) for v in low], high],
            ecolor="#3D3D3D", capsize=3)
     for x, (p, den) in enumerate(zip(pct, rows["denominator"])):
-        ax.annotate("none" if p is None and den == 0 else "c" if p is None else f"{p:.0f}%", (x, (p or 0) + 1),
+        ax.annotate("none" if p is None and number(den) == 0 else "c" if p is None else f"{p:.0f}%", (x, (p or 0) + 1),
                     ha="center", va="bottom", xytext=(0, 2), textcoords="offset points")
     ax.set_xticks(range(len(SETTINGS)), [_setting_label(s) for s in SETTINGS])
     ax.set_ylim(0, 100)
@@ -77,14 +85,15 @@ def _setting_label(setting: str) -> str:
 @styled
 def refusals_and_repeats(card: pd.DataFrame, context: dict):
     """Share of offered episodes declined, and of episodes that are repeats, by setting, with context lines."""
+    shown = card[(card["group"] == "setting") & card["measure"].isin(["offered episodes declined", "repeat episodes"])]
+    if _all_hidden(shown["pct"]):
+        return NotDrawn(f"The chart of offers declined and repeat episodes is not drawn: {HIDDEN_CHART}.")
     fig, (left, right) = plt.subplots(2, 1, figsize=(WIDTH, 8))
     _setting_bars(left, card, "offered episodes declined", PALETTE[2])
     _draw_context(left, context, "declined")
-    _draw_context(left, context, "refused")
     left.set_ylabel("% of offered episodes (95% CI)")
     left.set_title("Offers declined")
     _setting_bars(right, card, "repeat episodes", PALETTE[0])
-    _draw_context(right, context, "repeat")
     right.set_ylabel("% of episodes (95% CI)")
     right.set_title("Repeat episodes")
     fig.tight_layout()
@@ -98,8 +107,11 @@ def _value(x):
 @styled
 def funnel_by_setting(card: pd.DataFrame, context: dict):
     """Share of episodes offered, accepted and completed, by setting, with 95% intervals."""
-    fig, ax = plt.subplots(figsize=(WIDTH, 5))
     states = ("offered", "accepted", "completed")
+    shown = card[(card["group"] == "setting") & card["measure"].isin([f"episodes with an RHI {s}" for s in states])]
+    if _all_hidden(shown["pct"]):
+        return NotDrawn(f"The chart of RHIs offered, accepted and completed is not drawn: {HIDDEN_CHART}.")
+    fig, ax = plt.subplots(figsize=(WIDTH, 5))
     width = 0.8 / len(states)
     for i, state in enumerate(states):
         rows = card[(card["group"] == "setting") & (card["measure"] == f"episodes with an RHI {state}")]
@@ -112,8 +124,8 @@ def funnel_by_setting(card: pd.DataFrame, context: dict):
         highs = [_value(hi) - p if p is not None and _value(hi) is not None else 0 for p, hi in zip(pct, rows["ci_high"])]
         ax.bar(xs, heights, width, label=state, yerr=[lows, highs], ecolor="#3D3D3D", capsize=2, color=PALETTE[i])
         for x, p, den in zip(xs, pct, rows["denominator"]):
-            if p is None:
-                ax.annotate("c" if den not in (0, None) else "none", (x, 1), ha="center")
+            if p is None:   # upright, one per bar: side by side they never run together
+                ax.annotate("none" if number(den) == 0 else "c", (x, 1), ha="center", va="bottom", rotation=90)
     _draw_context(ax, context, "offered")
     _draw_context(ax, context, "completed")
     ax.set_xticks(range(len(SETTINGS)), [_setting_label(s) for s in SETTINGS])
@@ -127,6 +139,8 @@ def funnel_by_setting(card: pd.DataFrame, context: dict):
 @styled
 def time_to_interview(dist: pd.DataFrame):
     """Completed RHIs by hours to the interview, from the return and from the offer, with the 72-hour limit marked."""
+    if _all_hidden([v for clock in CLOCKS for v in dist[clock]]):
+        return NotDrawn(f"The chart of hours to the interview is not drawn: {HIDDEN_CHART}.")
     fig, ax = plt.subplots(figsize=(WIDTH, 4.4))
     width = 0.4
     for i, (clock, label) in enumerate(CLOCKS.items()):
@@ -138,8 +152,8 @@ def time_to_interview(dist: pd.DataFrame):
                 ax.annotate("c", (x, 0.5), ha="center")
     limit = HOURS_LABELS.index("48-72 h") + 0.5
     ax.axvline(limit, color="black", linestyle=":", linewidth=1)
-    ax.annotate(f"{CLOCK_HOURS} hours ", (limit, 0.95), xycoords=("data", "axes fraction"), ha="right")
-    ax.set_xticks(range(len(dist)), [str(h).replace(" h", "") for h in dist["hours"]], rotation=45, ha="right")
+    ax.annotate(f"{CLOCK_HOURS} hours", (limit, 1.01), xycoords=("data", "axes fraction"), ha="center", va="bottom")   # above the bars
+    ax.set_xticks(range(len(dist)), [HOURS_WORDS.get(str(h), str(h)) for h in dist["hours"]], rotation=45, ha="right")
     ax.set_xlabel("hours to the interview")
     ax.set_ylabel("completed RHIs")
     ax.legend(loc="upper right", frameon=False)
@@ -150,6 +164,8 @@ def time_to_interview(dist: pd.DataFrame):
 @styled
 def monthly_trend(month: pd.DataFrame, context: dict):
     """Two panels sharing the months: episodes per month (bars), and the shares offered, completed and on time (lines)."""
+    if _all_hidden(month["episodes"]):
+        return NotDrawn(f"The month-by-month chart is not drawn: {HIDDEN_CHART}.")
     fig, (ax, right) = plt.subplots(2, 1, figsize=(WIDTH, 7), sharex=True, height_ratios=(1, 1.6))
     episodes = [_value(v) or 0 for v in month["episodes"]]
     ax.bar(month["month"], episodes, color=PALETTE[4])
@@ -180,9 +196,13 @@ def monthly_trend(month: pd.DataFrame, context: dict):
 @styled
 def decline_reasons_chart(reasons: pd.DataFrame):
     """Declined RHIs by reason: % of declined RHIs on the axis, each bar labelled with its % and count."""
+    if _all_hidden(reasons["pct"]):
+        return NotDrawn(f"The chart of reasons RHIs were declined is not drawn: {HIDDEN_CHART}.")
+    from analysis.render.words import plain_value
+
     fig, ax = plt.subplots(figsize=(WIDTH, 0.5 * len(reasons) + 1.3))
     pct = [_value(v) or 0 for v in reasons["pct"]]
-    ax.barh(reasons["reason"].str.replace("_", " "), pct, color=PALETTE[2])
+    ax.barh([plain_value("reason", str(r)) for r in reasons["reason"]], pct, color=PALETTE[2])
     for i, (_, row) in enumerate(reasons.iterrows()):
         ax.annotate(" " + value_text(row), (pct[i], i), va="center")
     ax.set_xlim(0, 100 * 1.6 if max(pct + [0]) > 60 else 100)
@@ -193,29 +213,37 @@ def decline_reasons_chart(reasons: pd.DataFrame):
     return fig
 
 
-def headline_sentences(card: pd.DataFrame, timeliness: pd.DataFrame) -> list[str]:
-    """Plain sentences from the numbers (suppressed values stay 'c')."""
+def headline_sentences(card: pd.DataFrame, timeliness: pd.DataFrame, place: str = "") -> list[str]:
+    """Plain sentences from the numbers; a hidden number is "not shown (c)", never called small."""
     overall = card[(card["group"] == "all")].set_index("measure")
 
     def n(value):
-        return value if is_symbol(value) else f"{int(value):,}"
+        return "not shown (c)" if is_symbol(value) else f"{int(value):,}"
 
-    def part(measure):
+    def share(measure):
+        """'459 of 799 (57%)', or None where a number of it is hidden."""
         row = overall.loc[measure]
-        if any(is_symbol(v) for v in (row["count"], row["denominator"], row["pct"])):
-            return f"{n(row['count'])} of {n(row['denominator'])}"
-        if row["pct"] is None or pd.isna(row["pct"]):
-            return f"{n(row['count'])} of {n(row['denominator'])}"
+        if any(is_symbol(v) for v in (row["count"], row["denominator"], row["pct"])) or pd.isna(row["pct"]):
+            return None
         return f"{int(row['count']):,} of {int(row['denominator']):,} ({row['pct']:.0f}%)"
 
-    out = [f"RHI delivery, every notified episode whatever its police grade: "
-           f"{n(overall.loc['episodes', 'count'])} missing episodes of {n(overall.loc['children missing', 'count'])} children; "
-           f"an RHI was offered for {part('episodes with an RHI offered')} and completed for "
-           f"{part('episodes with an RHI completed')}; {part('offered episodes declined')} offered episodes were declined."]
+    where = f"{place}: " if place else ""
+    offered, completed, declined = (share(m) for m in ("episodes with an RHI offered", "episodes with an RHI completed",
+                                                        "offered episodes declined"))
+    done = (f"an RHI was offered for {offered} and completed for {completed}" if offered and completed else
+            f"an RHI was offered for {offered}; the number completed is not shown (c)" if offered else
+            f"an RHI was completed for {completed}; the number offered is not shown (c)" if completed else
+            "the numbers of RHIs offered and completed are not shown (c)")
+    out = [f"{where}{n(overall.loc['episodes', 'count'])} missing episodes of "
+           f"{n(overall.loc['children missing', 'count'])} children were notified (every police grade); {done}; "
+           + (f"{declined} of the offers were declined." if declined else "the number of offers declined is not shown (c).")]
     ret = timeliness.iloc[0]
     shown = [ret[c] for c in ("within_72h_count", "within_72h_denominator", "within_72h_pct", "median_hours")]
-    if any(is_symbol(v) for v in shown) or not ret["within_72h_denominator"]:
-        out.append("Too few completed RHIs to report how many were within 72 hours of the return.")
+    if any(is_symbol(v) for v in shown):
+        out.append(f"How many completed RHIs took place within {CLOCK_HOURS} hours of the child's return is not shown "
+                   "(c), so that a small number cannot be worked out.")
+    elif not ret["within_72h_denominator"]:
+        out.append("No completed RHI could be timed from the child's return.")
     else:
         out.append(f"{int(ret['within_72h_count']):,} of {int(ret['within_72h_denominator']):,} completed RHIs "
                    f"({ret['within_72h_pct']:.0f}%) took place within {CLOCK_HOURS} hours of the child's return "
@@ -265,12 +293,23 @@ def monthly_alt(month: pd.DataFrame) -> str:
 
 def decline_alt(reasons: pd.DataFrame) -> str:
     return ("Bar chart of declined RHIs by reason, as a share of declined RHIs: "
-            + "; ".join(f"{str(r['reason']).replace('_', ' ')} {value_text(r)}" for _, r in reasons.iterrows()) + ".")
+            + "; ".join(f"{_reason(r['reason'])} {value_text(r)}" for _, r in reasons.iterrows()) + ".")
+
+
+def _reason(code) -> str:
+    from analysis.render.words import plain_value
+
+    return str(plain_value("reason", str(code))).lower()
 
 
 def delivery_record(tables: dict) -> dict:
     """The ``delivery`` block of figures.json, from the published delivery tables."""
     from analysis.render.narrative import _records
 
-    card = tables["scorecard"]
-    return {"scorecard_all": _records(card[card["group"] == "all"]), "timeliness": _records(tables["timeliness"])}
+    out = {}
+    if tables.get("scorecard") is not None:
+        card = tables["scorecard"]
+        out["scorecard_all"] = _records(card[card["group"] == "all"])
+    if tables.get("timeliness") is not None:
+        out["timeliness"] = _records(tables["timeliness"])
+    return out

@@ -1,8 +1,10 @@
 """Plain-English sentences written from the numbers of the linkage analysis (issue 5).
 
 Every function takes an already suppressed table or a result object and
-returns text; nothing here holds a claim of its own. A suppressed figure is
-written as "a small number (suppressed)", an empty group as "no estimate".
+returns text; nothing here holds a claim of its own. A hidden figure is written
+the same way whatever hid it, "not shown (c)" (``analysis.render.words``): a
+reader is never told that a particular hidden number is small. An empty group
+is "no estimate". Codes are written as words.
 """
 
 from __future__ import annotations
@@ -12,15 +14,24 @@ import math
 from analysis import vocab
 from analysis.stats.association import format_p
 from analysis.disclosure import NOT_AVAILABLE, SUPPRESSED, is_symbol
+from analysis.render.words import LABELS, capital, place as place_words
 
 RISK_WORDS = {"high": "high-risk", "medium": "medium-risk", "low": "low-risk", "medium_or_low": "medium- or low-risk",
               "all": "all"}
+HIDDEN = "not shown (c)"
+
+
+def label(code) -> str:
+    """A code as words ('cse_any' -> 'sexual exploitation (any CSE indicator)')."""
+    return LABELS.get(str(code), str(code).replace("_", " "))
 
 
 def grade_levels(table) -> tuple:
     """The police grades a prevalence table shows: high, medium and low, or (one authority's report, whose plan
     publishes the coarse grade) high and medium or low."""
     return ("high", "medium", "low") if (table["police_risk"] == "medium").any() else ("high", "medium_or_low")
+
+
 UNIT_NOUN = {"rhis": "RHIs", "children": "children"}
 
 
@@ -37,11 +48,11 @@ def figure_text(row) -> str:
     if NOT_AVAILABLE in (count, den):
         return "not available in this source"
     if den == SUPPRESSED:
-        return "a small group (suppressed)"
+        return HIDDEN
     if _num(den) == 0:
         return "no estimate (none in this group)"
     if count == SUPPRESSED:
-        return f"a suppressed number of {int(float(den)):,}"
+        return f"{HIDDEN} of {int(float(den)):,}"
     pct, low, high = _num(row["pct"]), _num(row["ci_low"]), _num(row["ci_high"])
     return f"{int(float(count)):,} of {int(float(den)):,} ({pct:.0f}%, 95% CI {low:.0f}% to {high:.0f}%)"
 
@@ -52,21 +63,21 @@ def describe_prevalence(table, outcome: str, unit: str, cohort: str = "all", gro
     sub = table[(table["outcome"] == outcome) & (table["cohort"] == cohort)]
     who = "all RHI children" if cohort == "all" else vocab.COHORT_LABELS.get(cohort, cohort).lower()
     if sub.empty or _num(sub[sub[group] == "all"].iloc[0]["denominator"]) == 0:
-        return f"{outcome} ({who}): no {UNIT_NOUN[unit]} in this group, so no estimate."
+        return f"{capital(label(outcome))} ({who}): no {UNIT_NOUN[unit]} in this group, so no estimate."
     parts = []
     for level in levels:
         row = sub[sub[group] == level]
         if row.empty:
             continue
         if group != "police_risk":
-            label = f"episode band {level}"
+            name = f"episode band {level}"
         elif unit == "children":
-            label = f"children with a {RISK_WORDS.get(level, level)} RHI"
+            name = f"children with a {RISK_WORDS.get(level, level)} RHI"
         else:
-            label = f"{RISK_WORDS.get(level, level)} RHIs"
-        parts.append(f"{label}: {figure_text(row.iloc[0])}")
+            name = f"{RISK_WORDS.get(level, level)} RHIs"
+        parts.append(f"{name}: {figure_text(row.iloc[0])}")
     noun = "children" if unit == "children" else "RHIs"
-    return f"{outcome} ({who}, {noun} with the disclosure / {noun} in the group) - " + "; ".join(parts) + "."
+    return f"{capital(label(outcome))} ({who}, {noun} with the disclosure of {noun} in the group): " + "; ".join(parts) + "."
 
 
 def compare_sentence(table, outcome: str, unit: str, cohort: str = "all", a: str = "medium", b: str = "high") -> str:
@@ -77,38 +88,38 @@ def compare_sentence(table, outcome: str, unit: str, cohort: str = "all", a: str
     ra, rb = sub.loc[a], sub.loc[b]
     va, vb = _num(ra["pct"]), _num(rb["pct"])
     if va is None or vb is None:
-        return (f"The {RISK_WORDS[a]} and {RISK_WORDS[b]} figures for {outcome} cannot both be shown "
-                "(a group is empty or suppressed), so they are not compared.")
+        return (f"The {RISK_WORDS[a]} and {RISK_WORDS[b]} figures for {label(outcome)} cannot both be shown "
+                "(a group is empty or not shown), so they are not compared.")
     overlap = _num(ra["ci_low"]) <= _num(rb["ci_high"]) and _num(rb["ci_low"]) <= _num(ra["ci_high"])
     direction = "higher" if va > vb else "lower" if va < vb else "the same"
     tail = ("their 95% intervals overlap, so these data do not show a clear difference" if overlap
             else "their 95% intervals do not overlap")
-    return f"For {outcome}, the {RISK_WORDS[a]} figure ({va:.0f}%) is {direction} than the {RISK_WORDS[b]} figure ({vb:.0f}%); {tail}."
+    return f"For {label(outcome)}, the {RISK_WORDS[a]} figure ({va:.0f}%) is {direction} than the {RISK_WORDS[b]} figure ({vb:.0f}%); {tail}."
 
 
 def describe_association(row, against: str = "the grade") -> str:
-    """The test used, why, and the p- and q-values, for one outcome row of an association table.
+    """The test used, why, and its p-value and adjusted p-value, for one outcome row of an association table.
 
     ``against`` names what disclosure is tested against ("the grade", "the episode band").
     """
     what = against.removeprefix("the ")
+    name = capital(label(row["outcome"]))
     if row["p_value"] == SUPPRESSED:
-        return (f"{row['outcome']}: the test of {what} against disclosure is not published: it rests on a count "
-                "too small to publish.")
+        return f"{name}: the test of {what} against disclosure is {HIDDEN}, so that a small number cannot be worked out."
     if row["test"] == "not tested":
-        text = f"{row['outcome']}: no test of {what} against disclosure ({row['test_reason']})."
+        text = f"{name}: no test of {what} against disclosure ({row['test_reason']})."
     else:
-        text = (f"{row['outcome']}: {row['test']} p = {format_p(_num(row['p_value']))} "
-                f"(Benjamini-Hochberg q = {format_p(_num(row['q_value_bh']))}); used because {row['test_reason']}.")
+        text = (f"{name}: {row['test']}, p = {format_p(_num(row['p_value']))} "
+                f"(adjusted p = {format_p(_num(row['q_value_bh']))}); used because {row['test_reason']}.")
     if row["trend_test"] == "not tested":
         return text + f" No trend test ({row['trend_reason']})."
     z = _num(row["trend_z"])
     if z is None:
-        return text + " The trend test is not published."
+        return text + f" The trend test is {HIDDEN}."
     direction = "rises" if z > 0 else "falls"
     name = "t" if str(row["trend_test"]).endswith("(t)") else "z"     # the clustered trend test refers t to Student's t
     return text + (f" {row['trend_test']}: the proportion {direction} with {against} ({name} = {z:.2f}, "
-                   f"p = {format_p(_num(row['trend_p_value']))}, q = {format_p(_num(row['trend_q_value_bh']))}).")
+                   f"p = {format_p(_num(row['trend_p_value']))}, adjusted p = {format_p(_num(row['trend_q_value_bh']))}).")
 
 
 def describe_model(result) -> str:
@@ -142,12 +153,11 @@ def describe_hidden_risk(h, control) -> str:
 
     row = suppress_figure({"count": h.disclosed.count, "denominator": h.disclosed.denominator,
                            "pct": h.disclosed.pct, "ci_low": h.disclosed.ci_low, "ci_high": h.disclosed.ci_high}, control)
-    harms = ", ".join(h.serious)
+    harms = ", ".join(label(x) for x in h.serious)
     if h.disclosed.denominator == 0:
         return ("No RHI child was graded medium or low on every notified episode in the period, "
                 "so there is no hidden-risk estimate.")
-    episodes = ("a suppressed number of" if control.is_small(h.episodes_of_disclosers)
-                else f"{h.episodes_of_disclosers:,}")
+    episodes = (HIDDEN if control.is_small(h.episodes_of_disclosers) else f"{h.episodes_of_disclosers:,}")
     text = (f"Of the RHI children graded medium or low on every notified episode in the period, "
             f"{figure_text(row)} disclosed at least one serious harm ({harms}).")
     if h.disclosed.count and row["count"] != SUPPRESSED:
@@ -173,42 +183,43 @@ def describe_screening(table, unit: str, cohort: str = "all") -> str:
 def describe_grades(table, many: int) -> str:
     """How the episodes of children with many episodes were graded, compared with the others."""
     out = []
-    for label, sub in table.groupby("children_group", sort=False):
+    for group, sub in table.groupby("children_group", sort=False):
         children = sub["children"].iloc[0]
-        parts = [f"{row['police_risk']}: {figure_text(row)}" for _, row in sub.iterrows()]
-        out.append(f"Children with {label} ({children} children), episodes by grade - " + "; ".join(parts) + ".")
+        parts = [f"{label(row['police_risk'])}: {figure_text(row)}" for _, row in sub.iterrows()]
+        out.append(f"Children with {group} ({children} children), episodes by grade - " + "; ".join(parts) + ".")
     return " ".join(out)
 
 
 def describe_model_rows(rows) -> str:
     """What was fitted for one outcome and what it shows for the police grade, from the published table."""
     first = rows.iloc[0]
+    name = capital(label(first["outcome"]))
     if first["status"] == NOT_AVAILABLE:
-        return f"{first['outcome']}: no model: this dataset's source does not hold what it needs."
+        return f"{name}: no model: this dataset's source does not hold what it needs."
     if first["status"] == SUPPRESSED:
-        return (f"{first['outcome']}: the model is not published: its grade-by-outcome table has a count too "
-                "small to publish.")
-    events, n, kids = (("a suppressed number" if v == SUPPRESSED else f"{int(v):,}")
+        return f"{name}: the model is {HIDDEN}, so that a small number cannot be worked out from it."
+    events, n, kids = ((HIDDEN if v == SUPPRESSED else f"{int(v):,}")
                        for v in (first["events"], first["rhis"], first["children"]))
-    lines = [f"{first['outcome']}: {events} of {n} RHIs ({kids} children) had the outcome. Status: {first['status']}."]
+    lines = [f"{name}: {events} of {n} RHIs ({kids} children) had the outcome. Status: {first['status']}."]
     if first["warnings"] not in (None, "", SUPPRESSED):
         lines.append(f"Warnings: {first['warnings']}.")
     for _, row in rows[rows["term"].astype(str).str.startswith("police_risk=")].iterrows():
-        level = row["term"].split("=", 1)[1]
+        level = row["term"].split("=", 1)[1].replace("|", " or ")
         if SUPPRESSED in (row["note"], row["odds_ratio"]):
-            lines.append(f"{level} vs reference: not published (it rests on a count too small to publish).")
+            lines.append(f"Graded {level}, against the reference grade: not published (it rests on a count too "
+                         "small to publish).")
             continue
         if str(row["note"]).startswith("not estimated"):
-            lines.append(f"{level} vs reference: {row['note']}.")
+            lines.append(f"Graded {level}, against the reference grade: {row['note']}.")
             continue
         if row["note"]:
-            lines.append(f"{level} vs reference: not reported as a finding ({row['note']}).")
+            lines.append(f"Graded {level}, against the reference grade: not reported as a finding ({row['note']}).")
             continue
         low, high = _num(row["ci_low"]), _num(row["ci_high"])
         verdict = ("the interval excludes 1" if (low > 1 or high < 1)
                    else "the interval includes 1 (no clear difference)")
-        lines.append(f"{level} vs reference grade: odds ratio {_num(row['odds_ratio']):.2f} "
-                     f"(95% CI {low:.2f} to {high:.2f}), adjusted for the other covariates; {verdict}.")
+        lines.append(f"Graded {level}, against the reference grade: odds ratio {_num(row['odds_ratio']):.2f} "
+                     f"(95% CI {low:.2f} to {high:.2f}), adjusted for the other differences; {verdict}.")
     return " ".join(lines)
 
 
@@ -219,7 +230,7 @@ def describe_hidden_risk_table(table, serious) -> str:
         return ("No RHI child was graded medium or low on every notified episode in the period, "
                 "so there is no hidden-risk estimate.")
     text = (f"Of the RHI children graded medium or low on every notified episode in the period, "
-            f"{figure_text(first)} disclosed at least one serious harm ({', '.join(serious)}).")
+            f"{figure_text(first)} disclosed at least one serious harm ({', '.join(label(x) for x in serious)}).")
     if episodes["count"] != SUPPRESSED and _num(episodes["count"]):
         text += f" Those children had {int(episodes['count']):,} episodes between them, every one graded medium or low."
     return text
@@ -263,7 +274,8 @@ def citation(context_id: str, fallback: str = "") -> str:
 
 
 def place_text(la_code: str | None) -> str:
-    return f"local authority {la_code}" if la_code else "all local authorities"
+    """'Kent (E10000016)', 'local authority E08999901' or 'all local authorities'."""
+    return place_words(la_code)
 
 
 def _pct_of(row) -> str | None:
@@ -274,37 +286,42 @@ def _pct_of(row) -> str | None:
     return f"{pct:.1f}% ({int(count):,} of {int(den):,})"
 
 
+GRADE_GROUPS = (("medium", "a medium-risk RHI"), ("low", "a low-risk RHI"),
+                ("medium_or_low", "a medium- or low-risk RHI"), ("high", "a high-risk RHI"))
+
+
 def police_grade_headline(prev_children, hidden, la_code: str | None, period: str) -> str:
     """The study's question in one sentence: serious harm disclosed by children graded medium or low, against high.
 
-    From the published child-level prevalence by grade (``prevalence_by_risk_children``) and the
-    published pooled group of children graded medium or low on every episode (first row of
-    ``hidden_risk``). Names its population; says which figures are too small to publish.
+    From the published child-level prevalence by grade (``prevalence_by_risk_children``: high, medium and low, or
+    high and medium-or-low, as the run publishes them for this report) and the published pooled group of children
+    graded medium or low on every episode (first row of ``hidden_risk``, when published). Names its place and
+    period; a hidden figure is "not shown (c)", never called small.
     """
-    who = (f"Children with a completed return home interview (RHI), every police grade, {place_text(la_code)}, "
-           f"{period}")
+    where = f"{capital(place_text(la_code))}, {period}"
     sub = prev_children[(prev_children["cohort"] == "all") & (prev_children["outcome"] == "serious_harm_any")]
-    grade = {lv: sub[sub["police_risk"] == lv].iloc[0] for lv in grade_levels(prev_children)
-             if (sub["police_risk"] == lv).any()}
+    grade = {lv: sub[sub["police_risk"] == lv].iloc[0] for lv, _ in GRADE_GROUPS if (sub["police_risk"] == lv).any()}
     shown = {lv: _pct_of(r) for lv, r in grade.items()}
     pooled = _pct_of(hidden.iloc[0]) if hidden is not None and len(hidden) else None
-    parts, hidden_grades = [], [lv for lv, v in shown.items() if v is None]
+    parts = []
     if pooled:
-        parts.append(f"of those graded medium or low on every episode, {pooled} disclosed serious harm")
-    for lv in grade_levels(prev_children)[1:]:
+        parts.append(f"{pooled} of the children graded medium or low on every episode disclosed serious harm")
+    words = dict(GRADE_GROUPS)
+    for lv in ("medium", "low", "medium_or_low"):
         if shown.get(lv):
-            parts.append(f"of those with a {RISK_WORDS[lv]} RHI, {shown[lv]}")
+            parts.append(f"{shown[lv]} of the children with {words[lv]} did")
     if shown.get("high"):
-        parts.append(f"against {shown['high']} of those with a high-risk RHI")
+        parts.append(f"against {shown['high']} of the children with a high-risk RHI")
     if not parts:
-        return (f"{who}: serious harm disclosed, by police grade, cannot be shown: every figure is too small to "
-                "publish in this selection.")
-    text = f"{who}: " + "; ".join(parts) + "."
-    if "high" in hidden_grades:
-        text += " The figure for children graded high is too small to publish, so the grades cannot be compared here."
-    elif hidden_grades:
-        text += f" Too small to publish: {' and '.join(hidden_grades)}."
-    return text[0].upper() + text[1:]
+        return (f"{where}: serious harm disclosed by children with a completed return home interview (RHI), by "
+                f"police grade, is {HIDDEN} for every grade, so that a small number cannot be worked out.")
+    text = f"{where}: among children with a completed return home interview (RHI), " + "; ".join(parts) + "."
+    if "high" in grade and not shown.get("high"):
+        text += f" The figure for children with a high-risk RHI is {HIDDEN}, so the grades are not compared here."
+    others = [f"children with {words[lv]}" for lv in ("medium", "low", "medium_or_low") if lv in grade and not shown.get(lv)]
+    if others:
+        text += f" The figure for {' and for '.join(others)} is {HIDDEN}."
+    return text
 
 
 def study_context(reference: dict, ids=("cse_victim", "cce_victim", "mental_health")) -> str:
@@ -335,7 +352,7 @@ def funnel_headline(label: str, summary: dict) -> str | None:
     label = label.removesuffix(" (%)")
     return (f"{label[0].upper() + label[1:]}: {summary['overall_pct']:.1f}% over all authorities; "
             f"{outside} of the {summary['shown']} authorities shown lie outside the 99.8% limits"
-            + (f" ({hidden} not shown: too small or no value)." if hidden else "."))
+            + (f" ({hidden} not shown: hidden (c) or no value)." if hidden else "."))
 
 
 def dfe_headline(year: int, table, summary: dict, highlight: str | None = None, target: str | None = None) -> str:
@@ -345,28 +362,72 @@ def dfe_headline(year: int, table, summary: dict, highlight: str | None = None, 
             f"{summary['above 99.8% limit']} authorities lie above and {summary['below 99.8% limit']} below the "
             f"99.8% limits; {summary['not_shown_unpublished'] + summary['not_shown_small']} authorities with "
             "suppressed or unpublished values are not shown.")
-    if highlight and target is not None:
-        row = table[table["unit"] == target].iloc[0]
-        if _num(row["pct"]) is None:
-            line += f" {row['la_name']} ({target}): not shown (value suppressed or not published)."
-        else:
-            line += (f" {row['la_name']} ({target}): {float(row['pct']):.1f}% ({int(row['count']):,} of "
-                     f"{int(row['denominator']):,}), {row['position']}.")
-    elif highlight:
-        line += f" {highlight} is not in the DfE list for {year}."
+    if highlight:
+        line += dfe_position(year, table, highlight, target)
     return line
 
 
+def dfe_position(year: int, table, code: str, target: str | None) -> str:
+    """' Kent (E10000016): 9.1% (150 of 1,650), within limits.' for a highlighted authority on DfE's funnel plot."""
+    if target is None:
+        return f" {capital(place_text(code))} is not in DfE's figures for {year}."
+    row = table[table["unit"] == target].iloc[0]
+    if _num(row["pct"]) is None:
+        return f" {row['la_name']} ({target}): not shown (DfE did not publish the value)."
+    return (f" {row['la_name']} ({target}): {float(row['pct']):.1f}% ({int(row['count']):,} of "
+            f"{int(row['denominator']):,}), {row['position']}.")
+
+
 def context_headlines(computed: dict, comparison, reference: dict, la_code: str | None) -> list[str]:
-    """Notebook 01's headlines: the replicated figures; for all authorities, how many of the study's figures are
+    """Notebook 01's sentences: the replicated figures; for all authorities, how many of the study's figures are
     reproduced; for one authority, the study's figures as context only (an authority is not graded against
     three others)."""
+    return context_lines(computed, comparison, reference, la_code)[:1] + records_headlines(computed) \
+        + context_lines(computed, comparison, reference, la_code)[1:]
+
+
+def records_headlines(computed: dict) -> list[str]:
+    """The key finding notebook 01 gives the report: what the children with a completed RHI disclosed (the
+    episodes notified are in the delivery finding already)."""
+    from analysis.reference.sentences import headlines
+
+    return headlines(computed)[1:2]
+
+
+def context_lines(computed: dict, comparison, reference: dict, la_code: str | None,
+                  comparable: bool = True) -> list[str]:
+    """The records' episodes and grades, and how the records stand against the study: for all authorities over about
+    a year, how many of its figures are reproduced; for one authority, or records over several years, the study's
+    figures as context, not a verdict."""
     from analysis.reference.compare import status_summary
     from analysis.reference.sentences import headlines
 
+    first = headlines(computed)[:1]
     if la_code:
-        return headlines(computed) + [study_context(reference)]
-    return headlines(computed, status_summary(comparison))
+        return first + [study_context(reference)]
+    if not comparable:
+        return first + ["These records cover more than a year, and the study nine months, so the study's figures are "
+                        "set beside them as context, not as figures to reproduce.", study_context(reference)]
+    return first + [status_summary(comparison)]
+
+
+def compares_with_study(ctx) -> bool:
+    """Whether the records can be set beside the study figure for figure: all authorities together, over a year at
+    most (the study covered July 2017 to March 2018); otherwise its figures are context only."""
+    import pandas as pd
+
+    if ctx.params.la_code:
+        return False
+    start, end = ctx.period_dates
+    if start is None or end is None:
+        return True
+    return (pd.Timestamp(end) - pd.Timestamp(start)).days <= 366
+
+
+def serious_harm_words(harms=None) -> str:
+    """'sexual exploitation, criminal exploitation, ... or risk of suicide': what serious harm means, in words."""
+    names = [label(h) for h in (harms or vocab.SERIOUS_HARM_DEFAULT)]
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
 
 
 # --- what notebook 02 shows and records ------------------------------------------------------------
@@ -375,9 +436,12 @@ HEADLINE_OUTCOMES = tuple(vocab.HARM_GROUPS) + ("serious_harm_any",)   # the har
 ASSOCIATION_COLUMNS = ["test", "p_value", "q_value_bh", "trend_z", "trend_p_value", "trend_q_value_bh"]
 
 
-def has_rhis(prev_rhis) -> bool:
-    """Whether any completed RHI addresses a high, medium or low episode (the overall row's denominator is not 0)."""
-    everyone = prev_rhis[(prev_rhis["cohort"] == "all") & (prev_rhis["police_risk"] == "all")]
+def has_rhis(prev) -> bool:
+    """Whether any completed RHI addresses a high, medium or low episode (the overall row's denominator of a
+    prevalence table, of RHIs or of children, is not 0). False when the table is not published (None)."""
+    if prev is None:
+        return False
+    everyone = prev[(prev["cohort"] == "all") & (prev["police_risk"] == "all")]
     return len(everyone) > 0 and _num(everyone["denominator"].iloc[0]) != 0
 
 
@@ -406,7 +470,8 @@ def _records(table) -> list[dict]:
 
 
 def linkage_record(ctx, have_data: bool) -> dict:
-    """The ``linkage`` block of figures.json, from the published tables of this report."""
+    """The ``linkage`` block of figures.json, from the published tables of this report (a table the run does not
+    publish for this report is left out)."""
     statement = ctx.control.statement
     if not have_data:
         return {"disclosure_control": statement, "statement": "no in-scope RHIs in this selection"}
@@ -447,6 +512,14 @@ def model_columns(table) -> list[str]:
     return [c for c in table.columns if c not in MODEL_METHOD_COLUMNS]
 
 
+def interval_methods(table) -> list[str]:
+    """The intervals' methods of a table, said once each (the same sentence on many rows of a ``ci_method`` column)."""
+    if "ci_method" not in table:
+        return []
+    return [f"Intervals: {m}." for m in dict.fromkeys(table["ci_method"]) if isinstance(m, str) and m.strip()
+            and m != SUPPRESSED]
+
+
 def model_methods(table) -> list[str]:
     """One sentence per outcome: how its intervals, p-values and covariance were computed, and any limitation."""
     out = []
@@ -456,11 +529,11 @@ def model_methods(table) -> list[str]:
                                                             ("covariance", "covariance"), ("limitation", "limitation"))
                  if col in rows and first[col] not in (None, "", SUPPRESSED) and first[col] == first[col]]
         if parts:
-            out.append(f"{outcome}: " + "; ".join(parts) + ".")
+            out.append(f"{capital(label(outcome))}: " + "; ".join(parts) + ".")
     family = table["bh_family"] if "bh_family" in table else None
     if family is not None:
         named = [f for f in family if f not in (None, "", SUPPRESSED) and f == f]
         if named:
-            out.append(f"Multiple testing: the q-values of the police-grade terms are {named[0][0].lower()}"
-                       f"{named[0][1:]}; the p-values are not adjusted.")
+            out.append(f"Multiple testing: the adjusted p-values (q) of the police-grade terms are "
+                       f"{named[0][0].lower()}{named[0][1:]}; the p-values are not adjusted.")
     return out

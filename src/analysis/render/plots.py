@@ -92,17 +92,22 @@ def count_text(value) -> str:
 
 
 def value_text(row) -> str:
-    """'31.2% (45 of 144)' from a published row; 'too few to publish (c)' when suppressed."""
+    """'31.2% (45 of 144)' from a published row; 'not shown (c)' when hidden (the same words for every hidden
+    value: never 'small', since a hidden value may be a larger one hidden to protect a small one)."""
     pct = number(row.get("pct"))
     if pct is None:
         if number(row.get("denominator")) == 0:
             return "none in this group"
-        return "too few to publish (c)"
+        if str(row.get("pct")).strip() == "x":
+            return "not available (x)"
+        return "not shown (c)"
     return f"{pct:.1f}% ({count_text(row.get('count'))} of {count_text(row.get('denominator'))})"
 
 
 def outcome_label(name: str) -> str:
-    return OUTCOME_LABELS.get(name, str(name).replace("_", " "))
+    from analysis.render.words import LABELS, capital
+
+    return OUTCOME_LABELS.get(name) or capital(LABELS.get(str(name), str(name).replace("_", " ")))
 
 
 def _wrap(text: str, width: int = 60) -> str:
@@ -125,14 +130,12 @@ def grade_rows(prev_children: pd.DataFrame, hidden: pd.DataFrame | None = None,
     """
     rows = []
     sub = prev_children[prev_children["cohort"] == cohort]
-    from analysis.render.narrative import grade_levels
-
     for outcome in outcomes:
-        for level in grade_levels(prev_children):
+        for level in ("high", "medium", "low", "medium_or_low"):   # the grades the run publishes for this report
             hit = sub[(sub["outcome"] == outcome) & (sub["police_risk"] == level)]
             if len(hit):
                 r = hit.iloc[0]
-                rows.append({"outcome": outcome, "group": level, "label": level.replace("_", " "),
+                rows.append({"outcome": outcome, "group": level.replace("_", " "), "label": level.replace("_", " "),
                              **{k: r[k] for k in ("count", "denominator", "pct", "ci_low", "ci_high")}})
         if outcome == "serious_harm_any" and hidden is not None and len(hidden) and cohort == "all":
             r = hidden.iloc[0]
@@ -150,15 +153,15 @@ def grade_chart(rows: pd.DataFrame, place: str = ""):
         what = "; ".join(f"{outcome_label(r['outcome']).lower()}, {_alt_label(r['label'])}: {value_text(r)}"
                          for _, r in shown.iterrows())
         return NotDrawn("The chart comparing police grades is not drawn: " +
-                        ("no figure by police grade is published in this selection" if not what else
-                         f"only one figure by police grade is published in this selection ({what})") +
-                        "; the others are too small to publish, and no pooled figure of them is published.")
+                        ("no figure by police grade can be shown here" if not what else
+                         f"only one figure by police grade can be shown here ({what})") +
+                        "; the others are not shown (c), so that a small number cannot be worked out.")
     return _dot_rows(rows, group_key="outcome", xlabel="% of children (95% interval)")
 
 
 def _alt_label(label: str) -> str:
     label = str(label).replace("\n", " ")
-    return label if "every episode" in label else f"{label}-risk RHI"
+    return label if "every episode" in label else f"{label.replace(' or ', '- or ')}-risk RHI"
 
 
 def grade_alt(rows: pd.DataFrame, place: str = "") -> str:
@@ -225,10 +228,11 @@ def dot_chart(rows: pd.DataFrame, group_key: str, label_key: str, xlabel: str, h
     """Dots with intervals for published rows; NotDrawn when fewer than ``minimum`` values are published."""
     shown = rows["pct"].map(lambda v: number(v) is not None)
     if int(shown.sum()) < minimum:
-        return NotDrawn(f"{name} is not drawn: " + ("no value is published in this selection" if not shown.any()
-                        else "too few values are published in this selection to compare") + ".")
+        return NotDrawn(f"{name} is not drawn: " + ("no value can be shown here" if not shown.any()
+                        else "too few values can be shown here to compare") + "; the others are not shown (c), so "
+                        "that a small number cannot be worked out.")
     data = rows.copy()
-    data["_label"] = data[label_key].map(lambda v: str(v).replace("_", " "))
+    data["_label"] = data[label_key].map(_words)
     data["_colour"] = data[colour_key] if colour_key else "all"
     return _dot_rows(data, group_key=group_key, xlabel=xlabel, label_key="_label", colour_key="_colour", header=header)
 
@@ -236,9 +240,16 @@ def dot_chart(rows: pd.DataFrame, group_key: str, label_key: str, xlabel: str, h
 def dot_alt(rows: pd.DataFrame, group_key: str, label_key: str, what: str, header=outcome_label) -> str:
     parts = []
     for key, sub in rows.groupby(group_key, sort=False):
-        parts.append(f"{header(key)}: " + "; ".join(f"{str(r[label_key]).replace('_', ' ')} {value_text(r)}"
+        parts.append(f"{header(key)}: " + "; ".join(f"{_words(r[label_key])} {value_text(r)}"
                                                     for _, r in sub.iterrows()))
     return f"Dot chart of {what}. " + ". ".join(parts) + "."
+
+
+def _words(value) -> str:
+    """A category's label in a chart: its code as words ('cse_victim' -> 'Sexual exploitation')."""
+    from analysis.render.words import plain_value
+
+    return str(plain_value("", str(value)))
 
 
 # --- record flow -----------------------------------------------------------------------------------
@@ -250,9 +261,9 @@ def flow_diagram(flow: pd.DataFrame, unit: str = "episodes", title: str | None =
     items = []   # ("stage", text) or ("excluded", text)
     for row in rows.itertuples():
         if row.kind == "stage":
-            items.append(("stage", f"{row.stage}: {_fmt(row.count)}"))
+            items.append(("stage", f"{_words(row.stage)}: {_fmt(row.count)}"))
         elif row.kind == "excluded":
-            items.append(("excluded", f"− {_fmt(row.count)} {row.reason}"))
+            items.append(("excluded", f"− {_fmt(row.count)} {_words(row.reason)}"))
     height = 0.55 * len(items) + 0.6
     longest = max([len(text) for _, text in items] + [20])
     fig, ax = plt.subplots(figsize=(min(WIDTH, 0.11 * min(longest, 50) + 0.9), height))   # no empty right half
@@ -274,9 +285,9 @@ def flow_alt(flow: pd.DataFrame, unit: str = "episodes") -> str:
     parts = []
     for row in rows.itertuples():
         if row.kind == "stage":
-            parts.append(f"{row.stage}: {_fmt(row.count)}")
+            parts.append(f"{_words(row.stage)}: {_fmt(row.count)}")
         elif row.kind == "excluded":
-            parts.append(f"less {_fmt(row.count)} {row.reason}")
+            parts.append(f"less {_fmt(row.count)} {_words(row.reason)}")
     return f"Flow diagram of the {unit}, stage by stage: " + "; ".join(parts) + "."
 
 
@@ -296,7 +307,10 @@ def grouped_bars(table: pd.DataFrame, category: str, group: str, value: str, xla
     cats = list(dict.fromkeys(table[category]))
     groups = [g for g in dict.fromkeys(table[group]) if not all_zero(table, group, g, value)]   # said in the alt text
     if not groups:
-        return NotDrawn(f"The chart of {xlabel} is not drawn: every group is 0 in this selection.")
+        return NotDrawn(f"The chart of {xlabel} is not drawn: every group is 0 here.")
+    if all(number(v) is None for v in table[value]):
+        return NotDrawn(f"The chart of {xlabel} is not drawn: every number is not shown (c), so that a small "
+                        "number cannot be worked out.")
     height = 0.38 * len(cats) * len(groups) + 0.35 * len(cats) + 1.0
     fig, ax = plt.subplots(figsize=(WIDTH, height))
     bar = 0.8 / len(groups)
@@ -335,13 +349,16 @@ def grouped_alt(table: pd.DataFrame, category: str, group: str, value: str, what
     parts = []
     for cat, sub in table.groupby(category, sort=False):
         parts.append(f"{cat}: " + ", ".join(f"{g} {count_text(v)}" for g, v in zip(sub[group], sub[value])))
-    return f"Bar chart of {what}. " + "; ".join(parts) + ". 'c' marks a count too small to publish."
+    return f"Bar chart of {what}. " + "; ".join(parts) + "."
 
 
 @styled
 def bar_counts(series: pd.Series, title: str, xlabel: str, ylabel: str, log: bool = False):
     """Horizontal bars of counts (index = category), each written at its end; 'c' where suppressed."""
     values = pd.to_numeric(series, errors="coerce")
+    if values.isna().all():
+        return NotDrawn(f"The chart of {ylabel} is not drawn: every number is not shown (c), so that a small "
+                        "number cannot be worked out.")
     fig, ax = plt.subplots(figsize=(WIDTH, 0.45 * len(series) + 1.2))
     labels = [str(i) for i in series.index]
     ax.barh(range(len(labels)), values.fillna(0), color=PALETTE[0])
@@ -362,8 +379,7 @@ def bar_counts(series: pd.Series, title: str, xlabel: str, ylabel: str, log: boo
 
 
 def counts_alt(series: pd.Series, what: str) -> str:
-    return (f"Bar chart of {what}: " + "; ".join(f"{i}: {count_text(v)}" for i, v in series.items())
-            + ". 'c' marks a count too small to publish.")
+    return f"Bar chart of {what}: " + "; ".join(f"{i}: {count_text(v)}" for i, v in series.items()) + "."
 
 
 # --- odds ratios -----------------------------------------------------------------------------------
@@ -377,9 +393,9 @@ def forest_rows(ors: pd.DataFrame, prefix: str = "") -> pd.DataFrame:
 
 
 def term_label(term: str) -> str:
-    name, _, level = str(term).partition("=")
-    name = {"police_risk": "police grade", "age_band": "age", "episode_band": "episode band"}.get(name, name.replace("_", " "))
-    return f"{name}: {level.replace('|', ' or ').replace('_', ' ')}"
+    from analysis.render.words import plain_text
+
+    return plain_text(str(term))
 
 
 @styled
@@ -387,8 +403,8 @@ def forest_chart(ors: pd.DataFrame, prefix: str = ""):
     """Odds ratios on a log scale with 95% intervals, one block per outcome, each value written beside it."""
     rows = forest_rows(ors, prefix)
     if rows.empty:
-        return NotDrawn("The chart of adjusted odds ratios is not drawn: no model estimate is published in this "
-                        "selection (a model rests on counts too small to publish, or could not be estimated).")
+        return NotDrawn("The chart of adjusted odds ratios is not drawn: no model estimate can be shown here (a "
+                        "model is not shown (c) where it rests on a hidden number, or it could not be estimated).")
     lines = []
     for outcome, sub in rows.groupby("outcome", sort=False):
         lines.append(("header", outcome_label(outcome), None))
@@ -472,29 +488,63 @@ def funnel_chart(table: pd.DataFrame, summary: dict, xlabel: str, ylabel: str, h
         ax.plot(grid, 100 * lo, style, color="#3D3D3D", lw=1.2)
         ax.plot(grid, 100 * hi, style, color="#3D3D3D", lw=1.2)   # which is which: in the caption (too close to label)
     ax.axhline(100 * p0, color="#3D3D3D", lw=1.2)
-    ax.text(grid[-1], 100 * p0, f" overall {100 * p0:.1f}%", va="center", ha="left")
+    from matplotlib.transforms import blended_transform_factory
+
+    ax.text(0.99, 100 * p0, f"overall {100 * p0:.1f}%", va="bottom", ha="right",   # at the right edge, clear of points
+            transform=blended_transform_factory(ax.transAxes, ax.transData),
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1})
     outside = shown["position"] != "within limits"
     ax.scatter(shown.loc[~outside, "denominator"], shown.loc[~outside, "pct"], s=40, color=PALETTE[0],
                label="authority within the 95% limits", zorder=3)
     ax.scatter(shown.loc[outside, "denominator"], shown.loc[outside, "pct"], s=50, marker="D", color=PALETTE[3],
                label="authority outside the 95% limits", zorder=3)
-    if highlight:
-        hit = shown[shown[label_column] == highlight]
-        if len(hit):
-            ax.scatter(hit["denominator"], hit["pct"], s=220, facecolor="none", edgecolor="black", lw=2, zorder=5)
-            ax.annotate(str(highlight), (float(hit["denominator"].iloc[0]), float(hit["pct"].iloc[0])),
-                        xytext=(8, 8), textcoords="offset points", fontweight="bold")
-    ax.set_xlabel(xlabel, loc="left")
+    marked = [(code, shown[shown[label_column] == code]) for code in highlighted(highlight)]
+    marked = sorted(((c, h) for c, h in marked if len(h)), key=lambda ch: -float(ch[1]["pct"].iloc[0]))
+    for i, (code, hit) in enumerate(marked):   # one authority, or each of several (rhi batch --la A --la B)
+        ax.scatter(hit["denominator"], hit["pct"], s=220, facecolor="none", edgecolor="black", lw=2, zorder=5)
+        ax.annotate(_short_name(code), (float(hit["denominator"].iloc[0]), float(hit["pct"].iloc[0])),
+                    xytext=(10, 10 if i % 2 == 0 else -22), textcoords="offset points", fontweight="bold")   # apart
     ax.set_ylabel(ylabel)
     top = max([100 * control_limits(p0, grid[:1], 0.998, method)[1][0]] + list(shown["pct"].astype(float)))
     ax.set_ylim(0, min(100.0, top * 1.1 + 1))
-    if nmax / nmin > 30:
-        ax.set_xscale("log")
-    ax.set_xlim(right=nmax * (3 if nmax / nmin > 30 else 1.45))
+    ax.set_xscale("log")   # every funnel plot on a log axis, so that no page mixes log and linear axes
+    ax.set_xlabel(f"{xlabel} (log scale)", loc="left")
+    ax.set_xlim(left=nmin * 0.8, right=nmax * 1.6)
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))   # plain numbers: 200, 500, 1,000
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     if outside.any():
         ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False)   # above the plot: never over a point
     fig.tight_layout()
     return fig
+
+
+def highlighted(highlight) -> list[str]:
+    """The authorities to highlight: None, one code, several separated by commas, or a list of codes."""
+    if not highlight:
+        return []
+    if isinstance(highlight, str):
+        return [c.strip() for c in highlight.split(",") if c.strip()]
+    return [str(c) for c in highlight]
+
+
+def _short_name(code: str) -> str:
+    from analysis.render.words import la_name
+
+    return la_name(code) or str(code)
+
+
+def funnel_view(table: pd.DataFrame) -> pd.DataFrame:
+    """A funnel plot's table as the page shows it: each authority by name (from the shipped DfE list) and code,
+    without the measure's code repeated on every row."""
+    from analysis.render.words import la_name
+
+    out = table.drop(columns=["measure"], errors="ignore").rename(columns={"unit": "la_code"})
+    if "la_name" not in out:
+        out.insert(0, "la_name", [la_name(c) or "not in DfE's list" for c in out["la_code"]])
+    return out
 
 
 def funnel_alt(table: pd.DataFrame, summary: dict, what: str, highlight: str | None = None,
@@ -509,10 +559,10 @@ def funnel_alt(table: pd.DataFrame, summary: dict, what: str, highlight: str | N
             f"{summary.get('above 95% limit', 0)} above and {summary.get('below 95% limit', 0)} below the 95% limits only.")
     if len(shown) <= 12:
         text += " " + "; ".join(f"{r[label_column]}: {value_text(r)}" for _, r in shown.iterrows()) + "."
-    if highlight:
-        hit = table[table[label_column] == highlight]
+    for code in highlighted(highlight):
+        hit = table[table[label_column] == code]
         if len(hit):
-            text += f" Highlighted {highlight}: {value_text(hit.iloc[0])}, {hit.iloc[0]['position']}."
+            text += f" Highlighted {_short_name(code)}: {value_text(hit.iloc[0])}, {hit.iloc[0]['position']}."
     return text
 
 

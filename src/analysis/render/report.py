@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.disclosure import Disclosure, is_symbol
+from analysis.render.words import SYMBOL_MEANINGS, header_text, plain_value
 from analysis.errors import DatasetError
 from analysis.dataset.metadata import is_synthetic
 from analysis.definitions.populations import Params
@@ -80,21 +81,43 @@ class ReportContext:
     records: dict = field(default_factory=dict)
     tables: dict = field(default_factory=dict)    # name -> table as published (suppressed, rounded)
     scope: str = "all"
+    run: dict = field(default_factory=dict)       # what the batch tells every report (``RUN_FILE``); {} on its own
+    data_period: tuple = (None, None)             # first and last day of the run's records
 
     def table(self, name: str) -> pd.DataFrame:
-        """A table of this report as the run publishes it: every number shown comes from here."""
+        """A table of this report as the run publishes it: every number shown comes from here (KeyError when the
+        run does not publish it for this report: see :meth:`has_table`)."""
         return self.tables[name].copy()
 
     def has_table(self, name: str) -> bool:
-        """Whether the run publishes table ``name`` for this report's level (``analysis.publish.plan``)."""
+        """Whether the run publishes table ``name`` for this report's level (``analysis.publish.plan``; some tables
+        are published only in the report for all local authorities)."""
         return name in self.tables
 
-    def not_here(self, name: str) -> None:
-        """One line where a table is not published at this report's level, saying where it is shown."""
-        from analysis.publish.plan import level_label, where_shown
+    def optional_table(self, name: str) -> pd.DataFrame | None:
+        """The table, or None where the run does not publish it for this report."""
+        return self.table(name) if self.has_table(name) else None
 
-        self.say(f"Not shown for {level_label(self.scope)}, so that fewer small numbers are hidden: "
-                 f"{where_shown(name)} (shown in the report on all authorities together).")
+    def not_here(self, name: str) -> None:
+        """One line where a table is not published at this report's level, saying what it shows and where it is."""
+        from analysis.publish.plan import level_label, where_shown
+        from analysis.render.words import capital
+
+        self.say(f"{capital(where_shown(name))}: not shown for {level_label(self.scope)}, so that fewer numbers "
+                 "need to be hidden; shown in the report for all local authorities together.")
+
+    @property
+    def place(self) -> str:
+        """'Kent (E10000016)', 'local authority E08999901' or 'all local authorities'."""
+        from analysis.render.words import place
+
+        return place(self.params.la_code)
+
+    def describe(self) -> str:
+        """What was analysed, in words: the place, the period as dates and the police grades in scope."""
+        levels = list(self.params.risk_levels)
+        grades = " and ".join(levels) if len(levels) < 3 else ", ".join(levels[:-1]) + " and " + levels[-1]
+        return f"{self.place}, {self.period_text}; police risk grades in scope: {grades}"
 
     def figures(self) -> dict:
         """The replication figures and population sizes as published, in the form ``compute_figures`` returns."""
@@ -140,7 +163,12 @@ class ReportContext:
 
     @property
     def title_suffix(self) -> str:
-        return f" - {self.params.la_code}" if self.params.la_code else " - all local authorities"
+        """What every caption ends with, so that a chart or table copied on its own still says where and when:
+        ', Kent, 1 April 2017 to 31 March 2018'."""
+        from analysis.render.words import place_title
+
+        where = "comparison of local authorities" if self.scope == "compare" else place_title(self.params.la_code)
+        return f", {where}, {self.period_text}"
 
     def _folder(self, sub: str) -> Path | None:
         if self.out is None:
@@ -199,32 +227,39 @@ class ReportContext:
                 metadata={"alt": alt, "caption": caption})
 
     def show_table(self, table: pd.DataFrame, name: str, caption: str, missing: dict | None = None,
-                   save: bool = True) -> None:
+                   save: bool = True, fold: str | None = None) -> None:
         """Save and show a table (:meth:`_show_table`), timed as the stage "tables"."""
         from analysis.timing import stage
 
         with stage("tables"):
-            self._show_table(table, name, caption, missing, save)
+            self._show_table(table, name, caption, missing, save, fold)
 
     def _show_table(self, table: pd.DataFrame, name: str, caption: str, missing: dict | None = None,
-                    save: bool = True) -> None:
+                    save: bool = True, fold: str | None = None) -> None:
         """Save the table as CSV and show it as an accessible HTML table (and plain text), in full.
 
         Numbers are formatted (thousands separators, one decimal for percentages), 'c' stays 'c',
         a blank is 'z' (not applicable) unless ``missing`` names another symbol for a column ('x', not
-        available). Long tables are folded behind a details toggle.
+        available). Long tables are folded behind a details toggle; ``fold`` folds any table, behind a toggle of
+        that name (detail a reader may want, not the answer).
         """
+        from html import escape
+
         from IPython.display import display
 
         if save:
             self.save_table(table, name)
+        table = shown_columns(table)   # a column with no value anywhere says nothing: left out (as in the spreadsheet)
         cells = _formatted(table, missing)   # formatted once for both forms
-        display({"text/html": table_html(table, caption, missing, cells),
-                 "text/plain": table_text(table, caption, missing, cells)},
+        html = table_html(table, caption, missing, cells, fold=fold is None)
+        if fold:
+            html = f'<details class="more"><summary>{escape(fold)}</summary>{html}</details>'
+        display({"text/html": html, "text/plain": table_text(table, caption, missing, cells)},
                 raw=True, metadata={"table": name} if save else None)
 
-    def say(self, *lines: str, bullets: bool = False) -> None:
-        """Show sentences as paragraphs (or a list), escaped: no Markdown surprises, no preformatted text."""
+    def say(self, *lines: str, bullets: bool = False, fold: str | None = None) -> None:
+        """Show sentences as paragraphs (or a list), escaped: no Markdown surprises, no preformatted text.
+        ``fold``: behind a toggle of that name (detail, not the answer)."""
         from html import escape
 
         from IPython.display import display
@@ -236,16 +271,33 @@ class ReportContext:
             body = "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in lines) + "</ul>"
         else:
             body = "".join(f"<p>{escape(line)}</p>" for line in lines)
+        if fold:
+            body = f'<details class="more"><summary>{escape(fold)}</summary>{body}</details>'
         display({"text/html": body, "text/plain": "\n".join(lines)}, raw=True)
 
     @property
-    def period_text(self) -> str:
+    def period_dates(self) -> tuple:
+        """The first and last day analysed: the parameters', else the records' own."""
         p = self.params
-        if p.period_start is None and p.period_end is None:
-            return "the whole period of the data"
-        start = "the start of the data" if p.period_start is None else f"{p.period_start:%Y-%m-%d}"
-        end = "the end of the data" if p.period_end is None else f"{p.period_end:%Y-%m-%d}"
-        return f"{start} to {end}"
+        return (p.period_start if p.period_start is not None else self.data_period[0],
+                p.period_end if p.period_end is not None else self.data_period[1])
+
+    @property
+    def period_text(self) -> str:
+        """The period analysed as dates: '1 April 2017 to 31 March 2018' (an open end is the records' first or
+        last day)."""
+        from analysis.render.words import period
+
+        p = self.params
+        start = p.period_start if p.period_start is not None else self.data_period[0]
+        end = p.period_end if p.period_end is not None else self.data_period[1]
+        return period(start, end)
+
+    def say_headlines(self) -> None:
+        """This notebook's headlines, shown where it runs on its own; in a batch report the headline box at the
+        top of the page shows them once."""
+        if not self.run:
+            self.say(*self.records.get("headlines", []))
 
     def record_headlines(self, lines: list[str], rank: int) -> None:
         """This notebook's headlines for the report's headline box; ``rank`` orders the notebooks' blocks
@@ -292,8 +344,7 @@ class ReportContext:
 
 PNG_DPI = 120
 LONG_TABLE = 25   # rows; longer tables are shown in full behind a details toggle
-SYMBOLS = {"c": "suppressed (too small to publish, or hidden so that a small count cannot be worked out)",
-           "z": "not applicable", "x": "not available"}
+SYMBOLS = SYMBOL_MEANINGS   # c, z and x in words: explained once a page, in its glossary
 _PCT = ("pct", "ci_low", "ci_high", "share", "percent")
 _P = ("p_value", "q_value", "trend_p_value", "trend_q_value")
 
@@ -321,11 +372,19 @@ def _display_text(line: str) -> None:
 
 
 def _is_blank(value) -> bool:
+    """A missing value (None, NaN, an empty string, pandas' 'nan' or '<NA>'). The word 'none' is not missing:
+    it is a category of the data ("no follow-up"), shown in words."""
     if value is None:
         return True
     if isinstance(value, float) and value != value:
         return True
-    return isinstance(value, str) and value.strip().lower() in ("", "nan", "none", "<na>")
+    return isinstance(value, str) and value.strip().lower() in ("", "nan", "<na>")
+
+
+def shown_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """The table without the columns that are blank in every row (a note column with no note)."""
+    keep = [c for c in table.columns if not table[c].map(_is_blank).all()] if len(table) else list(table.columns)
+    return table[keep] if len(keep) < len(table.columns) else table
 
 
 def printed_value(column: str, value):
@@ -367,7 +426,7 @@ def format_cell(column: str, value, missing: str = "z") -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, str):
-        return value.replace("_", " ") if value not in SYMBOLS else value
+        return plain_value(column, value)   # codes as words, the same as in the spreadsheet
     if isinstance(value, (int,)):
         return f"{value:,}"
     if isinstance(value, float):
@@ -415,35 +474,30 @@ def _looks_numeric(text: str) -> bool:
     return bool(_NUMERIC_CELL.fullmatch(text))
 
 
-def header_text(column: str) -> str:
-    words = {"pct": "%", "ci_low": "95% CI low", "ci_high": "95% CI high", "denominator": "denominator"}
-    if column in words:
-        return words[column]
-    text = str(column)
-    for key, word in (("_pct", " %"), ("_ci_low", " 95% CI low"), ("_ci_high", " 95% CI high")):
-        if text.endswith(key):
-            text = text[: -len(key)] + word
-    return text.replace("_", " ")
-
-
-def table_html(table: pd.DataFrame, caption: str, missing: dict | None = None, cells=None) -> str:
-    """An accessible HTML table: caption, column headers with scope, no index, every row shown.
+def table_html(table: pd.DataFrame, caption: str, missing: dict | None = None, cells=None, fold: bool = True) -> str:
+    """An accessible HTML table: caption, column headers with scope, the first column of words as row headers,
+    no index, every row shown. The symbols are explained once a page (its glossary), not in every caption.
     ``cells``: the table's ``_formatted`` cells when the caller has them already."""
     from html import escape
 
     columns, rows, numeric = cells or _formatted(table, missing)
-    used = sorted({cell for row in rows for cell in row if cell in SYMBOLS})
-    note = ("" if not used else " " + "; ".join(f"{s}: {SYMBOLS[s]}" for s in used) + ".")
-    out = [f'<table class="rhi-table"><caption>{escape(caption)}{escape(note)}</caption><thead><tr>']
+    label = next((i for i, n in enumerate(numeric) if not n), None)   # the first column of words names the row
+    out = [f'<table class="rhi-table"><caption>{escape(caption)}</caption><thead><tr>']
     out += [f'<th scope="col"{" class=num" if n else ""}>{escape(header_text(c))}</th>' for c, n in zip(columns, numeric)]
     out.append("</tr></thead><tbody>")
     for row in rows:
-        out.append("<tr>" + "".join(f'<td{" class=num" if n else ""}>{escape(v)}</td>' for v, n in zip(row, numeric))
-                   + "</tr>")
+        cells_html = []
+        for i, (v, n) in enumerate(zip(row, numeric)):
+            if i == label:
+                cells_html.append(f'<th scope="row">{escape(v)}</th>')
+            else:
+                cells_html.append(f'<td{" class=num" if n else ""}>{escape(v)}</td>')
+        out.append("<tr>" + "".join(cells_html) + "</tr>")
     out.append("</tbody></table>")
     html = "".join(out)
-    if len(rows) > LONG_TABLE:
-        html = (f"<details><summary>Show all {len(rows):,} rows: {escape(caption)}</summary>{html}</details>")
+    if len(rows) > LONG_TABLE and fold:
+        html = (f'<details class="long-table"><summary>Show all {len(rows):,} rows: {escape(caption)}</summary>'
+                f"{html}</details>")
     return html
 
 
@@ -562,9 +616,58 @@ def setup(data_path=None, la_code=None, period_start=None, period_end=None,
         _freeze_long_lived()
         with stage("reading the published tables"):
             tables = published_tables(publication_dir, scope)
+        run = run_context(publication_dir)
+        data_period = (run.get("data_start"), run.get("data_end"))
     else:                 # on its own: a publication of this report's tables alone
         tables = _own_publication(dataset, params, scope, control, path)
-    return ReportContext(dataset, params, control, out, path, synthetic=synthetic, tables=tables, scope=scope)
+        run, data_period = {}, records_period(dataset)
+        show_working_view_notice()
+    return ReportContext(dataset, params, control, out, path, synthetic=synthetic, tables=tables, scope=scope,
+                         run=run, data_period=data_period)
+
+
+RUN_FILE = "run.json"   # beside the published tables: what the batch tells every report (period, audit verdict)
+
+
+def run_context(publication_dir) -> dict:
+    """What the batch wrote for every report of the run (``RUN_FILE``): the first and last day of the records
+    and the disclosure audit's verdict; {} when there is no such file."""
+    try:
+        return json.loads((Path(publication_dir) / RUN_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def records_period(dataset) -> tuple:
+    """The first and last day on which an episode of the records (every authority's) started."""
+    try:
+        whole = getattr(dataset, "root", dataset)
+        starts = pd.to_datetime(whole.episodes["missing_start"], errors="coerce").dropna()
+    except (AttributeError, KeyError):
+        return (None, None)
+    if starts.empty:
+        return (None, None)
+    return (f"{starts.min():%Y-%m-%d}", f"{starts.max():%Y-%m-%d}")
+
+
+WORKING_VIEW_TITLE = "Working view for the analyst, not the published report"
+WORKING_VIEW = (
+    "This notebook protected its numbers against each other only, not against everything a run publishes "
+    "together, so it can show a number the published reports hide. Copying numbers from here into anything "
+    "shared can undo the run's disclosure control. To make the protected publication, run make report (or "
+    "rhi batch with your dataset) and take numbers only from the reports it writes.")
+
+
+def show_working_view_notice() -> None:
+    """At the top of a notebook run on its own (JupyterLab, papermill without a batch): what its numbers are."""
+    from html import escape
+
+    from IPython.display import display
+
+    display({"text/html": '<div class="working-view" role="note" style="border:3px solid #b02a37;padding:.6rem 1rem;'
+                          f'background:#fbe3e4;color:#1a1a1a"><p><strong>{escape(WORKING_VIEW_TITLE)}.</strong> '
+                          f"{escape(WORKING_VIEW)}</p></div>",
+             "text/plain": f"WORKING VIEW: {WORKING_VIEW_TITLE}. {WORKING_VIEW}"}, raw=True)
 
 
 def _freeze_long_lived() -> None:

@@ -24,16 +24,10 @@ import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from analysis.disclosure import NOT_AVAILABLE, SUPPRESSED
+from analysis.render.words import SYMBOL_MEANINGS, header_text, plain_text, plain_value
 
 NOT_APPLICABLE = "z"
-SYMBOLS = [
-    (SUPPRESSED, "confidential: suppressed (too small to publish, or hidden so that a small count cannot be "
-                 "worked out)"),
-    (NOT_AVAILABLE, "not available"),
-    (NOT_APPLICABLE, "not applicable: the table has no value for this cell (an empty cell of the report's CSV, "
-                     "as the report page shows it by default)"),
-]
+SYMBOLS = [(symbol, meaning) for symbol, meaning in SYMBOL_MEANINGS.items()]   # the page's words (render.words)
 _NUMBER = re.compile(r"-?\d+(\.\d+)?([eE]-?\d+)?")
 _FIXED = datetime(1980, 1, 1, tzinfo=timezone.utc)
 
@@ -45,16 +39,17 @@ def build_time() -> datetime:
 
 
 def table_title(name: str) -> str:
-    """'delivery_monthly' -> 'Delivery monthly'; 'prevalence_by_risk_rhis' -> 'Prevalence by risk RHIs'."""
-    words = name.replace("-", "_").split("_")
-    words = [w.upper() if w.lower() in {"rhi", "rhis", "cse", "cce", "dfe", "la", "ci", "bh"} else w for w in words]
-    text = " ".join(w for w in words if w)
-    text = re.sub(r"\bRHIS\b", "RHIs", text)
+    """A title for a table the page did not caption: its name in words ('delivery_monthly' -> 'Delivery monthly')."""
+    words = plain_text(name.replace("-", "_")).replace("_", " ").split()
+    words = ["RHIs" if w.lower() == "rhis" else w.upper() if w.lower() in {"rhi", "cse", "cce", "dfe", "la", "ci"}
+             else w for w in words]
+    text = " ".join(words)
     return text[:1].upper() + text[1:]
 
 
 def header_label(column: str) -> str:
-    return column.replace("_", " ").strip() or "column"
+    """A column's header, as the page shows it."""
+    return header_text(column).strip() or "column"
 
 
 class Decimal(float):
@@ -63,11 +58,11 @@ class Decimal(float):
     places: int = 0
 
 
-def cell_value(text: str):
+def cell_value(text: str, column: str = ""):
     """A CSV value for the sheet: a number as a number (with its printed decimal places), 'c', '<0.001' and
-    other words as text, a blank as 'z'."""
+    other words as text (codes in words, as the page shows them), a blank as 'z'."""
     value = text.strip()
-    if value == "" or value.lower() in {"nan", "<na>", "none", "nat"}:
+    if value == "" or value.lower() in {"nan", "<na>", "nat"}:
         return NOT_APPLICABLE
     if _NUMBER.fullmatch(value):
         number = float(value)
@@ -76,7 +71,7 @@ def cell_value(text: str):
         out = Decimal(number)
         out.places = len(value.split(".")[1]) if "." in value and "e" not in value.lower() else 0
         return out
-    return value
+    return plain_value(column, value)
 
 
 def read_tables(folder: Path) -> list[tuple[str, list[str], list[list]]]:
@@ -88,17 +83,24 @@ def read_tables(folder: Path) -> list[tuple[str, list[str], list[list]]]:
         if not rows or not any(h.strip() for h in rows[0]):
             continue
         header = rows[0]
-        body = [[cell_value(v) for v in (r + [""] * len(header))[:len(header)]] for r in rows[1:] if any(r)]
+        raw = [(r + [""] * len(header))[:len(header)] for r in rows[1:] if any(r)]
+        keep = [i for i in range(len(header))   # a column blank in every row is left out, as on the page
+                if not raw or any(r[i].strip() and r[i].strip().lower() not in {"nan", "<na>", "nat"} for r in raw)]
+        header = [header[i] for i in keep]
+        body = [[cell_value(r[i], header[k]) for k, i in enumerate(keep)] for r in raw]
         tables.append((path.stem, header, body))
     return tables
 
 
 def write_report_workbook(folder: Path, *, title: str, source: str, period: str, statement: str,
                           secondary: str | None, notes: list[str], out: Path | None = None,
-                          titles: dict | None = None) -> Path | None:
+                          titles: dict | None = None, order: list | None = None,
+                          verdict: str | None = None) -> Path | None:
     """Write ``folder/report.xlsx`` from ``folder/tables/*.csv``; None (and no file) when there is no table.
 
     ``titles``: a table's title by CSV name (its caption on the page); else a title made from the name.
+    ``order``: the CSV names in the order the page shows them (the others follow, by name). ``verdict``: the
+    disclosure audit's verdict, stated on the cover.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
@@ -108,6 +110,9 @@ def write_report_workbook(folder: Path, *, title: str, source: str, period: str,
     folder = Path(folder)
     out = Path(out) if out else folder / "report.xlsx"
     tables = read_tables(folder)
+    if order:
+        place = {name: i for i, name in enumerate(order)}
+        tables.sort(key=lambda t: (place.get(t[0], len(place)), t[0]))
     if not tables:
         out.unlink(missing_ok=True)
         return None
@@ -116,8 +121,11 @@ def write_report_workbook(folder: Path, *, title: str, source: str, period: str,
 
     cover = book.active
     cover.title = "Cover"
-    lines = [(title, heading),
-             ("This spreadsheet holds every table of the report of the same name, one table per sheet.", None),
+    lines = [(title, heading)]
+    if verdict:
+        lines.append((verdict, bold))
+    lines += [("This spreadsheet holds every table of the report of the same name, one table per sheet, in the "
+               "order the report shows them.", None),
              ("Source", bold), (source, None),
              ("Period", bold), (period, None),
              ("Disclosure control", bold), (statement, None)]
@@ -142,7 +150,7 @@ def write_report_workbook(folder: Path, *, title: str, source: str, period: str,
     contents["A1"] = "Contents"
     contents["A1"].font = heading
     contents["A2"] = "This worksheet contains one table. Each sheet name links to its table."
-    for col, label in enumerate(("Sheet name", "Table title", "Number of rows", "CSV file"), start=1):
+    for col, label in enumerate(("Sheet name", "Table title", "Number of rows"), start=1):
         contents.cell(row=3, column=col, value=label).font = bold
 
     for number, (name, header, body) in enumerate(tables, start=1):
@@ -189,12 +197,11 @@ def write_report_workbook(folder: Path, *, title: str, source: str, period: str,
         link.style = "Hyperlink"
         contents.cell(row=row, column=2, value=title_text)
         contents.cell(row=row, column=3, value=len(body)).number_format = "#,##0"
-        contents.cell(row=row, column=4, value=f"tables/{name}.csv")
-    contents_ref = f"A3:D{3 + len(tables)}"
+    contents_ref = f"A3:C{3 + len(tables)}"
     contents_table = Table(displayName="contents", ref=contents_ref)
     contents_table.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=False)
     contents.add_table(contents_table)
-    for col, width in zip("ABCD", (14, 60, 16, 50)):
+    for col, width in zip("ABC", (14, 80, 16)):
         contents.column_dimensions[col].width = width
 
     when = build_time().replace(tzinfo=None)

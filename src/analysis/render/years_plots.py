@@ -12,8 +12,13 @@ data, and a chart that cannot be drawn is a :class:`~analysis.render.plots.NotDr
   the x axis, each year's percentage with its 95% Wilson interval; a
   suppressed year is a gap marked ``c`` (never a zero); a partial year (not
   compared) is an open dot;
-- :func:`change_sentences`: the changes in plain words, flagged only where the
-  Benjamini-Hochberg adjusted test supports it;
+- :func:`change_sentences` and :func:`headlines`: the changes in plain words,
+  flagged only where the Benjamini-Hochberg adjusted test supports it. Where the
+  run hides the adjusted verdicts (an adjusted p-value rests on every test of its
+  family, so one hidden count hides them all) but a test's own p-value is shown,
+  the sentences adjust the shown p-values among themselves (Benjamini-Hochberg
+  over the tests that can be shown: a smaller family chosen by disclosure
+  control, not by the p-values) and say so; no new number is printed;
 - :func:`dfe_table` and :func:`dfe_chart`: the authority's rate of looked-after
   children going missing for every year DfE published, beside England's.
 """
@@ -29,6 +34,7 @@ import pandas as pd
 from analysis.disclosure import NOT_AVAILABLE, SUPPRESSED, is_symbol
 from analysis.publish.years import CHANGES_TABLE, FIGURES_TABLE, FLAG_WORDS, scope_years
 from analysis.render.plots import PALETTE, WIDTH, NotDrawn, count_text, number, styled
+from analysis.render.words import place
 
 LABELS = {"cse_victim": "Sexual exploitation disclosed", "cce_victim": "Criminal exploitation disclosed",
           "mental_health": "Mental-health issue disclosed", "cse_red_flag_any": "Any CSE red flag",
@@ -37,7 +43,7 @@ LABELS = {"cse_victim": "Sexual exploitation disclosed", "cce_victim": "Criminal
           "one_to_one_offered_or_provided": "1-to-1 support offered or given"}
 BASES = {"repeat_episodes": "in-scope episodes", "medium_low_share_of_coded": "risk-coded episodes"}
 CAVEAT = ("No evidence of change is not evidence of no change: with a few hundred children a year, only large "
-          "changes can be detected (docs/trends.md measures how large).")
+          "changes can be detected.")
 SHARED = ("Years share children: a child missing in two years counts in both, and the tests treat the years as "
           "independent, which is conservative when a child's disclosures are alike from year to year.")
 CLUSTERED = ("For the figures over episodes (repeat episodes, episodes in scope) the interval of a change and the "
@@ -68,6 +74,39 @@ def one_year_sentence(years) -> str:
             "so nothing is compared here.")
 
 
+def _shown_family(changes: pd.DataFrame) -> dict:
+    """Where the run hides every adjusted verdict but shows tests' own p-values: {row index: flag word or
+    "no evidence of change"} from Benjamini-Hochberg over the tests whose p-values are shown. {} otherwise."""
+    from analysis.definitions.trends import ALPHA
+    from analysis.stats.association import bh_adjust
+
+    hidden = [i for i, r in changes.iterrows() if r["verdict"] == SUPPRESSED and number(r["p_value"]) is not None]
+    if not hidden or any(r["verdict"] in FLAG_WORDS or r["verdict"] == "no evidence of change"
+                         for _, r in changes.iterrows()):
+        return {}
+    out = {}
+    for i, q in zip(hidden, bh_adjust([number(changes.loc[i, "p_value"]) for i in hidden])):
+        r = changes.loc[i]
+        if q is None or q >= ALPHA:
+            out[i] = "no evidence of change"
+        elif r["test"] == "change" and number(r["difference_points"]) is not None:
+            out[i] = "increase" if number(r["difference_points"]) > 0 else "decrease"
+        else:
+            out[i] = "a trend"
+    return out
+
+
+def verdicts(changes: pd.DataFrame) -> tuple[pd.DataFrame, int | None]:
+    """The changes with each row's verdict as the sentences use it: the run's, or, where the run hides them all,
+    from the tests that can be shown (:func:`_shown_family`); and that family's size (None: the run's own)."""
+    changes = changes.reset_index(drop=True)
+    family = _shown_family(changes)
+    out = changes.copy()
+    for i, word in family.items():
+        out.loc[i, "verdict"] = word
+    return out, (len(family) if family else None)
+
+
 def change_sentences(changes: pd.DataFrame) -> list[str]:
     """The changes in plain words, from the published ``years_changes`` table.
 
@@ -75,19 +114,24 @@ def change_sentences(changes: pd.DataFrame) -> list[str]:
     Benjamini-Hochberg adjusted p-value of its family) is a flag; the others are
     "no evidence of change", or the reason they could not be tested.
     """
+    changes, family = verdicts(changes)
+    adjusted = ("once the tests are adjusted for their number (Benjamini-Hochberg)" if family is None else
+                f"once the {family} tests whose results can be shown are adjusted for their number (Benjamini-Hochberg)")
     out, quiet, hidden, untested = [], [], [], []
     for r in changes.to_dict("records"):
         verdict, name = r["verdict"], label(r["figure"])
-        if verdict in FLAG_WORDS:
-            q = _p_text(r["q_value_bh"])
+        if verdict in FLAG_WORDS or verdict == "a trend":
             if r["test"] == "change":
                 lo, hi = number(r["difference_low"]), number(r["difference_high"])
+                q = "" if family else f"; adjusted p {_p_text(r['q_value_bh'])}"
                 out.append(f"{name}: {verdict} from {r['years']}, {number(r['difference_points']):+.1f} percentage "
-                           f"points (95% CI {lo:+.1f} to {hi:+.1f}; {r['method']}; Benjamini-Hochberg adjusted p "
-                           f"{q}).")
+                           f"points (95% CI {lo:+.1f} to {hi:+.1f}; {r['method']}, p {_p_text(r['p_value'])}{q}); "
+                           f"more than chance would explain {adjusted}.")
             else:
-                out.append(f"{name}: {verdict} trend over {r['years']} (Cochran-Armitage test; Benjamini-Hochberg "
-                           f"adjusted p {q}).")
+                q = "" if family else f", adjusted p {_p_text(r['q_value_bh'])}"
+                trend = verdict if verdict == "a trend" else f"a {verdict} trend"
+                out.append(f"{name}: {trend} over {r['years']} (Cochran-Armitage test, p {_p_text(r['p_value'])}{q}); "
+                           f"more than chance would explain {adjusted}.")
         elif verdict == NOT_AVAILABLE:
             untested.append(f"{name} (not available: x)")
         elif verdict == SUPPRESSED or str(verdict).startswith("not shown"):
@@ -97,18 +141,71 @@ def change_sentences(changes: pd.DataFrame) -> list[str]:
         else:
             untested.append(f"{name} ({verdict})")
     if not out and quiet:
-        out.append("No figure shown here changed by more than chance would explain, once the tests are adjusted "
-                   "for their number (Benjamini-Hochberg).")
+        out.append(f"No figure shown here changed by more than chance would explain, {adjusted}.")
     if quiet:
         out.append("No evidence of change: " + _listing(quiet) + ".")
     if hidden:
-        out.append("Not shown for " + _listing(hidden) + ": a count a test rests on is suppressed (c), and an "
-                   "adjusted p-value depends on every test adjusted with it.")
+        out.append("Not shown (c) for " + _listing(hidden) + ", so that a small number cannot be worked out.")
     if untested:
         out.append("Not tested: " + "; ".join(dict.fromkeys(untested)) + ".")
     if quiet or hidden:
         out.append(CAVEAT)
     return out
+
+
+def headlines(figures: pd.DataFrame, changes: pd.DataFrame, place: str = "") -> list[str]:
+    """The change since last year for the report's key findings: each figure whose change (or trend) is more than
+    chance would explain, with the two years' published percentages; or one line saying none did."""
+    changes, family = verdicts(changes)
+    adjusted = "tests adjusted together" if family is None else f"adjusted over the {family} tests that can be shown"
+    where = f", {place}" if place else ""
+    out = []
+    for r in changes.to_dict("records"):
+        if not (r["verdict"] in FLAG_WORDS or r["verdict"] == "a trend"):
+            continue
+        name = label(r["figure"])
+        if r["test"] == "change":
+            first, _, last = str(r["years"]).partition(" to ")
+            both = [_year_pct(figures, r["figure"], y) for y in (first, last)]
+            span = (f", from {both[0]} in {first} to {both[1]} in {last}" if all(both)
+                    else f" from {first} to {last}")
+            lo, hi = number(r["difference_low"]), number(r["difference_high"])
+            out.append(f"{name}{where}: {'up' if r['verdict'] == 'increase' else 'down'}"
+                       f"{span}, {number(r['difference_points']):+.1f} percentage points (95% CI {lo:+.1f} to {hi:+.1f}); "
+                       f"more than chance would explain ({adjusted}).")
+        elif not any(c["figure"] == r["figure"] and c["test"] == "change" and
+                     (c["verdict"] in FLAG_WORDS) for c in changes.to_dict("records")):
+            trend = "a trend" if r["verdict"] == "a trend" else f"a {r['verdict']} trend"
+            out.append(f"{name}{where}: {trend} over {r['years']}; more than chance "
+                       f"would explain ({adjusted}).")
+    if out:
+        return out
+    tested = [r for r in changes.to_dict("records") if r["verdict"] == "no evidence of change"]
+    hidden = list(dict.fromkeys(label(r["figure"]).lower() for r in changes.to_dict("records")
+                                if r["test"] == "change" and (r["verdict"] == SUPPRESSED
+                                                              or str(r["verdict"]).startswith("not shown"))))
+    if tested:
+        years = tested[0]["years"] if tested[0]["test"] == "change" else ""
+        line = (f"No headline figure{' for ' + place if place else ''} whose test can be shown changed"
+                f"{' from ' + years if years else ''} by more than chance would explain ({adjusted})." if hidden else
+                f"No headline figure{' for ' + place if place else ''} changed{' from ' + years if years else ''} by "
+                f"more than chance would explain ({adjusted}).")
+        if hidden:   # never "nothing changed" over a figure whose test is hidden
+            line += f" The test for {_listing(hidden)} is not shown (c), so that a small number cannot be worked out."
+        return [line]
+    return []
+
+
+def _year_pct(figures: pd.DataFrame, fid: str, year: str) -> str | None:
+    """'27.6% (24 of 87)' for a figure's published year, or None where it is not shown."""
+    hit = figures[(figures["figure"] == fid) & (figures["year"] == year)]
+    if hit.empty:
+        return None
+    r = hit.iloc[0]
+    pct, count, den = number(r["pct"]), number(r["count"]), number(r["denominator"])
+    if None in (pct, count, den):
+        return None
+    return f"{pct:.1f}% ({int(count):,} of {int(den):,})"
 
 
 def _listing(names) -> str:
@@ -164,7 +261,8 @@ def small_multiples(figures: pd.DataFrame):
     ids = list(dict.fromkeys(figures["figure"]))
     years = list(dict.fromkeys(figures["year"]))
     if all(number(v) is None for v in figures["pct"]):
-        return NotDrawn("No chart: no year's percentage can be shown (each is suppressed, c, or not available, x).")
+        return NotDrawn("No chart: no year's percentage can be shown (each is not shown, c, so that a small number "
+                        "cannot be worked out, or not available, x).")
     cols = 2 if len(ids) > 1 else 1
     rows = math.ceil(len(ids) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 2.55 * rows + 0.4), sharex=True, squeeze=False)
@@ -222,7 +320,7 @@ def small_multiples_alt(figures: pd.DataFrame) -> str:
         for r in sub.to_dict("records"):
             pct = number(r["pct"])
             if pct is None:
-                why = {SUPPRESSED: "too few to publish (c)", NOT_AVAILABLE: "not available (x)"}.get(
+                why = {SUPPRESSED: "not shown (c)", NOT_AVAILABLE: "not available (x)"}.get(
                     _symbol(r["pct"]), "no percentage (z)")
                 bits.append(f"{r['year']} {why}, a gap")
             else:
@@ -230,7 +328,7 @@ def small_multiples_alt(figures: pd.DataFrame) -> str:
                             f"95% CI {number(r['ci_low']):.1f} to {number(r['ci_high']):.1f})"
                             + ("" if r["compared"] == "yes" else ", partial year"))
         parts.append(f"{label(fid)}, % of {base(fid)}: " + "; ".join(bits))
-    return ("Small multiples, one panel per figure, of the percentage in each reporting year with its 95% Wilson "
+    return ("Charts side by side, one panel per figure, of the percentage in each reporting year with its 95% Wilson "
             "interval. " + ". ".join(parts) + ".")
 
 
@@ -254,11 +352,11 @@ def dfe_table(la_code: str | None) -> tuple[pd.DataFrame, str]:
         try:
             rows = dfe_years_against_england(la_code)
             note = (f"From DfE's published statistics on children looked after: the share of the children "
-                    f"looked after during each year by {la_code} who went missing, beside England's. These are "
-                    "DfE's figures, not this run's records, and count every looked-after child, not RHIs.")
+                    f"looked after during each year by {place(la_code)} who went missing, beside England's. These "
+                    "are DfE's figures, not this run's records, and count every looked-after child, not RHIs.")
         except TrendsError:
-            note = (f"{la_code} has no published figure in the DfE file shipped with this package (a synthetic "
-                    "or changed code), so England's rate is shown alone, as context.")
+            note = (f"DfE's published statistics have no figure for {place(la_code)} (a code DfE does not use), "
+                    "so England's rate is shown alone, as context.")
     else:
         note = ("DfE publishes this rate for each authority and for England, not for the authorities of a dataset "
                 "together, so England's rate is shown alone, as context. DfE's figures count every looked-after "
@@ -272,7 +370,7 @@ def dfe_table(la_code: str | None) -> tuple[pd.DataFrame, str]:
                 continue
             v = r[key]
             published = v.get("status") == "published"
-            out.append({"year": dfe_year_label(r["year"]), "area": area,
+            out.append({"year": dfe_year_label(r["year"]), "area": area if area == "England" else place(area, with_code=False),
                         "went_missing": v.get("count") if published else None,
                         "looked_after": v.get("denominator") if published else None,
                         "pct": v.get("pct") if published else None,
@@ -342,16 +440,19 @@ def show_years(ctx) -> None:
         return
     figures = ctx.table(FIGURES_TABLE)
     changes = ctx.table(CHANGES_TABLE) if CHANGES_TABLE in ctx.tables else figures.iloc[0:0]
+    if len(changes):   # the change since last year is a key finding of the report
+        ctx.record_headlines(headlines(figures, changes, ctx.place), rank=3)
+        ctx.say_headlines()
     ctx.say(*change_sentences(changes) if len(changes) else
             ["Nothing is compared: fewer than two complete reporting years (a partial year is shown, not compared)."])
     ctx.show_figure(small_multiples(figures), "years_small_multiples", alt=small_multiples_alt(figures),
                     caption="Headline figures by reporting year" + ctx.title_suffix + ": the percentage in each "
-                    "year (dots) with its 95% Wilson interval (lines); a suppressed year is a gap marked c; an open "
-                    "dot is a partial year, not compared.")
+                    "year (dots) with its 95% Wilson interval (lines); a year not shown (c) is a gap marked c; an "
+                    "open dot is a partial year, not compared.")
     ctx.show_table(years_table(figures), FIGURES_TABLE,
                    caption="Headline figures by reporting year" + ctx.title_suffix)
     if len(changes):
-        ctx.show_table(changes_table(changes), CHANGES_TABLE,
+        ctx.show_table(changes_table(changes), CHANGES_TABLE, fold="Show the tests of change",
                        caption="Change between the last two compared years and trend over all of them"
                        + ctx.title_suffix + " (Benjamini-Hochberg adjusted over the tests of this table)")
     ctx.say(*notes(figures, changes))
@@ -369,10 +470,7 @@ def show_dfe(ctx) -> None:
                     caption="Looked-after children who went missing, % of children looked after during the year, "
                     "by DfE year (DfE's published statistics)" + ctx.title_suffix
                     + "; lines show 95% Wilson intervals.")
-    if set(table["area"]) - {"England"}:
-        ctx.show_table(table, "dfe_looked_after_missing_by_year",
-                       caption="Looked-after children who went missing, by DfE year (DfE's published statistics)"
-                       + ctx.title_suffix)
-    else:   # England alone: its numbers are in the chart's text and the spreadsheet, not a table of this run's
-        ctx.save_table(table, "dfe_looked_after_missing_by_year")
+    ctx.show_table(table, "dfe_looked_after_missing_by_year", fold="Show DfE's numbers",
+                   caption="Looked-after children who went missing, by DfE year (DfE's published statistics)"
+                   + (ctx.title_suffix if set(table["area"]) - {"England"} else ", England"))
     ctx.record("dfe_years", {"note": note, "rows": table.astype(object).where(table.notna(), None).to_dict("records")})

@@ -279,18 +279,28 @@ def run_batch(path, out, la_codes=None, jobs: int | None = None, resume: bool = 
         except PublicationError as err:  # two values for one cell, a relation that does not hold: a bug
             raise BatchError(f"The run's numbers are inconsistent, so nothing was published ({err}). "
                              "This is a bug in rhi: please report it with this message.", code=3) from None
+        # The audit reads only publication/, written above: it runs before the reports, so that each report
+        # states its verdict at the top (a file beside the published tables, read by every report).
+        with timing.stage("disclosure audit"):
+            audit = audit_run(staging, certificates)
+        told = tell_reports(staging / PUBLISHED_TABLES, ds, options, audit)
+        for t in tasks:  # a reused report states the verdict it was written with: written again if it differs
+            if t.status and t.status.get("reused") and t.status.get("verdict") != told["verdict"]["text"]:
+                shutil.rmtree(staging / t.key, ignore_errors=True)
+                t.status = None
+                todo.append(t)
         for t in tasks:  # after the digests: where the tables are is not an input of a report
             t.params = {**t.params, "publication_dir": str(staging / PUBLISHED_TABLES)}
         with timing.stage("reports"):
             _execute_all(todo, staging, jobs, id_hashes, synthetic, progress, cell_timeout)
         shutil.rmtree(staging / PUBLISHED_TABLES, ignore_errors=True)
-        with timing.stage("disclosure audit"):
-            audit = audit_run(staging, certificates)
 
         finished = datetime.now(timezone.utc)
         record = _manifest(tasks, path, inputs, options, jobs, started, finished, synthetic, la_codes, all_only)
         record["publication"] = publication
         record["disclosure_audit"] = audit
+        record["verdict"] = told["verdict"]
+        record["records_period"] = {"first_day": told["data_start"], "last_day": told["data_end"]}
         if not audit["ok"]:
             record["summary"]["failed"] = sorted(record["summary"]["failed"] + ["disclosure audit"])
         from analysis.render.html import write_index
@@ -339,6 +349,19 @@ def publish_run(ds, options, tasks, staging: Path, progress: bool, unavailable=(
     write_publication(pub, staging / "publication", *time_period_of(start, params.period_end),
                       coverage=coverage_of(ds, params), synthetic=_synthetic(Path(ds.path)) if ds.path else False)
     return {"folder": "publication", **pub.summary()}, certificates_of(pub)
+
+
+def tell_reports(folder: Path, ds, options: dict, audit: dict) -> dict:
+    """Write what every report of the run states (``analysis.render.report.RUN_FILE``): the first and last day of
+    the records and the disclosure audit's verdict, worded once (``analysis.render.words.verdict``)."""
+    from analysis.render.report import RUN_FILE, records_period
+    from analysis.render.words import verdict
+
+    start, end = records_period(ds)
+    told = {"data_start": start, "data_end": end, "verdict": verdict(audit, options["suppress"])}
+    folder.mkdir(parents=True, exist_ok=True)
+    mf.write_json(folder / RUN_FILE, told)
+    return told
 
 
 def certificates_of(pub) -> tuple[dict, list[dict]] | None:
@@ -612,7 +635,7 @@ def run_task(key, la_code, notebooks, params, folder, digest, synthetic) -> dict
             body, images = notebook_body(nb)
         new_figs = sorted(set((folder / "figures").glob("*.png")) - before)
         sections.append({"title": _title(nb_path), "anchor": nb_path.stem, "html": body,
-                         "figures": new_figs if images == 0 else []})
+                         "figures": new_figs if images == 0 else [], "rank": blocks[-1][0]})
         if error:
             break
     statement = _statement(params)
@@ -623,19 +646,23 @@ def run_task(key, la_code, notebooks, params, folder, digest, synthetic) -> dict
         sections.insert(0, limits)
     headlines = [line for _, lines in sorted(blocks, key=lambda b: b[0]) for line in lines]  # notebooks' ranks
     _merge_headlines(folder, headlines)
-    title = ("Comparison of local authorities" if key == COMPARE else
-             "Return home interviews: all local authorities" if key == ALL else f"Return home interviews: {key}")
+    from analysis.render.html import report_heading
+    from analysis.render.report import run_context
+
+    told = run_context(params["publication_dir"]) if params.get("publication_dir") else {}
+    title, params_text = report_heading(key, params, told)   # the authority's name, the period as dates
     with timing.stage("HTML"):
         render_report(folder / "report.html", title=title, sections=sections, headlines=headlines,
                       synthetic=synthetic, statement=statement["statement"], suppressed=statement["suppressed"],
-                      params_text=_params_text(params, key), error=error)
+                      params_text=params_text, error=error, verdict=told.get("verdict"))
     with timing.stage("downloads"):
         downloads = write_downloads(folder, key=key, params=params, title=title, statement=statement["statement"],
-                                    synthetic=synthetic)
+                                    synthetic=synthetic, told=told)
     status = {"key": key, "status": "failed" if error else "ok", "error": error, "digest": digest,
               "pdf": _pdf_outcome(key, downloads),
               "duration_s": round(time.perf_counter() - t0, 2), "notebooks": [Path(n).name for n in notebooks],
-              "stages_s": _report_stages(timing.take(), kernel)}
+              "stages_s": _report_stages(timing.take(), kernel),
+              "verdict": (told.get("verdict") or {}).get("text")}
     mf.write_json(folder / STATUS_FILE, status)
     return status
 
@@ -666,13 +693,6 @@ def _report_stages(worker: dict, kernel: dict) -> dict:
 
 def _title(nb_path: Path) -> str:
     return nb_path.stem.split("_", 1)[-1].replace("_", " ").capitalize()
-
-
-def _params_text(params: dict, key: str) -> str:
-    where = ("all local authorities (comparison)" if key == COMPARE else
-             "all local authorities" if key == ALL else f"local authority {key}")
-    period = f"{params.get('period_start') or 'start of data'} to {params.get('period_end') or 'end of data'}"
-    return f"{where[0].upper() + where[1:]}; period {period}; police risk in scope: {params['risk_levels'].replace(',', ', ')}"
 
 
 def _headlines(folder: Path) -> tuple[int, list[str]]:
@@ -728,13 +748,9 @@ def batch_command(path, out, la_codes=None, jobs=None, resume=False, all_only=Fa
     pub, audit = record["publication"], record["disclosure_audit"]
     typer.echo(f"Publication: {pub['cells']:,} cells, {pub['primary']:,} suppressed as small (primary), "
                f"{pub['secondary']:,} more so that they cannot be recovered (secondary): {Path(out) / 'publication'}")
-    if audit["ok"]:
-        typer.echo("Disclosure audit: no suppressed count can be recovered from everything the run publishes.")
-    elif audit.get("error"):
-        typer.echo(f"Disclosure audit could not read the publication ({audit['error']}): DO NOT PUBLISH.")
-    else:
-        typer.echo(f"Disclosure audit: {audit['leaks']} leak(s), {audit['inconsistencies']} inconsistency(ies), "
-                   f"{audit['unresolved']} unresolved: DO NOT PUBLISH. Details: rhi audit-disclosure {out}")
+    told = record["verdict"]   # the words the index and every report state (analysis.render.words.verdict)
+    details = "" if audit["ok"] or audit.get("error") else f" Details: rhi audit-disclosure {out}"
+    typer.echo(f"Disclosure audit: {told['text']}{details}")
     for key, report in record["reports"].items():   # a run-level report without its PDF says why
         if str(report.get("pdf") or "").startswith("not printed"):
             why = report["pdf"][len("not printed: "):].strip().rstrip(".")
@@ -743,7 +759,7 @@ def batch_command(path, out, la_codes=None, jobs=None, resume=False, all_only=Fa
     if summary["failed"]:
         typer.echo(f"{len(summary['failed'])} failed:", err=True)
         for key in summary["failed"]:
-            why = "the disclosure audit found leaks" if key == "disclosure audit" else record["reports"][key]["error"]
+            why = told["text"] if key == "disclosure audit" else record["reports"][key]["error"]
             typer.echo(f"  - {key}: {why}", err=True)
         raise typer.Exit(1)
 
