@@ -43,15 +43,32 @@ def laughs(levels: int = 9) -> str:
     return value
 
 
+# The peak is the command's own: VmHWM of its process, read as it exits. (The rusage of a child is no use here:
+# Linux carries a process's peak across fork and exec, so a command started from a large test worker would
+# report the worker's memory, not its own.)
+_MEASURED = """
+import atexit, os, runpy, sys
+def _peak():
+    with open("/proc/self/status") as status, open(os.environ["RHI_TEST_PEAK_FILE"], "w") as out:
+        out.write(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+atexit.register(_peak)
+sys.argv = ["analysis", *sys.argv[1:]]
+runpy.run_module("analysis", run_name="__main__")
+"""
+
+
 def run_measured(args: list[str], cwd: Path) -> tuple[int, str, float, int]:
     """(exit code, stderr + stdout, CPU seconds, peak resident MB) of ``python -m analysis ARGS``."""
-    env = {**os.environ, ENV_VAR: KEY, "COLUMNS": "200"}
-    proc = subprocess.Popen([sys.executable, "-m", "analysis", *args], cwd=cwd, env=env,
+    peak_file = cwd / ".peak-kb"
+    env = {**os.environ, ENV_VAR: KEY, "COLUMNS": "200", "RHI_TEST_PEAK_FILE": str(peak_file)}
+    proc = subprocess.Popen([sys.executable, "-c", _MEASURED, *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = proc.stdout.read().decode()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, out, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024
+    peak_kb = int(peak_file.read_text())
+    peak_file.unlink()
+    return proc.returncode, out, usage.ru_utime + usage.ru_stime, peak_kb // 1024
 
 
 def files_under(folder: Path) -> dict[str, int]:

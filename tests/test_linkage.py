@@ -345,7 +345,7 @@ def test_notebook_runs(tmp_path, la):
         assert (out / "figures" / f"{fig}.svg").exists()
     # on seven children nearly every cell is suppressed: a chart is drawn, or one line says why not (its cells
     # are suppressed, or its table is not published at an authority's level)
-    assert text.count("is not drawn") + text.count("Not shown for one local authority") >= 3 - len(drawn)
+    assert text.count("is not drawn") + text.count("not shown for one local authority") >= 3 - len(drawn)
     assert not re.search(r"\bc[1-7]\b", text)            # no child id printed
 
 

@@ -72,7 +72,8 @@ def test_a_run_level_report_without_chromium_records_why_it_has_no_pdf(monkeypat
 def test_the_batch_summary_says_why_a_pdf_is_missing(monkeypatch, tmp_path):
     record = {"summary": {"ok": 1, "reports": 1, "failed": []}, "duration_s": 1.0,
               "reports": {"all": {"reused": False, "pdf": f"not printed: {browser.INSTALL_HINT}"}},
-              "publication": {"cells": 1, "primary": 0, "secondary": 0}, "disclosure_audit": {"ok": True}}
+              "publication": {"cells": 1, "primary": 0, "secondary": 0}, "disclosure_audit": {"ok": True},
+              "verdict": {"text": "Safe to publish."}}
     monkeypatch.setattr(batch, "run_batch", lambda *a, **k: record)
     result = runner.invoke(app, ["batch", str(tmp_path), "--out", str(tmp_path / "run")])
     assert result.exit_code == 0

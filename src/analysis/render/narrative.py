@@ -133,16 +133,16 @@ def describe_model(result) -> str:
     lines += [f"Warning: {w}." for w in result.warnings]
     risk = result.table[result.table["term"].str.startswith("police_risk=")]
     for _, row in risk.iterrows():
-        level = row["term"].split("=", 1)[1]
+        level = row["term"].split("=", 1)[1].replace("|", " or ")
         if str(row["note"]).startswith("not estimated"):
-            lines.append(f"{level} vs reference: {row['note']}.")
+            lines.append(f"Graded {level}, against the reference grade: {row['note']}.")
             continue
         if row["note"]:
-            lines.append(f"{level} vs reference: not reported as a finding ({row['note']}).")
+            lines.append(f"Graded {level}, against the reference grade: not reported as a finding ({row['note']}).")
             continue
         excludes = row["ci_low"] > 1 or row["ci_high"] < 1
         verdict = "the interval excludes 1" if excludes else "the interval includes 1 (no clear difference)"
-        lines.append(f"{level} vs reference grade: odds ratio {row['odds_ratio']:.2f} "
+        lines.append(f"Graded {level}, against the reference grade: odds ratio {row['odds_ratio']:.2f} "
                      f"(95% CI {row['ci_low']:.2f} to {row['ci_high']:.2f}), adjusted for the other covariates; {verdict}.")
     return " ".join(lines)
 
