@@ -154,13 +154,15 @@ def _release_costly(v, hidden, primary, rels, member_of, min_cell, groups, devia
     candidates = [i for i in np.flatnonzero(hidden & ~primary) if _COST[i] >= COSTLY and i not in tied]
     for i in sorted(candidates, key=lambda i: (-_COST[i], -v[i], i)):
         hidden[i] = False
-        unsafe = _check(v, hidden, primary, rels, member_of, min_cell, [i], found)
+        headline = _COST[i] >= HEADLINE_COST
+        # a breakdown cell needs only a yes or no; a headline figure the counts it protects, for a swap
+        unsafe = _check(v, hidden, primary, rels, member_of, min_cell, [i], found, first=not headline)
         if not unsafe:
             continue
-        if _COST[i] < HEADLINE_COST:   # a breakdown cell: published again only where nothing else is needed
+        if not headline:   # a breakdown cell: published again only where nothing else is needed
             hidden[i] = True
             continue
-        trial, swapped = hidden.copy(), False
+        trial, swapped, dearer = hidden.copy(), False, False
         for _ in range(SWAP_ROUNDS):
             for p in unsafe:
                 pattern = _cell_pattern(p, v, trial, rels, member_of, deviations, min_cell)
@@ -168,9 +170,14 @@ def _release_costly(v, hidden, primary, rels, member_of, min_cell, groups, devia
                     _widen(p, v, trial, rels, member_of, min_cell)
                 else:
                     trial[pattern] = True
-            added = np.flatnonzero(trial & ~hidden)
-            if _COST[added].sum() >= _COST[i]:
+                # the cells added only grow: once they cost as much as the cell, no swap of this round or a
+                # later one can be kept, so the counts left are not searched (the outcome is the same)
+                dearer = _COST[np.flatnonzero(trial & ~hidden)].sum() >= _COST[i]
+                if dearer:
+                    break
+            if dearer:
                 break
+            added = np.flatnonzero(trial & ~hidden)
             unsafe = _check(v, trial, primary, rels, member_of, min_cell, [i, *added], found)
             if not unsafe:
                 swapped = True
@@ -181,7 +188,7 @@ def _release_costly(v, hidden, primary, rels, member_of, min_cell, groups, devia
             hidden[i] = True
 
 
-def _check(v, hidden, primary, rels, member_of, min_cell, changed, found) -> list:
+def _check(v, hidden, primary, rels, member_of, min_cell, changed, found, first: bool = False) -> list:
     """Primary cells proved unprotected, in the components that the cells ``changed`` belong to or touch.
 
     A witness found before (``found``) that moves only cells hidden now still agrees with everything
@@ -192,7 +199,8 @@ def _check(v, hidden, primary, rels, member_of, min_cell, changed, found) -> lis
         near |= _neighbours(c, hidden, rels, member_of) | ({c} if hidden[c] else set())
     valid = [w for w in found if all(hidden[c] for c in w)]
     reached = {p for w in valid for p, value in w.items() if primary[p] and value >= min_cell}
-    return _unprotected(v, hidden, primary, rels, member_of, min_cell, reached, exact=True, only=near, found=found)[0]
+    return _unprotected(v, hidden, primary, rels, member_of, min_cell, reached, exact=True, only=near, found=found,
+                        first=first, nearest=near)[0]
 
 
 def _neighbours(i, hidden, rels, member_of) -> set:
@@ -337,7 +345,7 @@ LARGE = 2000   # hidden cells: a component this large gets witnesses only (below
 
 
 def _unprotected(v, hidden, primary, rels, member_of, min_cell, verified, exact: bool = False, found=None,
-                 only=None):
+                 only=None, first: bool = False, nearest=()):
     """Primary cells whose largest feasible whole value is below ``min_cell`` (not yet verified ones), how
     many solves that took, and the cells of large components not proved either way, as (component, cells).
 
@@ -367,6 +375,9 @@ def _unprotected(v, hidden, primary, rels, member_of, min_cell, verified, exact:
       end only when a witness or an exact check has proved every primary cell
       protected. The price is possibly more hidden cells than the exact check
       would hide; ``Protection.unproven`` counts these decisions.
+
+    ``first``: stop at the first unprotected cell (a caller that needs only a yes or no), checking the cells
+    of ``nearest`` (those next to a change) before the others.
     """
     unsafe, checked, guessed = [], 0, []
     for comp in _components(hidden, rels):
@@ -392,6 +403,8 @@ def _unprotected(v, hidden, primary, rels, member_of, min_cell, verified, exact:
             if bounded and len(reached) * 100 < len(todo):
                 break
         unreached = []
+        if first:
+            todo = sorted(todo, key=lambda p: p not in nearest)
         for p in todo:
             if p in verified:
                 continue
@@ -410,6 +423,8 @@ def _unprotected(v, hidden, primary, rels, member_of, min_cell, verified, exact:
                     _keep(found, point, pos, v)
             else:
                 unsafe.append(p)
+                if first:
+                    return unsafe, checked, guessed
         if unreached:
             guessed.append((comp, unreached))
     return unsafe, checked, guessed
