@@ -12,7 +12,7 @@ import io
 
 import pytest
 
-from publication_snapshot import FILES, build_default_publication, read_snapshot
+from publication_snapshot import FILES, read_snapshot
 
 
 def _first_difference(name: str, before: bytes, after: bytes) -> str:
@@ -26,11 +26,33 @@ def _first_difference(name: str, before: bytes, after: bytes) -> str:
     return f"{name}: {len(old)} rows before, {len(new)} now"
 
 
-@pytest.fixture(scope="module", params=[1, 2], ids=["one process", "two processes"])
+_ONE_PROCESS = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from publication_snapshot import build_default_publication
+print(build_default_publication(sys.argv[2], jobs=1))
+"""
+
+
+@pytest.fixture(scope="module", params=["one process", "the default run"])
 def published(request, tmp_path_factory):
-    """As ``rhi batch`` publishes: tables computed in one process, and in two forked ones (the batch's default
-    on two cores)."""
-    folder = build_default_publication(tmp_path_factory.mktemp("unchanged"), jobs=request.param)
+    """As ``rhi batch`` publishes: the tables computed in one process, in a fresh interpreter with a fixed hash
+    seed (1); and the session's default run (``rhi batch`` itself, its tables in two forked processes on two
+    cores, under the test worker's own hash seed). Both equal to the snapshot: neither the number of processes
+    nor set and dict order (the hash seed) changes a byte of the publication."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if request.param == "the default run":
+        folder = request.getfixturevalue("default_run").out / "publication"
+    else:
+        work = tmp_path_factory.mktemp("unchanged")
+        done = subprocess.run([sys.executable, "-c", _ONE_PROCESS, str(Path(__file__).parent), str(work)],
+                              capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "1"})
+        assert done.returncode == 0, done.stderr[-3000:]
+        folder = Path(done.stdout.strip().splitlines()[-1])
     return {name: (folder / name).read_bytes() for name in FILES}
 
 

@@ -390,6 +390,17 @@ def _unprotected(v, hidden, primary, rels, member_of, min_cell, verified, exact:
         pos = system[0]
         witnesses = []
         bounded = not exact and len(comp) > LARGE
+        if first:   # the cells next to the change first, one exact check each: where a count is left
+            for p in [p for p in todo if p in nearest]:   # unprotected, it is most often one of these
+                checked += 1
+                reachable, point = _can_reach(system, p, min_cell)
+                if not reachable:
+                    return [p], checked, guessed
+                verified.add(p)
+                if point is not None:
+                    witnesses.append(point)
+                    _keep(found, point, pos, v)
+            todo = [i for i in todo if i not in verified]
         while todo:
             checked += 1
             point = _best_point(system, todo, min_cell)
@@ -403,8 +414,6 @@ def _unprotected(v, hidden, primary, rels, member_of, min_cell, verified, exact:
             if bounded and len(reached) * 100 < len(todo):
                 break
         unreached = []
-        if first:
-            todo = sorted(todo, key=lambda p: p not in nearest)
         for p in todo:
             if p in verified:
                 continue
@@ -590,7 +599,7 @@ def _best_point(system, cells, min_cell=5):
     b_ub2 = np.concatenate([b_ub, np.zeros(m)])
     a_eq2 = hstack([a_eq, csr_matrix((a_eq.shape[0], m))])
     bounds = [(1, 10 * _BIG)] * n + [(0, min_cell)] * m
-    res = _linprog(c, a_eq2, b_eq, a_ub2, b_ub2, bounds, "highs-ipm")
+    res = _linprog(c, a_eq2, b_eq, a_ub2, b_ub2, bounds, "highs-ipm" if n > SIMPLEX_UP_TO else "highs-ds")
     if res.status != 0 or res.x is None:
         return None
     x = res.x[:n]
@@ -605,6 +614,7 @@ def _best_point(system, cells, min_cell=5):
     return None if found.x is None else _whole(system, found.x[:n])
 
 
+SIMPLEX_UP_TO = 2000   # hidden cells: a smaller component's witness LP by the dual simplex (a vertex, fast when small)
 WITNESS_NODES = 200   # a limit on work, not on time, so that the choice never depends on the machine's speed
 
 
