@@ -85,3 +85,33 @@ def test_the_docs_show_the_plan_as_shipped():
     doc = (Path(__file__).resolve().parents[1] / "docs" / "publication.md").read_text(encoding="utf-8")
     shown = re.search(r"<!-- plan:start -->\n(.*?)\n<!-- plan:end -->", doc, flags=re.S)
     assert shown and shown.group(1) == plan_markdown()
+
+
+def test_every_authority_headline_box_shows_its_delivery_figures_as_numbers(default_run):
+    """Each authority report's key findings give its notified episodes and children and the episodes offered and
+    completed an RHI as numbers (no 'c'), the same numbers as the publication's cells (the plan's headline costs:
+    these are hidden last). benchmarks/bench_batch.py counts the same on the national run."""
+    import re
+
+    from bs4 import BeautifulSoup
+
+    cells = pd.read_csv(default_run.out / "publication" / "cells.csv", dtype=str, keep_default_na=False)
+    total = cells[(cells[["police_grade", "cohort", "age_band", "sex", "setting", "month"]] == "Total").all(axis=1)]
+    value = {(r.scope, r.unit, r.population, r.measure): r.value for r in total.itertuples(index=False)}
+    authorities = sorted(p.name for p in default_run.out.iterdir() if p.is_dir() and p.name.startswith("E"))
+    assert authorities
+    for la in authorities:
+        page = BeautifulSoup((default_run.out / la / "report.html").read_text(), "html.parser")
+        box = page.find("section", class_="headlines")
+        lines = [" ".join(li.get_text(" ").split()) for li in box.find_all("li")]
+        delivery = next(line for line in lines if "missing episodes of" in line and "were notified" in line)
+        assert not re.search(r"\bc\b", delivery), (la, delivery)
+        found = re.search(r"([\d,]+) missing episodes of ([\d,]+) children were notified.*?offered for ([\d,]+) of "
+                          r"[\d,]+ .*?completed for ([\d,]+) of", delivery)
+        assert found, (la, delivery)
+        shown = [int(x.replace(",", "")) for x in found.groups()]
+        expected = [value[(la, "episodes", "notified_episodes", "Total")],
+                    value[(la, "children", "notified_children", "Total")],
+                    value[(la, "episodes", "notified_episodes", "rhi_offered")],
+                    value[(la, "episodes", "notified_episodes", "with_completed_rhi")]]
+        assert shown == [int(v) for v in expected], (la, delivery)
