@@ -147,14 +147,14 @@ def headline_box(out: Path, authorities: list[str]) -> dict:
     cells); counted as shown, 'c' (suppressed) or absent."""
     import csv
 
+    from analysis.publish.cells import BREAKDOWNS
+
     wanted = {(a, *h) for a in authorities for h in HEADLINE_BOX}
     found = {}
     with open(out / "publication" / "cells.csv", newline="") as handle:
         for row in csv.DictReader(handle):
             k = (row["scope"], row["unit"], row["population"], row["measure"])
-            if k in wanted and all(row[d] == "Total" for d in ("police_grade", "cohort", "age_band", "sex",
-                                                               "setting", "episode_number", "episodes_per_child",
-                                                               "month") if d in row):
+            if k in wanted and all(row[d] == "Total" for d in BREAKDOWNS):
                 found[k] = row["value"]
     hidden = sorted(f"{k[0]} {k[2]} {k[3]}" for k, value in found.items() if value == "c")
     return {"authorities": len(authorities), "figures": len(wanted), "shown": sum(v != "c" for v in found.values()),

@@ -95,8 +95,10 @@ def test_every_authority_headline_box_shows_its_delivery_figures_as_numbers(defa
 
     from bs4 import BeautifulSoup
 
+    from analysis.publish.cells import BREAKDOWNS
+
     cells = pd.read_csv(default_run.out / "publication" / "cells.csv", dtype=str, keep_default_na=False)
-    total = cells[(cells[["police_grade", "cohort", "age_band", "sex", "setting", "month"]] == "Total").all(axis=1)]
+    total = cells[(cells[list(BREAKDOWNS)] == "Total").all(axis=1)]
     value = {(r.scope, r.unit, r.population, r.measure): r.value for r in total.itertuples(index=False)}
     authorities = sorted(p.name for p in default_run.out.iterdir() if p.is_dir() and p.name.startswith("E"))
     assert authorities

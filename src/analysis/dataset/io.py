@@ -21,7 +21,6 @@ import codecs
 import csv
 import difflib
 import io
-import json
 from datetime import date
 from pathlib import Path
 

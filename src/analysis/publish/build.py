@@ -87,18 +87,17 @@ def _register_fragment(scope: str):
     part = Publication(_FORKED["control"], _FORKED["period"], _FORKED["unavailable"])
     _register(part, _FORKED["ds"], _FORKED["params"], scope)
     store = part.store
-    return scope, (store.values, dict(store.shown_in), store.explicit, store.together, part.tables), timing.take()
+    return scope, (store.values, dict(store.shown_in), store.explicit, part.tables), timing.take()
 
 
 def _merge(pub: Publication, fragment) -> None:
-    values, shown_in, explicit, together, tables = fragment
+    values, shown_in, explicit, tables = fragment
     store = pub.store
     for k, value in values.items():
         store.add(k, value)
     for k, where in shown_in.items():
         store.shown_in[k].update(where)
     store.explicit.extend(explicit)
-    store.together.extend(together)
     pub.tables.update(tables)
 
 

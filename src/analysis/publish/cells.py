@@ -136,7 +136,6 @@ class CellStore:
     values: dict = field(default_factory=dict)
     shown_in: dict = field(default_factory=lambda: defaultdict(set))
     explicit: list = field(default_factory=list)
-    together: list = field(default_factory=list)   # groups of cells hidden together (non-linear links)
 
     def add(self, k: Key, value, where: str | None = None) -> Key:
         value = int(value)
@@ -192,11 +191,6 @@ class CellStore:
                 if parts:
                     kept.append(Relation("le_sum" if r.kind in ("sum", "le_sum") else "le", r.total, parts))
         self.explicit = kept
-        self.together = [g for g in (tuple(k for k in group if k in values) for group in self.together) if len(g) > 1]
-
-    def hide_together(self, keys) -> None:
-        """Cells tied by a relation that is not linear (band 2-4: episodes >= 2 x children): hidden together."""
-        self.together.append(tuple(keys))
 
     # --- relations ------------------------------------------------------------------------------
 

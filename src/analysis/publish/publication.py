@@ -104,8 +104,8 @@ class Publication:
         if self.control.suppress:
             with stage("publication: suppression"):
                 shown = {k for k, w in self.store.shown_in.items() if w}
-                self.protection = protect(self.store.values, self.relations, self.store.together,
-                                          self.control.min_cell, progress=progress, shown=shown,
+                self.protection = protect(self.store.values, self.relations, min_cell=self.control.min_cell,
+                                          progress=progress, shown=shown,
                                           costs={k: cost(k, k in shown) for k in self.store.values})
         else:
             self.protection = Protection(set(), set(), 0, 0)

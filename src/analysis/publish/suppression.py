@@ -10,11 +10,10 @@ value is at least ``min_cell`` is never pinned (its true value is below that
 and also feasible).
 
 Steps, repeated until nothing changes:
-1. cells hidden together (non-linear links) are hidden together;
-2. a sum relation with exactly one hidden cell gets a second one (the
+1. a sum relation with exactly one hidden cell gets a second one (the
    smallest published non-zero part that gives the first cell room to reach
    ``min_cell``, else the largest; the total only when no part will do);
-3. each primary cell is checked with the HiGHS solvers in scipy: the linear
+2. each primary cell is checked with the HiGHS solvers in scipy: the linear
    relaxation first (an integer maximum is never above it), then an integer
    programme where the relaxation alone cannot decide; a cell found
    unprotected gets one more hidden cell in a relation it belongs to.
@@ -59,7 +58,7 @@ class Protection:
         return self.hidden - self.primary
 
 
-def protect(values: dict, relations: list[Relation], together=(), min_cell: int = 5,
+def protect(values: dict, relations: list[Relation], min_cell: int = 5,
             progress=None, shown=None, costs=None) -> Protection:
     """Choose the cells to hide. ``values``: Key -> true count; ``shown``: keys that outputs display;
     ``costs``: Key -> what hiding the cell costs readers (``analysis.publish.plan.cost``).
@@ -83,7 +82,6 @@ def protect(values: dict, relations: list[Relation], together=(), min_cell: int 
     for n, (_, total, parts, _) in enumerate(rels):
         for m in {total, *parts}:
             member_of[m].append(n)
-    groups = [[index[k] for k in g] for g in together]
     primary = (v >= 1) & (v < min_cell)
     hidden = primary.copy()
     rounds = checked = 0
@@ -92,7 +90,7 @@ def protect(values: dict, relations: list[Relation], together=(), min_cell: int 
     found: list[dict] = []       # every witness, as {cell: value} where it differs from the true value
     while True:
         rounds += 1
-        _close(v, hidden, rels, groups, min_cell, primary)
+        _close(v, hidden, rels, min_cell, primary)
         unsafe, n, guessed = _unprotected(v, hidden, primary, rels, member_of, min_cell, verified, found=found)
         checked += n
         unproven += sum(len(cells) for _, cells in guessed)
@@ -125,10 +123,10 @@ def protect(values: dict, relations: list[Relation], together=(), min_cell: int 
                 continue
         if int(hidden.sum()) == before:
             raise RuntimeError(f"suppression cannot protect {len(unsafe)} cell(s), e.g. {keys[unsafe[0]]}")
-    _release_costly(v, hidden, primary, rels, member_of, min_cell, groups, deviations or _deviation_rows(v, rels),
+    _release_costly(v, hidden, primary, rels, member_of, min_cell, deviations or _deviation_rows(v, rels),
                     found)
     found[:] = [w for w in found if all(hidden[i] for i in w)]   # witnesses that move a cell published again
-    _release_pinned(v, hidden, primary, rels, member_of, found, groups)   # no longer hold: dropped
+    _release_pinned(v, hidden, primary, rels, member_of, found)   # no longer hold: dropped
     return Protection({keys[i] for i in np.flatnonzero(hidden)}, {keys[i] for i in np.flatnonzero(primary)},
                       rounds, checked, unproven, [{keys[i]: value for i, value in w.items()} for w in found])
 
@@ -138,7 +136,7 @@ HEADLINE_COST = 1000   # plan.yaml's headline cost: a pattern hiding such a cell
 COSTLY = 40            # and secondary cells at least this costly (displayed coarse cells) are tried again at the end
 
 
-def _release_costly(v, hidden, primary, rels, member_of, min_cell, groups, deviations, found) -> None:
+def _release_costly(v, hidden, primary, rels, member_of, min_cell, deviations, found) -> None:
     """Publish again each costly secondary cell that cheaper cells can replace.
 
     Patterns are chosen one small count at a time, so a cell hidden early for one
@@ -150,8 +148,7 @@ def _release_costly(v, hidden, primary, rels, member_of, min_cell, groups, devia
     the counts it protected get their cheapest patterns without it, and the swap is
     kept when those cost less than it and every count is again proved protected.
     """
-    tied = {m for g in groups for m in g}
-    candidates = [i for i in np.flatnonzero(hidden & ~primary) if _COST[i] >= COSTLY and i not in tied]
+    candidates = [i for i in np.flatnonzero(hidden & ~primary) if _COST[i] >= COSTLY]
     for i in sorted(candidates, key=lambda i: (-_COST[i], -v[i], i)):
         hidden[i] = False
         headline = _COST[i] >= HEADLINE_COST
@@ -208,20 +205,18 @@ def _neighbours(i, hidden, rels, member_of) -> set:
     return {m for n in member_of[i] for m in (rels[n][1], *rels[n][2]) if hidden[m]}
 
 
-def _release_pinned(v, hidden, primary, rels, member_of, found, groups) -> None:
+def _release_pinned(v, hidden, primary, rels, member_of, found) -> None:
     """Publish again every secondary cell that everything published pins anyway (its smallest and largest
     values in the linear relaxation are equal): hiding it protects nothing and costs readers a number.
 
     A pinned cell's value already follows from what is published, so publishing it leaves what every other
     cell can be exactly as it was: all of them can be released at once, and every primary cell stays
-    protected. A cell that some witness moves is not pinned and is not checked. Cells hidden together
-    (``groups``) stay hidden.
+    protected. A cell that some witness moves is not pinned and is not checked.
     """
     moved = {i for w in found for i in w}
-    tied = {m for g in groups for m in g}
     release = []
     for comp in _components(hidden, rels):
-        todo = [i for i in comp if not primary[i] and i not in moved and i not in tied]
+        todo = [i for i in comp if not primary[i] and i not in moved]
         if not todo:
             continue
         pos, a_eq, b_eq, a_ub, b_ub = _system(comp, v, hidden, rels, member_of)
@@ -236,16 +231,11 @@ def _release_pinned(v, hidden, primary, rels, member_of, found, groups) -> None:
     hidden[release] = False
 
 
-def _close(v, hidden, rels, groups, min_cell, primary) -> None:
-    """Steps 1 and 2 until stable."""
+def _close(v, hidden, rels, min_cell, primary) -> None:
+    """Step 1 until stable."""
     changed = True
     while changed:
         changed = False
-        for g in groups:
-            if any(hidden[m] for m in g):
-                for m in g:
-                    if not hidden[m] and v[m] > 0:
-                        hidden[m] = changed = True
         for kind, total, parts, _ in rels:
             if kind != "sum" or not SUM_RULE:
                 continue

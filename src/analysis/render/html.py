@@ -339,9 +339,6 @@ def may_scroll(table) -> bool:
     return sum(8 * w + 18 for w in widths.values()) > 260
 
 
-    return str(soup)
-
-
 def _tags(node, names) -> list:
     """``node.find_all(names)``: the descendant tags of those names, in document order (without building the
     search filter bs4 makes per call, the main cost when it is called for every row and cell)."""

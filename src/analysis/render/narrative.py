@@ -378,14 +378,6 @@ def dfe_position(year: int, table, code: str, target: str | None) -> str:
             f"{int(row['denominator']):,}), {row['position']}.")
 
 
-def context_headlines(computed: dict, comparison, reference: dict, la_code: str | None) -> list[str]:
-    """Notebook 01's sentences: the replicated figures; for all authorities, how many of the study's figures are
-    reproduced; for one authority, the study's figures as context only (an authority is not graded against
-    three others)."""
-    return context_lines(computed, comparison, reference, la_code)[:1] + records_headlines(computed) \
-        + context_lines(computed, comparison, reference, la_code)[1:]
-
-
 def records_headlines(computed: dict) -> list[str]:
     """The key finding notebook 01 gives the report: what the children with a completed RHI disclosed (the
     episodes notified are in the delivery finding already)."""

@@ -288,10 +288,7 @@ class ReportContext:
         last day)."""
         from analysis.render.words import period
 
-        p = self.params
-        start = p.period_start if p.period_start is not None else self.data_period[0]
-        end = p.period_end if p.period_end is not None else self.data_period[1]
-        return period(start, end)
+        return period(*self.period_dates)
 
     def say_headlines(self) -> None:
         """This notebook's headlines, shown where it runs on its own; in a batch report the headline box at the

@@ -29,7 +29,6 @@ SYMBOL_MEANINGS = {
     "z": "not applicable (no value can be given here, for example no percentage of none)",
     "x": "not available in the source these records came from",
 }
-SYMBOLS_LINE = "Symbols: " + "; ".join(f"{s} means {m}" for s, m in SYMBOL_MEANINGS.items()) + "."
 
 
 # --- names and dates ----------------------------------------------------------------------------------

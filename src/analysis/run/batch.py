@@ -263,7 +263,8 @@ def run_batch(path, out, la_codes=None, jobs: int | None = None, resume: bool = 
                     shutil.rmtree(here)
                 todo.append(t)
 
-        jobs = max(1, min(jobs or cores, len(todo) or 1))
+        asked = jobs or cores
+        jobs = max(1, min(asked, len(todo) or 1))
         id_hashes = frozenset(_id_hash(str(c)) for c in ds.children["child_id"].dropna())
         certificates = None
         try:
@@ -291,6 +292,7 @@ def run_batch(path, out, la_codes=None, jobs: int | None = None, resume: bool = 
                 todo.append(t)
         for t in tasks:  # after the digests: where the tables are is not an input of a report
             t.params = {**t.params, "publication_dir": str(staging / PUBLISHED_TABLES)}
+        jobs = max(1, min(asked, len(todo) or 1))   # reused reports written again above count too
         with timing.stage("reports"):
             _execute_all(todo, staging, jobs, id_hashes, synthetic, progress, cell_timeout)
         shutil.rmtree(staging / PUBLISHED_TABLES, ignore_errors=True)

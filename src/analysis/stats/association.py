@@ -256,10 +256,6 @@ class GroupVariance:
     clusters_per_group: np.ndarray
     n_clusters: int
 
-    @property
-    def pooled(self) -> float:
-        return float(self.events.sum() / self.sizes.sum())
-
 
 def group_variance(group_codes, outcome, cluster_codes, r: int) -> GroupVariance:
     """Bias-reduced cluster-robust covariance of the groups' proportions, as each cluster's term.
