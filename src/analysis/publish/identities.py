@@ -47,13 +47,17 @@ HARM_MEMBERS = {"cse_any": ("cse_victim", "cse_red_flag_any"), "cce": ("cce_vict
 
 def declare(store: CellStore, scopes, risk_levels=("medium", "low"), many: int = 15) -> None:
     """Declare the relations of this module for every scope (only between cells the run has)."""
+    by_scope: dict[str, list] = {}   # each scope's cells in the store's order, found in one pass, not one per scope
+    for k in store.values:
+        by_scope.setdefault(k.scope, []).append(k)
     for scope in scopes:
-        _Scope(store, scope, tuple(risk_levels), many).declare()
+        _Scope(store, scope, tuple(risk_levels), many, by_scope.get(scope, [])).declare()
 
 
 class _Scope:
-    def __init__(self, store: CellStore, scope: str, risk_levels: tuple, many: int):
+    def __init__(self, store: CellStore, scope: str, risk_levels: tuple, many: int, cells=()):
         self.store, self.scope, self.levels, self.many = store, scope, risk_levels, many
+        self.cells = list(cells)   # the scope's cells (declaring a relation adds none)
 
     def K(self, unit, population, measure=TOTAL, **dims):
         return key(self.scope, unit, population, measure, **dims)
@@ -111,8 +115,8 @@ class _Scope:
         self.bound([(self.K("children", ml), 1), (self.K("episodes", f"episodes_of_{ml}"), -1)])
 
     def units(self) -> None:
-        for k in list(self.store.values):
-            if k.scope == self.scope and k.unit == "children" and k.population == "graded_children":
+        for k in self.cells:
+            if k.unit == "children" and k.population == "graded_children":
                 self.le(k, k.but(unit="rhis", population="graded_rhis"))
         self.le(self.K("children", "rhi_children"), self.K("rhis", "in_scope_rhis"))
         self.le(self.K("rhis", "in_scope_rhis"), self.K("episodes", "rhi_episodes"))
@@ -124,8 +128,8 @@ class _Scope:
     def grades(self) -> None:
         graded, highest, first = "graded_children", "graded_children_highest", "first_rhi_children"
         self.equal(self.K("children", highest, police_grade="high"), self.K("children", graded, police_grade="high"))
-        for k in list(self.store.values):
-            if k.scope == self.scope and k.population == graded and k.get("police_grade") == "high" \
+        for k in self.cells:
+            if k.population == graded and k.get("police_grade") == "high" \
                     and k.get("cohort") == TOTAL and not k.measure.startswith("not_"):
                 self.le(k, k.but(population=highest))
         for m in (TOTAL, linkage_serious()):
@@ -150,8 +154,8 @@ class _Scope:
         self.le(self.K("rhis", "in_scope_rhis"), self.K("rhis", "graded_rhis"))
 
     def red_flags(self) -> None:
-        for k in list(self.store.values):
-            if k.scope == self.scope and k.measure == "cse_red_flag_any":
+        for k in self.cells:
+            if k.measure == "cse_red_flag_any":
                 parts = [k.but(measure=f) for f in vocab.RED_FLAGS]
                 self.rel("overlap" if self.has(*parts) else "le", k, [p for p in parts if self.has(p)])
 
@@ -163,8 +167,8 @@ class _Scope:
         self.bound([(several, -2), (total, -1)] + [(p, 1) for p in parts])
 
     def delivery(self) -> None:
-        for k in list(self.store.values):
-            chain = DELIVERY_CHAIN.get(k.population) if k.scope == self.scope else None
+        for k in self.cells:
+            chain = DELIVERY_CHAIN.get(k.population)
             if chain is None:
                 continue
             if k.measure in chain[:-1]:
