@@ -109,7 +109,12 @@ def tables_of(pub: Publication, scope: str) -> dict:
 def _zero_fill(pub: Publication, scopes) -> None:
     """Exclusions a scope's record flow leaves out because they are 0 are cells of value 0 there."""
     store = pub.store
+    done = set()   # an exclusion met again in another scope would only find its cells there already
     for k in list(store.values):
         if k.measure.startswith("excluded: "):
+            other = k.but(scope=ALL_SCOPE)
+            if other in done:
+                continue
+            done.add(other)
             for scope in scopes:
                 store.values.setdefault(k.but(scope=scope), 0)
