@@ -143,3 +143,24 @@ def test_an_unknown_authority_fails_when_the_dataset_is_first_used(tmp_path, cou
     ctx = report.setup(data, "E99999999", publication_dir=pub)
     with pytest.raises(report.NotebookDataError, match="la_code E99999999 has no episodes"):
         ctx.ds
+
+
+def test_the_projects_notebooks_never_load_the_dataset_in_a_batch_and_say_the_right_years(default_run):
+    """Issue 26: in a batch, no kernel loads the dataset: the years a report names come from the run (worked out
+    when it published its tables, ``RUN_FILE``) and the comparison's DfE year from the records' last day. The
+    years each report records are those of its own records, worked out here from the dataset by the definition."""
+    from analysis.definitions.populations import Params
+    from analysis.publish.years import scope_years
+
+    ds = load_dataset(default_run.data)
+    statuses = sorted(default_run.out.glob("*/status.json"))
+    assert len(statuses) >= 3
+    for path in statuses:
+        key = path.parent.name
+        assert "data load" not in json.loads(path.read_text())["stages_s"], key
+        if key == "compare":
+            continue
+        scope = ds if key == "all" else ds.subset_la(key)
+        expected = [y.label for y in scope_years(scope, Params(la_code=None if key == "all" else key))]
+        recorded = json.loads((path.parent / "figures.json").read_text())["years"]["reporting_years"]
+        assert expected and recorded == expected, key

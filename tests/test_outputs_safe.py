@@ -43,7 +43,7 @@ def run(tmp_path_factory):
     data, ids = make_dataset(base / "data")
     notebooks = make_notebooks(base / "notebooks", compare=True)
     out = base / "reports" / "RUN"
-    result = _run(data, out, notebooks)
+    result = _run(data, out, notebooks, "--svg")   # SVG copies too: they are searched for ids like the rest
     return {"out": out, "ids": ids, "result": result}
 
 
@@ -120,3 +120,14 @@ def test_error_messages_lose_child_ids():
     ids = frozenset(batch._id_hash(i) for i in ("KIDQ0001X", "77"))
     text = "KeyError: 'KIDQ0001X' not found; row 77; KIDQ0001Xa stays"
     assert batch.scrub_ids(text, ids) == "KeyError: '[child id removed]' not found; row [child id removed]; KIDQ0001Xa stays"
+
+
+def test_asked_for_svg_every_chart_has_its_svg_beside_its_png_and_the_page_links_both(run):
+    """``rhi batch --svg``: every chart saved as PNG has an SVG copy, linked wherever its page lists the PNG."""
+    pngs = list(run["out"].glob("*/figures/*.png"))
+    assert pngs
+    for png in pngs:
+        svg = png.with_suffix(".svg")
+        assert svg.read_text().lstrip().startswith("<?xml"), svg
+        page = (png.parent.parent / "report.html").read_text()
+        assert (f'href="figures/{png.name}"' in page) <= (f'href="figures/{svg.name}"' in page), svg

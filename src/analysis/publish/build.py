@@ -87,11 +87,11 @@ def _register_fragment(scope: str):
     part = Publication(_FORKED["control"], _FORKED["period"], _FORKED["unavailable"])
     _register(part, _FORKED["ds"], _FORKED["params"], scope)
     store = part.store
-    return scope, (store.values, dict(store.shown_in), store.explicit, part.tables), timing.take()
+    return scope, (store.values, dict(store.shown_in), store.explicit, part.tables, part.years), timing.take()
 
 
 def _merge(pub: Publication, fragment) -> None:
-    values, shown_in, explicit, tables = fragment
+    values, shown_in, explicit, tables, years = fragment
     store = pub.store
     for k, value in values.items():
         store.add(k, value)
@@ -99,6 +99,7 @@ def _merge(pub: Publication, fragment) -> None:
         store.shown_in[k].update(where)
     store.explicit.extend(explicit)
     pub.tables.update(tables)
+    pub.years.update(years)
 
 
 def tables_of(pub: Publication, scope: str) -> dict:

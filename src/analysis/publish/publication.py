@@ -75,6 +75,7 @@ class Publication:
         self.period = period
         self.protection: Protection | None = None
         self.relations = []
+        self.years: dict[str, list[str]] = {}     # scope -> its reporting years (labels): dates, never counts
 
     # --- building ------------------------------------------------------------------------------
 

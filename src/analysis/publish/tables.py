@@ -43,8 +43,9 @@ def register_scope(pub: Publication, scope: str, ds, params) -> None:
     replication(pub, scope, K, ds, params, pop)
     linkage_tables(pub, scope, K, ds, params)
     delivery_tables(pub, scope, K, ds, params)
-    from analysis.publish.years import register_years   # issue 18: the years side by side (two or more only)
+    from analysis.publish.years import register_years, scope_years   # issue 18: the years side by side
     register_years(pub, scope, K, ds, params)
+    pub.years[scope] = [y.label for y in scope_years(ds, params)]   # what a report says with one year or none
 
 
 def _pct_derived(frame, count_keys, den_keys) -> dict:

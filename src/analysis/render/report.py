@@ -27,6 +27,7 @@ from analysis.dataset.validate import Dataset, load_dataset
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "data" / "processed" / "synthetic"
 SVG_HASH_SALT = "rhi-analysis"  # any fixed value: SVG ids then depend only on the figure
+SVG_ENV = "RHI_SVG"             # "1": save every chart as SVG too, beside its PNG (``rhi batch --svg``)
 
 
 def resolve_data_path(data_path) -> Path:
@@ -93,6 +94,17 @@ class ReportContext:
         """Whether the run publishes table ``name`` for this report's level (``analysis.publish.plan``; some tables
         are published only in the report for all local authorities)."""
         return name in self.tables
+
+    def reporting_years(self) -> list[str]:
+        """This report's reporting years (DfE years, labels such as '2017-18'), from the first to the last episode
+        of its records: as the batch worked them out when it published the run (``RUN_FILE``), else from the
+        dataset (a notebook on its own). A batch's kernel thus never loads the dataset for them."""
+        told = self.run.get("reporting_years") or {}
+        if self.scope in told:
+            return list(told[self.scope])
+        from analysis.publish.years import scope_years
+
+        return [y.label for y in scope_years(self.ds, self.params)]
 
     def optional_table(self, name: str) -> pd.DataFrame | None:
         """The table, or None where the run does not publish it for this report."""
@@ -178,23 +190,32 @@ class ReportContext:
         return folder
 
     def save_figure(self, fig, name: str) -> bytes | None:
-        """Write a matplotlib figure as PNG and SVG, the same bytes every run; returns the PNG's bytes.
+        """Write a matplotlib figure as PNG (and SVG when the run asks: ``rhi batch --svg``), the same bytes every
+        run; returns the PNG's bytes.
 
         PNG: no software or time stamp. SVG: no date or creator, and element ids
         hashed with a fixed salt (``svg.hashsalt``; matplotlib's default is a new
         random salt per file, which made every SVG differ between identical runs).
         The PNG is drawn once: the bytes written are the bytes returned (and shown by ``show_figure``).
         """
-        import matplotlib
-
         folder = self._folder("figures")
         if folder is None:
             return None
         png = _png_bytes(fig)
         (folder / f"{name}.png").write_bytes(png)
-        with matplotlib.rc_context({"svg.hashsalt": SVG_HASH_SALT}):
-            fig.savefig(folder / f"{name}.svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+        if self.svg:
+            import matplotlib
+
+            with matplotlib.rc_context({"svg.hashsalt": SVG_HASH_SALT}):
+                fig.savefig(folder / f"{name}.svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
         return png
+
+    @property
+    def svg(self) -> bool:
+        """Whether charts are saved as SVG too: when $RHI_SVG is 1, as ``rhi batch --svg`` sets it in its kernels
+        (any notebook, the project's or a user's; set it yourself for a notebook run on its own). Off by default:
+        drawing the SVG cost about as much as the PNG, and the page shows the PNG."""
+        return os.environ.get(SVG_ENV) == "1"
 
     def show_figure(self, fig, name: str, alt: str, caption: str) -> None:
         """Save and show a chart (:meth:`_show_figure`), timed as the stage "charts" (``analysis.timing``)."""

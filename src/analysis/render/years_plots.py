@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.disclosure import NOT_AVAILABLE, SUPPRESSED, is_symbol
-from analysis.publish.years import CHANGES_TABLE, FIGURES_TABLE, FLAG_WORDS, scope_years
+from analysis.publish.years import CHANGES_TABLE, FIGURES_TABLE, FLAG_WORDS
 from analysis.render.plots import PALETTE, WIDTH, NotDrawn, count_text, number, styled
 from analysis.render.words import place
 
@@ -64,11 +64,11 @@ def base(fid: str) -> str:
 # --- one reporting year, or several -----------------------------------------------------------------
 
 def one_year_sentence(years) -> str:
-    """What the section says when there is nothing to compare."""
+    """What the section says when there is nothing to compare (``years``: the reporting years' labels)."""
     if not years:
         return "No episode in these data has a date it started, so there is no reporting year to show."
     if len(years) == 1:
-        return (f"The data hold one reporting year ({years[0].label}), so there is nothing to compare with "
+        return (f"The data hold one reporting year ({years[0]}), so there is nothing to compare with "
                 "earlier years.")
     return (f"The data hold {len(years)} reporting years, but their figures are not in this run's publication, "
             "so nothing is compared here.")
@@ -433,10 +433,10 @@ def dfe_alt(table: pd.DataFrame) -> str:
 
 def show_years(ctx) -> None:
     """The years of the run's publication: sentences, small multiples, the tables; or why there are none."""
-    years = scope_years(ctx.ds, ctx.params)
+    years = ctx.reporting_years()
     if FIGURES_TABLE not in ctx.tables:
         ctx.say(one_year_sentence(years))
-        ctx.record("years", {"reporting_years": [y.label for y in years], "compared": False})
+        ctx.record("years", {"reporting_years": years, "compared": False})
         return
     figures = ctx.table(FIGURES_TABLE)
     changes = ctx.table(CHANGES_TABLE) if CHANGES_TABLE in ctx.tables else figures.iloc[0:0]
@@ -458,7 +458,7 @@ def show_years(ctx) -> None:
     ctx.say(*notes(figures, changes))
     from analysis.render.report import records
 
-    ctx.record("years", {"reporting_years": [y.label for y in years], "compared": True,
+    ctx.record("years", {"reporting_years": years, "compared": True,
                          "figures": records(figures), "changes": records(changes)})
 
 

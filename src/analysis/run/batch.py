@@ -176,7 +176,7 @@ def _link_copy(src: Path, dst: Path) -> None:
 def run_batch(path, out, la_codes=None, jobs: int | None = None, resume: bool = False, all_only: bool = False,
               suppress: bool = True, min_cell: int = 5, period_start=None, period_end=None,
               risk_levels: str = "medium,low", notebooks_dir=None, progress: bool = True,
-              cell_timeout: int = 1800, dfe_year: int | None = None) -> dict:
+              cell_timeout: int = 1800, dfe_year: int | None = None, svg: bool = False) -> dict:
     """Run the batch and return the manifest. Raises BatchError (nothing written) for bad input."""
     from analysis.dataset.io import dataset_files
     from analysis.dataset.validate import load_dataset
@@ -241,8 +241,10 @@ def run_batch(path, out, la_codes=None, jobs: int | None = None, resume: bool = 
                                                            "dfe_year": None if dfe_year is None else int(dfe_year)}))
     from analysis.reference.dfe import DFE_CSV
     for t in tasks:
-        extra = {"dfe": mf.sha256(DFE_CSV)} if t.key == COMPARE and DFE_CSV.exists() else None
-        t.digest = task_digest(inputs, t.params, t.notebooks, t.key, extra)
+        extra = {"dfe": mf.sha256(DFE_CSV)} if t.key == COMPARE and DFE_CSV.exists() else {}
+        if svg:   # the charts' SVG copies are part of the report (a run without them never reused for one with)
+            extra["svg"] = True
+        t.digest = task_digest(inputs, t.params, t.notebooks, t.key, extra or None)
 
     with _refusals_as_batch_errors(), runfolder.claim(out, path, resume) as staging:  # lock released on any exit
         for stale in ("index.html", "manifest.json"):
@@ -266,7 +268,7 @@ def run_batch(path, out, la_codes=None, jobs: int | None = None, resume: bool = 
         asked = jobs or cores
         jobs = max(1, min(asked, len(todo) or 1))
         id_hashes = frozenset(_id_hash(str(c)) for c in ds.children["child_id"].dropna())
-        certificates = None
+        certificates, years = None, {}
         try:
             if annex_a:  # the Annex A tables, registered and suppressed the same way (analysis.definitions.annex_a)
                 from analysis.definitions.annex_a import publish_run as publish_annex_a
@@ -275,8 +277,8 @@ def run_batch(path, out, la_codes=None, jobs: int | None = None, resume: bool = 
             else:
                 from analysis.importers.report import unavailable_fields
 
-                publication, certificates = publish_run(ds, options, tasks, staging, progress,
-                                                        unavailable_fields(path), jobs=jobs)
+                publication, certificates, years = publish_run(ds, options, tasks, staging, progress,
+                                                               unavailable_fields(path), jobs=jobs)
         except PublicationError as err:  # two values for one cell, a relation that does not hold: a bug
             raise BatchError(f"The run's numbers are inconsistent, so nothing was published ({err}). "
                              "This is a bug in rhi: please report it with this message.", code=3) from None
@@ -284,7 +286,7 @@ def run_batch(path, out, la_codes=None, jobs: int | None = None, resume: bool = 
         # states its verdict at the top (a file beside the published tables, read by every report).
         with timing.stage("disclosure audit"):
             audit = audit_run(staging, certificates)
-        told = tell_reports(staging / PUBLISHED_TABLES, ds, options, audit)
+        told = tell_reports(staging / PUBLISHED_TABLES, ds, options, audit, years)
         for t in tasks:  # a reused report states the verdict it was written with: written again if it differs
             if t.status and t.status.get("reused") and t.status.get("verdict") != told["verdict"]["text"]:
                 shutil.rmtree(staging / t.key, ignore_errors=True)
@@ -294,11 +296,12 @@ def run_batch(path, out, la_codes=None, jobs: int | None = None, resume: bool = 
             t.params = {**t.params, "publication_dir": str(staging / PUBLISHED_TABLES)}
         jobs = max(1, min(asked, len(todo) or 1))   # reused reports written again above count too
         with timing.stage("reports"):
-            _execute_all(todo, staging, jobs, id_hashes, synthetic, progress, cell_timeout)
+            _execute_all(todo, staging, jobs, id_hashes, synthetic, progress, cell_timeout, svg)
         shutil.rmtree(staging / PUBLISHED_TABLES, ignore_errors=True)
 
         finished = datetime.now(timezone.utc)
         record = _manifest(tasks, path, inputs, options, jobs, started, finished, synthetic, la_codes, all_only)
+        record["parameters"]["svg"] = bool(svg)
         record["publication"] = publication
         record["disclosure_audit"] = audit
         record["verdict"] = told["verdict"]
@@ -319,7 +322,7 @@ PUBLISHED_TABLES = ".published-tables"   # the notebooks' tables of each scope, 
 
 def publish_run(ds, options, tasks, staging: Path, progress: bool, unavailable=(), jobs: int = 1):
     """Every table of every report, suppressed once for the whole run, written to ``publication/``; returns
-    its summary and the certificates for the audit (:func:`certificates_of`).
+    its summary, the certificates for the audit (:func:`certificates_of`) and each scope's reporting years.
 
     The scopes' tables are computed in ``jobs`` processes. The notebooks then show these tables
     (``report.setup(publication_dir=...)``),
@@ -350,19 +353,20 @@ def publish_run(ds, options, tasks, staging: Path, progress: bool, unavailable=(
     start = params.period_start if params.period_start is not None else ds.episodes["missing_start"].min()
     write_publication(pub, staging / "publication", *time_period_of(start, params.period_end),
                       coverage=coverage_of(ds, params), synthetic=_synthetic(Path(ds.path)) if ds.path else False)
-    return {"folder": "publication", **pub.summary()}, certificates_of(pub)
+    return {"folder": "publication", **pub.summary()}, certificates_of(pub), pub.years
 
 
-def tell_reports(folder: Path, ds, options: dict, audit: dict) -> dict:
+def tell_reports(folder: Path, ds, options: dict, audit: dict, years: dict | None = None) -> dict:
     """Write what every report of the run states (``analysis.render.report.RUN_FILE``): the first and last day of
-    the records and the disclosure audit's verdict, worded once (``analysis.render.words.verdict``)."""
+    the records, the disclosure audit's verdict, worded once (``analysis.render.words.verdict``), and each
+    scope's reporting years (labels), so that no report's kernel loads the dataset to find them."""
     from analysis.render.report import RUN_FILE, records_period
     from analysis.render.words import verdict
 
     start, end = records_period(ds)
     told = {"data_start": start, "data_end": end, "verdict": verdict(audit, options["suppress"])}
     folder.mkdir(parents=True, exist_ok=True)
-    mf.write_json(folder / RUN_FILE, told)
+    mf.write_json(folder / RUN_FILE, {**told, "reporting_years": years or {}})
     return told
 
 
@@ -417,7 +421,7 @@ def _synthetic(path: Path) -> bool:
     return is_synthetic(path)
 
 
-def _execute_all(todo, staging, jobs, id_hashes, synthetic, progress, cell_timeout) -> None:
+def _execute_all(todo, staging, jobs, id_hashes, synthetic, progress, cell_timeout, svg=False) -> None:
     if not todo:
         return
     from tqdm import tqdm
@@ -426,7 +430,7 @@ def _execute_all(todo, staging, jobs, id_hashes, synthetic, progress, cell_timeo
     ctx = get_context("spawn")  # a clean interpreter per worker: no inherited threads or locks
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
-                                 initargs=(id_hashes, cell_timeout, os.getpid())) as pool:
+                                 initargs=(id_hashes, cell_timeout, os.getpid(), svg)) as pool:
             try:
                 futures = {pool.submit(run_task, t.key, t.la_code, [str(p) for p in t.notebooks], t.params,
                                        str(staging / t.key), t.digest, synthetic): t for t in todo}
@@ -493,12 +497,13 @@ def _statement(options) -> dict:
 _WORKER: dict = {}
 
 
-def _worker_init(id_hashes, cell_timeout, parent_pid) -> None:
-    """Set up a worker: it dies with the batch (even on SIGKILL), and shuts its kernel down on a clean exit."""
+def _worker_init(id_hashes, cell_timeout, parent_pid, svg=False) -> None:
+    """Set up a worker: it dies with the batch (even on SIGKILL), and shuts its kernel down on a clean exit.
+    With ``svg`` its kernel saves every chart as SVG too (``analysis.render.report.SVG_ENV``)."""
     from multiprocessing import util
 
     lifeline.die_with_parent(parent_pid)
-    _WORKER.update(ids=id_hashes, timeout=cell_timeout, km=None)
+    _WORKER.update(ids=id_hashes, timeout=cell_timeout, km=None, kc=None, svg=bool(svg))
     util.Finalize(None, _shutdown_kernel, exitpriority=10)
 
 
@@ -520,36 +525,51 @@ def scrub_ids(text: str, id_hashes) -> str:
 
 
 def _kernel():
+    """This worker's kernel, started (and warmed up) if it is not running."""
     km = _WORKER.get("km")
     if km is not None and km.is_alive():
         return km
     _shutdown_kernel()
-    env = {**os.environ, **KERNEL_ENV}
+    from analysis.render.report import SVG_ENV
+
+    env = {**os.environ, **KERNEL_ENV, SVG_ENV: "1" if _WORKER.get("svg") else "0"}
     km = _tethered_kernel_manager()(kernel_name="python3")
     log = open(Path(tempfile.gettempdir()) / f"rhi-batch-kernel-{os.getpid()}.log", "ab")
     with timing.stage("kernel start"):
         km.start_kernel(env=env, cwd=str(NOTEBOOKS if NOTEBOOKS.exists() else Path.cwd()),
                         stdout=subprocess_devnull(), stderr=log)
-        _warm_up(km)
-    _WORKER["km"] = km
+        _WORKER["km"] = km
+        _warm_up(_client())
     return km
 
 
-def _warm_up(km) -> None:
+def _client():
+    """The one kernel client of this worker's kernel, its channels started once and kept for every notebook.
+
+    nbclient starts a client for each notebook otherwise, and waiting for a new client to be ready costs
+    about 0.2 s (it waits that long for the kernel's output channel to fall quiet): 0.8 s of a four-notebook
+    report. Every message nbclient reads is matched to the request it sent, so a notebook never takes a
+    message meant for the one before."""
+    kc = _WORKER.get("kc")
+    if kc is None:
+        kc = _WORKER["km"].client()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=60)
+        kc.allow_stdin = False
+        _WORKER["kc"] = kc
+    return kc
+
+
+def _warm_up(kc) -> None:
     """Import the libraries the notebooks use in a new kernel (``WARM_UP_CELL``), silently and outside the
     kernel's history: no output, execution count or variable of it reaches a report."""
-    kc = km.client()
-    kc.start_channels()
     try:
-        kc.wait_for_ready(timeout=60)
         msg_id = kc.execute(WARM_UP_CELL, silent=True, store_history=False)
         deadline = time.monotonic() + WARM_UP_TIMEOUT
         while kc.get_shell_msg(timeout=max(deadline - time.monotonic(), 0.1))["parent_header"].get("msg_id") != msg_id:
             pass
-    except Exception:   # not ready or too slow: the notebooks import what they need, as before
+    except Exception:   # too slow: the notebooks import what they need, as before
         pass
-    finally:
-        kc.stop_channels()
 
 
 def _tethered_kernel_manager():
@@ -570,24 +590,27 @@ def subprocess_devnull():
 
 
 def _shutdown_kernel() -> None:
-    km = _WORKER.get("km")
+    kc, km = _WORKER.get("kc"), _WORKER.get("km")
+    _WORKER["kc"] = _WORKER["km"] = None
+    if kc is not None:
+        try:
+            kc.stop_channels()
+        except Exception:  # already closed
+            pass
     if km is not None:
         try:
             km.shutdown_kernel(now=True)
         except Exception:  # already gone
             pass
-        _WORKER["km"] = None
 
 
 def _execute(nb, timeout: int) -> None:
+    """Run a notebook in this worker's warm kernel through its one client (:func:`_client`)."""
     from nbclient import NotebookClient
 
     client = NotebookClient(nb, km=_kernel(), timeout=timeout, allow_errors=False, record_timing=False)
-    try:
-        client.execute()
-    finally:
-        if client.kc is not None:
-            client.kc.stop_channels()
+    client.kc = _client()   # kept: nbclient leaves a client it did not start alone (the kernel is not its own)
+    client.execute()
 
 
 def _error_text(exc, nb_name: str) -> str:
@@ -725,7 +748,7 @@ def _merge_headlines(folder: Path, headlines: list[str]) -> None:
 # --- the command ----------------------------------------------------------------------------------
 
 def batch_command(path, out, la_codes=None, jobs=None, resume=False, all_only=False, suppress=True, min_cell=5,
-                  period_start=None, period_end=None, risk_levels="medium,low", dfe_year=None) -> None:
+                  period_start=None, period_end=None, risk_levels="medium,low", dfe_year=None, svg=False) -> None:
     """CLI entry: run, print a summary, exit non-zero if any report failed."""
     import typer
 
@@ -733,7 +756,7 @@ def batch_command(path, out, la_codes=None, jobs=None, resume=False, all_only=Fa
     try:
         record = run_batch(path, out, la_codes=la_codes, jobs=jobs, resume=resume, all_only=all_only,
                            suppress=suppress, min_cell=min_cell, period_start=period_start, period_end=period_end,
-                           risk_levels=risk_levels, dfe_year=dfe_year)
+                           risk_levels=risk_levels, dfe_year=dfe_year, svg=svg)
     except BatchError as err:
         from analysis.invocation import as_invoked
 
