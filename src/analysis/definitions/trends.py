@@ -502,12 +502,13 @@ def dfe_years_against_england(la_code: str | None, path=None) -> list[dict]:
     from analysis.stats.proportions import proportion
 
     frame = load_dfe(path)
+    # the authority's rows and England's, picked out once; then each year's from those few rows (file order kept)
+    las = frame[(frame["geographic_level"] == "Local authority")
+                & ((frame["la_code"] == la_code) | (frame["la_code_latest"] == la_code))]
+    nations = frame[frame["geographic_level"] == "National"]
     rows = []
     for year in sorted({int(y) for y in frame["year"]}):
-        part = frame[frame["year"] == str(year)]
-        la = part[(part["geographic_level"] == "Local authority")
-                  & ((part["la_code"] == la_code) | (part["la_code_latest"] == la_code))]
-        england = part[part["geographic_level"] == "National"]
+        la, england = las[las["year"] == str(year)], nations[nations["year"] == str(year)]
         row = {"year": year}
         for name, sub in ((("la", la),) if la_code else ()) + (("england", england),):
             if sub.empty:
