@@ -61,6 +61,10 @@ WARM_UP_MODULES = ("matplotlib.pyplot", "analysis.render.report", "analysis.rend
 WARM_UP_CELL = ("def _rhi_warm_up(names):\n    import importlib\n    for name in names:\n        try:\n"
                 "            importlib.import_module(name)\n        except Exception:\n            pass\n"
                 f"_rhi_warm_up({WARM_UP_MODULES!r})\ndel _rhi_warm_up")
+# What a worker imports as it starts, besides the kernel's: the report page and its downloads.
+WORKER_MODULES = ("nbformat", "nbclient", "papermill.parameterize", "bs4", "openpyxl", "openpyxl.styles",
+                  "openpyxl.utils", "openpyxl.worksheet.table", "analysis.render.html", "analysis.render.spreadsheet",
+                  "analysis.importers.report")
 WARM_UP_TIMEOUT = 300   # seconds; past it the first notebook simply waits for the kernel to finish
 
 
@@ -203,117 +207,135 @@ def run_batch(path, out, la_codes=None, jobs: int | None = None, resume: bool = 
         raise BatchError(f"No dataset at {path}", code=1)
     with _refusals_as_batch_errors():
         runfolder.check_target(out, path)  # before the dataset is read; checked again under the lock
+    # The report workers start now, each its Jupyter kernel, while the dataset loads and the tables are made
+    # (their first report would otherwise wait for it); nothing runs in them before the tables are published.
+    workers = _ReportWorkers(_planned_workers(jobs or cores, all_only, la_codes), cell_timeout, svg)
     try:
-        with timing.stage("load and validate"):
-            ds = load_dataset(path)
-    except DatasetError as err:
-        raise BatchError(f"{path}: {len(err.problems)} problem(s) found; nothing was analysed or written.",
-                         err.summary_lines(20), code=1) from None
-    from analysis.definitions.annex_a import has_annex_a
-
-    annex_a = has_annex_a(path) and len(ds.episodes) == 0   # an Ofsted Annex A import: its own report only
-    per_la = [p for p in per_la if p.name.startswith(ANNEX_A_PREFIX) == annex_a]
-    if annex_a:
-        compare_nb, all_only = None, True
-    if la_codes:  # matched in any case: e08000025 is E08000025
-        from analysis.dataset.options import OptionError, match_las
-
         try:
-            la_codes = match_las(la_codes, ds.la_codes, str(path))
-        except OptionError as exc:
-            raise BatchError(str(exc)) from None
-    synthetic = _synthetic(path)
-    inputs = {str(f.name): mf.sha256(f) for f in dataset_files(path)}
-    common = {"data_path": str(path), **options}
+            with timing.stage("load and validate"):
+                ds = load_dataset(path)
+        except DatasetError as err:
+            raise BatchError(f"{path}: {len(err.problems)} problem(s) found; nothing was analysed or written.",
+                             err.summary_lines(20), code=1) from None
+        from analysis.definitions.annex_a import has_annex_a
 
-    if all_only:
-        keys = [ALL]
-    elif la_codes:
-        keys = list(dict.fromkeys(la_codes))
-    else:
-        sizes = ds.episodes["la_code"].value_counts()
-        keys = [ALL] + sorted(ds.la_codes, key=lambda c: -int(sizes.get(c, 0)))  # big first: better packing
-    tasks = [Task(k, None if k == ALL else k, per_la, {**common, "la_code": None if k == ALL else k}) for k in keys]
-    # The comparison shows every authority beside all of them together: only a run over every authority has it.
-    # A run for some authorities (--la) publishes those authorities and nothing else (docs/publication.md).
-    if compare_nb is not None and not all_only and not la_codes:
-        tasks.insert(0, Task(COMPARE, None, [compare_nb], {**common, "la_code": None,
-                                                           "dfe_year": None if dfe_year is None else int(dfe_year)}))
-    from analysis.reference.dfe import DFE_CSV
-    for t in tasks:
-        extra = {"dfe": mf.sha256(DFE_CSV)} if t.key == COMPARE and DFE_CSV.exists() else {}
-        if svg:   # the charts' SVG copies are part of the report (a run without them never reused for one with)
-            extra["svg"] = True
-        t.digest = task_digest(inputs, t.params, t.notebooks, t.key, extra or None)
+        annex_a = has_annex_a(path) and len(ds.episodes) == 0   # an Ofsted Annex A import: its own report only
+        per_la = [p for p in per_la if p.name.startswith(ANNEX_A_PREFIX) == annex_a]
+        if annex_a:
+            compare_nb, all_only = None, True
+        if la_codes:  # matched in any case: e08000025 is E08000025
+            from analysis.dataset.options import OptionError, match_las
 
-    with _refusals_as_batch_errors(), runfolder.claim(out, path, resume) as staging:  # lock released on any exit
-        for stale in ("index.html", "manifest.json"):
-            (staging / stale).unlink(missing_ok=True)
+            try:
+                la_codes = match_las(la_codes, ds.la_codes, str(path))
+            except OptionError as exc:
+                raise BatchError(str(exc)) from None
+        workers.give_ids(frozenset(_id_hash(str(c)) for c in ds.children["child_id"].dropna()))
+        synthetic = _synthetic(path)
+        inputs = {str(f.name): mf.sha256(f) for f in dataset_files(path)}
+        common = {"data_path": str(path), **options}
 
-        todo = []
+        if all_only:
+            keys = [ALL]
+        elif la_codes:
+            keys = list(dict.fromkeys(la_codes))
+        else:
+            sizes = ds.episodes["la_code"].value_counts()
+            keys = [ALL] + sorted(ds.la_codes, key=lambda c: -int(sizes.get(c, 0)))  # big first: better packing
+        tasks = [Task(k, None if k == ALL else k, per_la, {**common, "la_code": None if k == ALL else k}) for k in keys]
+        # The comparison shows every authority beside all of them together: only a run over every authority has it.
+        # A run for some authorities (--la) publishes those authorities and nothing else (docs/publication.md).
+        if compare_nb is not None and not all_only and not la_codes:
+            tasks.insert(0, Task(COMPARE, None, [compare_nb], {**common, "la_code": None,
+                                                               "dfe_year": None if dfe_year is None else int(dfe_year)}))
+        from analysis.reference.dfe import DFE_CSV
         for t in tasks:
-            here, there = staging / t.key, out / t.key
-            if resume and _reusable(here, t.digest):
-                t.status = {**json.loads((here / STATUS_FILE).read_text()), "reused": True}
-            elif resume and _reusable(there, t.digest):
-                if here.exists():
-                    shutil.rmtree(here)
-                _link_copy(there, here)
-                t.status = {**json.loads((here / STATUS_FILE).read_text()), "reused": True}
-            else:
-                if here.exists():
-                    shutil.rmtree(here)
-                todo.append(t)
+            extra = {"dfe": mf.sha256(DFE_CSV)} if t.key == COMPARE and DFE_CSV.exists() else {}
+            if svg:   # the charts' SVG copies are part of the report (a run without them never reused for one with)
+                extra["svg"] = True
+            t.digest = task_digest(inputs, t.params, t.notebooks, t.key, extra or None)
 
-        asked = jobs or cores
-        jobs = max(1, min(asked, len(todo) or 1))
-        id_hashes = frozenset(_id_hash(str(c)) for c in ds.children["child_id"].dropna())
-        certificates, years = None, {}
-        try:
-            if annex_a:  # the Annex A tables, registered and suppressed the same way (analysis.definitions.annex_a)
-                from analysis.definitions.annex_a import publish_run as publish_annex_a
+        with _refusals_as_batch_errors(), runfolder.claim(out, path, resume) as staging:  # lock released on any exit
+            for stale in ("index.html", "manifest.json"):
+                (staging / stale).unlink(missing_ok=True)
 
-                publication = publish_annex_a(path, options, staging, PUBLISHED_TABLES)
-            else:
-                from analysis.importers.report import unavailable_fields
+            todo = []
+            for t in tasks:
+                here, there = staging / t.key, out / t.key
+                if resume and _reusable(here, t.digest):
+                    t.status = {**json.loads((here / STATUS_FILE).read_text()), "reused": True}
+                elif resume and _reusable(there, t.digest):
+                    if here.exists():
+                        shutil.rmtree(here)
+                    _link_copy(there, here)
+                    t.status = {**json.loads((here / STATUS_FILE).read_text()), "reused": True}
+                else:
+                    if here.exists():
+                        shutil.rmtree(here)
+                    todo.append(t)
 
-                publication, certificates, years = publish_run(ds, options, tasks, staging, progress,
-                                                               unavailable_fields(path), jobs=jobs)
-        except PublicationError as err:  # two values for one cell, a relation that does not hold: a bug
-            raise BatchError(f"The run's numbers are inconsistent, so nothing was published ({err}). "
-                             "This is a bug in rhi: please report it with this message.", code=3) from None
-        # The audit reads only publication/, written above: it runs before the reports, so that each report
-        # states its verdict at the top (a file beside the published tables, read by every report).
-        with timing.stage("disclosure audit"):
-            audit = audit_run(staging, certificates)
-        told = tell_reports(staging / PUBLISHED_TABLES, ds, options, audit, years)
-        for t in tasks:  # a reused report states the verdict it was written with: written again if it differs
-            if t.status and t.status.get("reused") and t.status.get("verdict") != told["verdict"]["text"]:
-                shutil.rmtree(staging / t.key, ignore_errors=True)
-                t.status = None
-                todo.append(t)
-        for t in tasks:  # after the digests: where the tables are is not an input of a report
-            t.params = {**t.params, "publication_dir": str(staging / PUBLISHED_TABLES)}
-        jobs = max(1, min(asked, len(todo) or 1))   # reused reports written again above count too
-        with timing.stage("reports"):
-            _execute_all(todo, staging, jobs, id_hashes, synthetic, progress, cell_timeout, svg)
-        shutil.rmtree(staging / PUBLISHED_TABLES, ignore_errors=True)
+            asked = jobs or cores
+            jobs = max(1, min(asked, len(todo) or 1))
+            certificates, years = None, {}
+            try:
+                if annex_a:  # the Annex A tables, registered and suppressed the same way (analysis.definitions.annex_a)
+                    from analysis.definitions.annex_a import publish_run as publish_annex_a
 
-        finished = datetime.now(timezone.utc)
-        record = _manifest(tasks, path, inputs, options, jobs, started, finished, synthetic, la_codes, all_only)
-        record["parameters"]["svg"] = bool(svg)
-        record["publication"] = publication
-        record["disclosure_audit"] = audit
-        record["verdict"] = told["verdict"]
-        record["records_period"] = {"first_day": told["data_start"], "last_day": told["data_end"]}
-        if not audit["ok"]:
-            record["summary"]["failed"] = sorted(record["summary"]["failed"] + ["disclosure audit"])
-        from analysis.render.html import write_index
-        with timing.stage("index"):
-            write_index(staging, record, [t.key for t in tasks], synthetic)
-        record["stages_s"] = timing.rounded(timing.take())   # where the run's time went (docs/performance.md)
-        mf.write_json(staging / "manifest.json", record)
-        runfolder.swap_into_place(staging, out)
+                    publication = publish_annex_a(path, options, staging, PUBLISHED_TABLES)
+                else:
+                    from analysis.importers.report import unavailable_fields
+
+                    publication, certificates, years = publish_run(ds, options, tasks, staging, progress,
+                                                                   unavailable_fields(path), jobs=jobs)
+            except PublicationError as err:  # two values for one cell, a relation that does not hold: a bug
+                raise BatchError(f"The run's numbers are inconsistent, so nothing was published ({err}). "
+                                 "This is a bug in rhi: please report it with this message.", code=3) from None
+            # Each report states the disclosure audit's verdict at the top. The notebooks need only the published
+            # tables and what run.json tells them first (the records' dates, each scope's years), so they start now;
+            # the audit (which reads only publication/, written above) runs meanwhile, and each report waits for its
+            # verdict before its page is written.
+            tell_reports(staging / PUBLISHED_TABLES, ds, options, None, years)
+            for t in tasks:  # after the digests: where the tables are is not an input of a report
+                t.params = {**t.params, "publication_dir": str(staging / PUBLISHED_TABLES)}
+            told = {}
+
+            def audit_meanwhile() -> list:
+                with timing.stage("disclosure audit"):
+                    told["audit"] = audit_run(staging, certificates)
+                told.update(tell_reports(staging / PUBLISHED_TABLES, ds, options, told["audit"], years))
+                again = []
+                for t in tasks:  # a reused report states the verdict it was written with: written again if it differs
+                    if t.status and t.status.get("reused") and t.status.get("verdict") != told["verdict"]["text"]:
+                        shutil.rmtree(staging / t.key, ignore_errors=True)
+                        t.status = None
+                        again.append(t)
+                return again
+
+            with timing.stage("reports"):   # the disclosure audit runs within this stage (see above)
+                _execute_all(workers, todo, staging, synthetic, progress, audit_meanwhile)
+            audit = told["audit"]
+            jobs = workers.count
+            shutil.rmtree(staging / PUBLISHED_TABLES, ignore_errors=True)
+
+            finished = datetime.now(timezone.utc)
+            record = _manifest(tasks, path, inputs, options, jobs, started, finished, synthetic, la_codes, all_only)
+            record["parameters"]["svg"] = bool(svg)
+            record["publication"] = publication
+            record["disclosure_audit"] = audit
+            record["verdict"] = told["verdict"]
+            record["records_period"] = {"first_day": told["data_start"], "last_day": told["data_end"]}
+            if not audit["ok"]:
+                record["summary"]["failed"] = sorted(record["summary"]["failed"] + ["disclosure audit"])
+            from analysis.render.html import write_index
+            with timing.stage("index"):
+                write_index(staging, record, [t.key for t in tasks], synthetic)
+            record["stages_s"] = timing.rounded(timing.take())   # where the run's time went (docs/performance.md)
+            mf.write_json(staging / "manifest.json", record)
+            runfolder.swap_into_place(staging, out)
+    except BaseException:   # a refusal, a bug or an interruption: stop at once; the kernels die with their workers
+        workers.stop()
+        raise
+    workers.close()
     return record
 
 
@@ -356,15 +378,18 @@ def publish_run(ds, options, tasks, staging: Path, progress: bool, unavailable=(
     return {"folder": "publication", **pub.summary()}, certificates_of(pub), pub.years
 
 
-def tell_reports(folder: Path, ds, options: dict, audit: dict, years: dict | None = None) -> dict:
+def tell_reports(folder: Path, ds, options: dict, audit: dict | None, years: dict | None = None) -> dict:
     """Write what every report of the run states (``analysis.render.report.RUN_FILE``): the first and last day of
-    the records, the disclosure audit's verdict, worded once (``analysis.render.words.verdict``), and each
-    scope's reporting years (labels), so that no report's kernel loads the dataset to find them."""
+    the records, each scope's reporting years (labels), so that no report's kernel loads the dataset to find
+    them, and, once the audit has run (``audit``), its verdict, worded once (``analysis.render.words.verdict``).
+    Written whole each time (a reader never sees half a file)."""
     from analysis.render.report import RUN_FILE, records_period
     from analysis.render.words import verdict
 
     start, end = records_period(ds)
-    told = {"data_start": start, "data_end": end, "verdict": verdict(audit, options["suppress"])}
+    told = {"data_start": start, "data_end": end}
+    if audit is not None:
+        told["verdict"] = verdict(audit, options["suppress"])
     folder.mkdir(parents=True, exist_ok=True)
     mf.write_json(folder / RUN_FILE, {**told, "reporting_years": years or {}})
     return told
@@ -421,33 +446,95 @@ def _synthetic(path: Path) -> bool:
     return is_synthetic(path)
 
 
-def _execute_all(todo, staging, jobs, id_hashes, synthetic, progress, cell_timeout, svg=False) -> None:
-    if not todo:
-        return
+def _planned_workers(asked: int, all_only: bool, la_codes) -> int:
+    """How many report workers to start before the dataset is read: one per job asked, no more than the reports
+    known to come (one with --all-only, one per authority asked with --la)."""
+    if all_only:
+        return 1
+    if la_codes:
+        return max(1, min(asked, len(set(la_codes))))
+    return max(1, asked)
+
+
+class _ReportWorkers:
+    """The processes that run the reports, each keeping one Jupyter kernel warm (``spawn``: a clean interpreter per
+    worker, no inherited threads or locks).
+
+    They start at once, and each starts its kernel as it starts (:func:`_worker_init`), so that the kernels are
+    ready when the tables are; they are given the dataset's child-id hashes (to scrub error messages) when the
+    dataset is read, and told when the disclosure audit's verdict is known (:meth:`verdict_known`): a report
+    waits for it before writing its page. ``close`` stops any still running (their kernels die with them)."""
+
+    def __init__(self, count: int, cell_timeout: int, svg: bool):
+        ctx = get_context("spawn")
+        self.count, self._ids, self._verdict = count, ctx.Queue(), ctx.Event()
+        self.runtime = tempfile.mkdtemp(prefix="rhi-batch-kernels-")   # the kernels' connection files: removed here
+        self.pool = ProcessPoolExecutor(max_workers=count, mp_context=ctx, initializer=_worker_init,
+                                        initargs=(self._ids, self._verdict, cell_timeout, os.getpid(), svg,
+                                                  self.runtime))
+        for _ in range(count):   # a process is started per task submitted, up to ``count``: start them all now
+            self.pool.submit(_started)
+
+    def give_ids(self, id_hashes) -> None:
+        for _ in range(self.count):   # each worker takes one copy before its first report
+            self._ids.put(id_hashes)
+
+    def verdict_known(self) -> None:
+        self._verdict.set()
+
+    def submit(self, task: "Task", staging: Path, synthetic: bool):
+        return self.pool.submit(run_task, task.key, task.la_code, [str(p) for p in task.notebooks], task.params,
+                                str(staging / task.key), task.digest, synthetic)
+
+    def stop(self) -> None:
+        """Cancel the reports not started and kill the workers; their kernels die with them (lifeline), and the
+        kernels' connection files go with the folder that holds them."""
+        _stop_workers(self.pool)
+        self._release()
+
+    def close(self) -> None:
+        """Let the workers finish and exit, each shutting its kernel down."""
+        self._verdict.set()   # nothing left waiting on it
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self._release()
+
+    def _release(self) -> None:
+        self._ids.cancel_join_thread()   # hashes no worker took stay unsent: nothing waits for them
+        self._ids.close()
+        shutil.rmtree(self.runtime, ignore_errors=True)
+
+
+def _started() -> bool:
+    return True
+
+
+def _execute_all(workers: _ReportWorkers, todo, staging, synthetic, progress, meanwhile=None) -> None:
+    """Run the reports ``todo`` in ``workers``; ``meanwhile()`` (the disclosure audit) runs while they start and
+    returns reports to run as well; the workers are told the verdict is known when it returns."""
     from tqdm import tqdm
 
     bar = tqdm(total=len(todo), desc="reports", unit="report", disable=not progress, file=sys.stderr)
-    ctx = get_context("spawn")  # a clean interpreter per worker: no inherited threads or locks
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
-                                 initargs=(id_hashes, cell_timeout, os.getpid(), svg)) as pool:
+        futures = {workers.submit(t, staging, synthetic): t for t in todo}
+        more = meanwhile() if meanwhile else []
+        workers.verdict_known()
+        futures.update({workers.submit(t, staging, synthetic): t for t in more})
+        bar.total = len(futures)
+        bar.refresh()
+        for future in as_completed(futures):
+            task = futures[future]
             try:
-                futures = {pool.submit(run_task, t.key, t.la_code, [str(p) for p in t.notebooks], t.params,
-                                       str(staging / t.key), t.digest, synthetic): t for t in todo}
-                for future in as_completed(futures):
-                    task = futures[future]
-                    try:
-                        task.status = future.result()
-                    except BrokenProcessPool:
-                        task.status = _failed(task, "the worker process died (out of memory?)")
-                    except Exception as exc:  # a bug in the runner itself: still isolate the authority
-                        task.status = _failed(task, f"{type(exc).__name__}: {exc}")
-                    bar.update(1)
-                    if task.status.get("status") != "ok":
-                        bar.write(f"FAILED {task.key}: {task.status.get('error', '')}")
-            except BaseException:  # interrupted (Ctrl-C, SIGTERM): stop now, not after every queued report
-                _stop_workers(pool)
-                raise
+                task.status = future.result()
+            except BrokenProcessPool:
+                task.status = _failed(task, "the worker process died (out of memory?)")
+            except Exception as exc:  # a bug in the runner itself: still isolate the authority
+                task.status = _failed(task, f"{type(exc).__name__}: {exc}")
+            bar.update(1)
+            if task.status.get("status") != "ok":
+                bar.write(f"FAILED {task.key}: {task.status.get('error', '')}")
+    except BaseException:  # interrupted (Ctrl-C, SIGTERM) or a bug: stop now, not after every queued report
+        workers.stop()
+        raise
     finally:
         bar.close()
 
@@ -497,14 +584,37 @@ def _statement(options) -> dict:
 _WORKER: dict = {}
 
 
-def _worker_init(id_hashes, cell_timeout, parent_pid, svg=False) -> None:
+def _worker_init(ids, verdict, cell_timeout, parent_pid, svg=False, runtime=None) -> None:
     """Set up a worker: it dies with the batch (even on SIGKILL), and shuts its kernel down on a clean exit.
-    With ``svg`` its kernel saves every chart as SVG too (``analysis.render.report.SVG_ENV``)."""
+    It starts its kernel at once, and makes the objects every report uses (the HTML exporter, the spreadsheet
+    writer): timed, the time goes to its first report's stages. ``ids``: a queue holding the dataset's child-id
+    hashes (read before the first report); ``verdict``: set when the audit's verdict is in run.json. With
+    ``svg`` its kernel saves every chart as SVG too (``analysis.render.report.SVG_ENV``)."""
     from multiprocessing import util
 
     lifeline.die_with_parent(parent_pid)
-    _WORKER.update(ids=id_hashes, timeout=cell_timeout, km=None, kc=None, svg=bool(svg))
+    _WORKER.update(ids=None, ids_queue=ids, verdict=verdict, timeout=cell_timeout, km=None, kc=None, svg=bool(svg),
+                   runtime=runtime)
     util.Finalize(None, _shutdown_kernel, exitpriority=10)
+    timing.take()
+    try:
+        _kernel()
+    except Exception:   # the first report starts it again, and reports why if it cannot
+        _shutdown_kernel()
+    with timing.stage("worker start"):
+        import importlib
+
+        for name in WORKER_MODULES:   # imported once here, not in the first report
+            importlib.import_module(name)
+        importlib.import_module("analysis.render.html")._exporter()
+    _WORKER["first_stages"] = timing.take()
+
+
+def _worker_ids():
+    """The dataset's child-id hashes, taken from the batch's queue before this worker's first report."""
+    if _WORKER.get("ids") is None and _WORKER.get("ids_queue") is not None:
+        _WORKER["ids"] = _WORKER["ids_queue"].get()
+    return _WORKER.get("ids")
 
 
 def _id_hash(value: str) -> bytes:
@@ -533,7 +643,9 @@ def _kernel():
     from analysis.render.report import SVG_ENV
 
     env = {**os.environ, **KERNEL_ENV, SVG_ENV: "1" if _WORKER.get("svg") else "0"}
-    km = _tethered_kernel_manager()(kernel_name="python3")
+    where = {"connection_file": str(Path(_WORKER["runtime"]) / f"kernel-{os.getpid()}.json")} \
+        if _WORKER.get("runtime") else {}
+    km = _tethered_kernel_manager()(kernel_name="python3", **where)
     log = open(Path(tempfile.gettempdir()) / f"rhi-batch-kernel-{os.getpid()}.log", "ab")
     with timing.stage("kernel start"):
         km.start_kernel(env=env, cwd=str(NOTEBOOKS if NOTEBOOKS.exists() else Path.cwd()),
@@ -650,7 +762,7 @@ def run_task(key, la_code, notebooks, params, folder, digest, synthetic) -> dict
             with timing.stage("notebooks"):
                 _execute(nb, _WORKER.get("timeout", 1800))
         except Exception as exc:  # CellExecutionError, DeadKernelError, CellTimeoutError...
-            error = scrub_ids(_error_text(exc, nb_path.name), _WORKER.get("ids"))
+            error = scrub_ids(_error_text(exc, nb_path.name), _worker_ids())
             if "DeadKernel" in type(exc).__name__:
                 _shutdown_kernel()
         nb.cells = [c for c in nb.cells if "batch-reset" not in c.get("metadata", {}).get("tags", [])]
@@ -674,6 +786,8 @@ def run_task(key, la_code, notebooks, params, folder, digest, synthetic) -> dict
     from analysis.render.html import report_heading
     from analysis.render.report import run_context
 
+    if _WORKER.get("verdict") is not None:   # the page states the disclosure audit's verdict: wait until it is known
+        _WORKER["verdict"].wait()
     told = run_context(params["publication_dir"]) if params.get("publication_dir") else {}
     title, params_text = report_heading(key, params, told)   # the authority's name, the period as dates
     with timing.stage("HTML"):
@@ -686,7 +800,7 @@ def run_task(key, la_code, notebooks, params, folder, digest, synthetic) -> dict
     status = {"key": key, "status": "failed" if error else "ok", "error": error, "digest": digest,
               "pdf": _pdf_outcome(key, downloads),
               "duration_s": round(time.perf_counter() - t0, 2), "notebooks": [Path(n).name for n in notebooks],
-              "stages_s": _report_stages(timing.take(), kernel),
+              "stages_s": timing.rounded(timing.add(_report_stages(timing.take(), kernel), _WORKER.pop("first_stages", {}))),
               "verdict": (told.get("verdict") or {}).get("text")}
     mf.write_json(folder / STATUS_FILE, status)
     return status
