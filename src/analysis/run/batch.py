@@ -1,11 +1,14 @@
 """``rhi batch``: the notebooks for the whole dataset and every local authority, in parallel.
 
 The dataset is validated once, up front; an invalid dataset writes nothing.
-Each worker process keeps one Jupyter kernel warm and runs the notebooks
-authority after authority in it (papermill injects the parameters, nbclient
-executes), so imports and the dataset load (``report.cached_dataset``) are
-paid once per worker, not once per report. An authority whose notebook
-fails is recorded with the notebook's error message; the others finish.
+Each worker process keeps one Jupyter kernel warm, started while the dataset
+loads, and runs the notebooks authority after authority in it through one
+kernel client (papermill injects the parameters, nbclient executes), so
+imports are paid once per worker, not once per report; the notebooks show the
+run's published tables, so no kernel reads the dataset. The disclosure audit
+runs while the first notebooks do; each report waits for its verdict before its
+page is written. An authority whose notebook fails is recorded with the
+notebook's error message; the others finish.
 
 The run is built in a hidden ``.RUN.partial`` folder next to the target and
 renamed into place at the end, so an interrupted run never leaves a report
