@@ -53,8 +53,10 @@ def _env() -> Environment:
 def _exporter():
     from nbconvert import HTMLExporter
 
+    # optimistic_validation: the notebook is validated once, after its preprocessors, not after each of them (a dozen,
+    # nearly all disabled): the same page
     return HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
-                        exclude_output_prompt=True, embed_images=True)
+                        exclude_output_prompt=True, embed_images=True, optimistic_validation=True)
 
 
 @lru_cache(maxsize=1)

@@ -26,6 +26,9 @@ import pandas as pd
 from cycler import cycler
 
 from analysis.disclosure import SUPPRESSED, is_symbol
+from analysis.render import textmetrics
+
+textmetrics.share()   # text sizes measured once per process, not once per chart (same bytes: see the module)
 
 # Government Analysis Function categorical palette: dark blue, turquoise, dark pink, orange, dark grey, light purple
 PALETTE = ("#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1")
