@@ -62,6 +62,7 @@ def test_charts_are_byte_identical_with_text_sizes_shared(default_run, tmp_path,
         shared_warm = [report._png_bytes(fig) for _, fig in charts]
     finally:
         textmetrics.share()
+        _close(charts)
     for (name, _), a, b, c in zip(charts, alone, shared_cold, shared_warm):
         assert a == b == c, name
     assert textmetrics._SIZES   # the sizes were shared (a test that could not fail would prove nothing)
@@ -82,8 +83,18 @@ def test_the_reports_png_compression_keeps_every_pixel_of_matplotlibs_default(de
 
     charts = _charts_of(default_run.data, None, tmp_path / "out", monkeypatch)
     assert report.PNG_COMPRESSION != 6   # otherwise this compares a thing with itself
-    for name, fig in charts:
-        ours = report._png_bytes(fig)
-        default = io.BytesIO()
-        fig.savefig(default, format="png", dpi=report.PNG_DPI, bbox_inches="tight", metadata={"Software": None})
-        assert ours != default.getvalue() and _pixels(ours) == _pixels(default.getvalue()), name
+    try:
+        for name, fig in charts:
+            ours = report._png_bytes(fig)
+            default = io.BytesIO()
+            fig.savefig(default, format="png", dpi=report.PNG_DPI, bbox_inches="tight", metadata={"Software": None})
+            assert ours != default.getvalue() and _pixels(ours) == _pixels(default.getvalue()), name
+    finally:
+        _close(charts)
+
+
+def _close(charts) -> None:
+    import matplotlib.pyplot as plt
+
+    for _, fig in charts:
+        plt.close(fig)
