@@ -276,6 +276,11 @@ def _also(audit: dict) -> str:
     return "".join(f", {p}" for p in parts)
 
 
+def _target(ok: bool, text: str) -> str:
+    """One line of a targets list: met or **MISSED**, then what and the measured value."""
+    return f"- {'met' if ok else '**MISSED**'}: {text}"
+
+
 def section(rec: dict) -> list[str]:
     m, b, nv = rec["machine"], rec["batch"], rec["naive"]
     n_reports = len(b["reports"])
@@ -343,55 +348,55 @@ def section(rec: dict) -> list[str]:
         lines.append("- whole national run in at most 5 min on 2 cores: not measured by this run (a sample); see the "
                      "note above this section")
     else:
-        lines.append(f"- {'met' if run_ok else '**MISSED**'}: whole national run in at most {TARGET_RUN_S / 60:.0f} "
+        lines.append(_target(run_ok, f"whole national run in at most {TARGET_RUN_S / 60:.0f} "
                      f"min on 2 cores ({b['wall_s']:.0f} s; the aim of {AIM_RUN_S / 60:.0f} min "
-                     f"{'met' if b['wall_s'] <= AIM_RUN_S else 'missed'})")
-    lines.append(f"- {'met' if ratio >= TARGET_RATIO else '**MISSED**'}: at least {TARGET_RATIO:.0f} times faster "
-                 f"than the naive loop ({ratio:.1f}x)")
+                     f"{'met' if b['wall_s'] <= AIM_RUN_S else 'missed'})"))
+    lines.append(_target(ratio >= TARGET_RATIO, f"at least {TARGET_RATIO:.0f} times faster "
+                 f"than the naive loop ({ratio:.1f}x)"))
     lines.append("- all figures for all authorities of one year in 10 s, peak memory under 4 GB at 16 years, load "
                  "growing linearly: measured by run.py, in the sections above.")
     lines += ["", "### Targets (issue 26: the whole national run, publishable, in five minutes)", ""]
     if not sampled:
-        lines.append(f"- {'met' if run_ok else '**MISSED**'}: the whole national run (153 authorities, all "
+        lines.append(_target(run_ok, f"the whole national run (153 authorities, all "
                      f"authorities, the comparison, real notebooks) from the command a user types to a publishable "
                      f"verdict in at most {TARGET_RUN_S:.0f} s ({b['wall_s']:.0f} s; audit "
-                     f"{'publishable' if b['audit']['ok'] else 'NOT publishable'})")
-    lines.append(f"- {'met' if ratio >= TARGET_RATIO else '**MISSED**'}: at least {TARGET_RATIO:.0f} times the naive "
-                 f"loop measured in the same run ({ratio:.1f}x)")
-    lines.append(f"- {'met' if warm is not None and warm <= TARGET_WARM_S else '**MISSED**'}: one warm authority "
+                     f"{'publishable' if b['audit']['ok'] else 'NOT publishable'})"))
+    lines.append(_target(ratio >= TARGET_RATIO, f"at least {TARGET_RATIO:.0f} times the naive "
+                 f"loop measured in the same run ({ratio:.1f}x)"))
+    lines.append(_target(warm is not None and warm <= TARGET_WARM_S, f"one warm authority "
                  f"report in at most {TARGET_WARM_S} s, median over the run "
-                 f"({'n/a' if warm is None else f'{warm:.2f} s'}; where the time goes: the table above)")
+                 f"({'n/a' if warm is None else f'{warm:.2f} s'}; where the time goes: the table above)"))
     one = rec.get("one_authority")
     if one:
         ok = one["wall_s"] <= TARGET_LA_S and one["publishable"]
         st = one["run_stages_s"]
-        lines.append(f"- {'met' if ok else '**MISSED**'}: `rhi batch DATA --la {one['la']}` on the national data from "
+        lines.append(_target(ok, f"`rhi batch DATA --la {one['la']}` on the national data from "
                      f"start to a publishable verdict in at most {TARGET_LA_S:.0f} s ({one['wall_s']:.1f} s for the "
                      f"whole command, its one report included: load and validate "
                      f"{st.get('load and validate', 0):.1f} s, tables {st.get('publication: tables', 0):.1f} s, "
                      f"suppression {st.get('publication: suppression', 0):.1f} s, audit "
                      f"{st.get('disclosure audit', 0):.1f} s, the report {one['report_s']} s; verdict: "
-                     f"{one['verdict'].split(':')[0]})")
+                     f"{one['verdict'].split(':')[0]})"))
     stages = b["run_stages_s"]
     protection = stages.get("publication: suppression", 0.0) + stages.get("disclosure audit", 0.0)
     audit, pub, box = b["audit"], b["publication"], b.get("headline_box")
     lines += ["", "### Targets (issue 25: protection that keeps the headline)", ""]
     if not sampled:
-        lines.append(f"- {'met' if protection <= TARGET_PROTECTION_S else '**MISSED**'}: suppression and disclosure "
+        lines.append(_target(protection <= TARGET_PROTECTION_S, f"suppression and disclosure "
                      f"audit together in under {TARGET_PROTECTION_S:.0f} s on 2 cores ({protection:.0f} s: "
                      f"suppression {stages.get('publication: suppression', 0.0):.0f} s, audit "
-                     f"{stages.get('disclosure audit', 0.0):.0f} s, from the run's own stages)")
+                     f"{stages.get('disclosure audit', 0.0):.0f} s, from the run's own stages)"))
     publishable = audit["ok"] and not audit.get("leaks") and not audit.get("unresolved")
-    lines.append(f"- {'met' if publishable else '**MISSED**'}: the audit says publishable ({audit['leaks']} leaks, "
-                 f"{audit.get('unresolved', 0)} unresolved)")
-    lines.append(f"- {'met' if pub['secondary'] <= pub['primary'] else '**MISSED**'}: secondary suppressions at most "
-                 f"the primary ones ({pub['secondary']:,} against {pub['primary']:,})")
+    lines.append(_target(publishable, f"the audit says publishable ({audit['leaks']} leaks, "
+                 f"{audit.get('unresolved', 0)} unresolved)"))
+    lines.append(_target(pub['secondary'] <= pub['primary'], f"secondary suppressions at most "
+                 f"the primary ones ({pub['secondary']:,} against {pub['primary']:,})"))
     if box:
         ok = not box["suppressed"] and not box["absent"]
-        lines.append(f"- {'met' if ok else '**MISSED**'}: every authority shows its notified episodes and children and "
+        lines.append(_target(ok, f"every authority shows its notified episodes and children and "
                      f"the episodes offered and completed an RHI as numbers ({box['shown']:,} of {box['figures']:,} "
                      f"shown over {box['authorities']} authorities; suppressed: "
-                     f"{', '.join(box['suppressed'][:10]) or 'none'}; absent: {box['absent']})")
+                     f"{', '.join(box['suppressed'][:10]) or 'none'}; absent: {box['absent']})"))
     lines += ["", END]
     return lines
 
