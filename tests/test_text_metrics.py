@@ -44,15 +44,27 @@ def _charts_of(data, la_code, out, monkeypatch) -> list:
     return drawn
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("la_code", [None, "first authority"])
-def test_charts_are_byte_identical_with_text_sizes_shared(default_run, tmp_path, monkeypatch, la_code):
+@pytest.fixture(scope="module")
+def drawn(default_run, tmp_path_factory):
+    """The charts of the all-authorities report and of the first authority's, drawn once for this module's tests
+    (the all-authorities notebooks, run on their own, make their own publication: the slow part)."""
     from analysis.dataset.validate import load_dataset
 
-    if la_code:
-        la_code = sorted(load_dataset(default_run.data).la_codes)[0]
-    monkeypatch.delenv("RHI_SVG", raising=False)
-    charts = _charts_of(default_run.data, la_code, tmp_path / "out", monkeypatch)
+    first = sorted(load_dataset(default_run.data).la_codes)[0]
+    out = {}
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.delenv("RHI_SVG", raising=False)
+        for key, la_code in (("all", None), (first, first)):
+            out[key] = _charts_of(default_run.data, la_code, tmp_path_factory.mktemp("charts"), monkeypatch)
+    yield out
+    for charts in out.values():
+        _close(charts)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scope", ["all", "an authority"])
+def test_charts_are_byte_identical_with_text_sizes_shared(drawn, scope):
+    charts = drawn["all"] if scope == "all" else next(v for k, v in drawn.items() if k != "all")
     assert len(charts) >= 5, [name for name, _ in charts]
     try:
         textmetrics.unshare()
@@ -62,7 +74,6 @@ def test_charts_are_byte_identical_with_text_sizes_shared(default_run, tmp_path,
         shared_warm = [report._png_bytes(fig) for _, fig in charts]
     finally:
         textmetrics.share()
-        _close(charts)
     for (name, _), a, b, c in zip(charts, alone, shared_cold, shared_warm):
         assert a == b == c, name
     assert textmetrics._SIZES   # the sizes were shared (a test that could not fail would prove nothing)
@@ -78,19 +89,16 @@ def _pixels(png: bytes):
 
 
 @pytest.mark.slow
-def test_the_reports_png_compression_keeps_every_pixel_of_matplotlibs_default(default_run, tmp_path, monkeypatch):
+def test_the_reports_png_compression_keeps_every_pixel_of_matplotlibs_default(drawn):
     import io
 
-    charts = _charts_of(default_run.data, None, tmp_path / "out", monkeypatch)
     assert report.PNG_COMPRESSION != 6   # otherwise this compares a thing with itself
-    try:
+    for charts in drawn.values():
         for name, fig in charts:
             ours = report._png_bytes(fig)
             default = io.BytesIO()
             fig.savefig(default, format="png", dpi=report.PNG_DPI, bbox_inches="tight", metadata={"Software": None})
             assert ours != default.getvalue() and _pixels(ours) == _pixels(default.getvalue()), name
-    finally:
-        _close(charts)
 
 
 def _close(charts) -> None:
