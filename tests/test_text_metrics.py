@@ -52,8 +52,11 @@ def drawn(default_run, tmp_path_factory):
 
     first = sorted(load_dataset(default_run.data).la_codes)[0]
     out = {}
+    import matplotlib
+
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.delenv("RHI_SVG", raising=False)
+        monkeypatch.setitem(matplotlib.rcParams, "figure.max_open_warning", 0)   # kept open on purpose, closed below
         for key, la_code in (("all", None), (first, first)):
             out[key] = _charts_of(default_run.data, la_code, tmp_path_factory.mktemp("charts"), monkeypatch)
     yield out
