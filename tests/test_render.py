@@ -368,3 +368,19 @@ def test_a_long_alt_text_becomes_a_short_summary_and_the_caption_links_the_table
     assert len(alt) < ALT_LIMIT and alt == "Dot chart of the share of children who disclosed each harm, by police grade."
     link = page.figcaption.find("a")
     assert link["href"] == "#" + page.find("table")["id"]         # the chart's numbers: the table under it
+
+
+def test_a_chart_saved_without_being_shown_is_listed_with_its_svg_only_where_one_was_saved(tmp_path):
+    """The page's list of charts saved with the report: each PNG, and its SVG when the run made one (--svg)."""
+    from analysis.render.html import render_report
+
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    for name in ("plain.png", "both.png", "both.svg"):
+        (figures / name).write_bytes(b"not read")
+    page = render_report(tmp_path / "report.html", title="t", headlines=[], synthetic=True, statement="s",
+                         suppressed=True, params_text="p",
+                         sections=[{"title": "One", "anchor": "one", "html": "<p>x</p>",
+                                    "figures": [figures / "plain.png", figures / "both.png"]}]).read_text()
+    assert 'href="figures/plain.png"' in page and 'href="figures/plain.svg"' not in page
+    assert 'href="figures/both.png"' in page and 'href="figures/both.svg"' in page

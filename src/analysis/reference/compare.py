@@ -10,7 +10,6 @@ report is inconsistent" with the reason, whatever the data say.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pandas as pd
 import yaml
 
 from analysis.disclosure import NOT_AVAILABLE, SUPPRESSED
+from analysis.filecache import read_once
 from analysis.stats.proportions import printed_decimals
 from analysis.stats.proportions import round_half_up
 
@@ -40,21 +40,19 @@ def reference_path(path=None) -> Path:
 
 
 def load_reference(path=None) -> dict:
-    """The reference file as a dict (a fresh copy each call: the caller may change it).
-
-    Parsed once per file version (path, size and modification time): a batch kernel reads it for every report,
-    and parsing the YAML took about 0.05 s each time."""
-    import copy
-
-    file = reference_path(path).resolve()
-    stat = file.stat()
-    return copy.deepcopy(_parsed_reference(str(file), stat.st_size, stat.st_mtime_ns))
+    """The reference file as a dict (a fresh copy each call: the caller may change it), read as every
+    published-figures YAML is (``analysis.limits.load_yaml``: at most 1 MiB, no aliases), once per file version:
+    a batch kernel reads it for every report."""
+    return _read_reference(reference_path(path))
 
 
-@lru_cache(maxsize=4)
-def _parsed_reference(file: str, size: int, mtime_ns: int) -> dict:
-    with open(file, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+def _parse_reference(path: Path) -> dict:
+    from analysis.limits import load_yaml
+
+    return load_yaml(path, "published-figures YAML")
+
+
+_read_reference = read_once(_parse_reference)
 
 
 def published_table(reference: dict) -> pd.DataFrame:

@@ -9,10 +9,11 @@ children looked after during the year; values DfE suppressed (c, x, z, k,
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
+
+from analysis.filecache import read_once
 
 DFE_CSV = Path(__file__).resolve().parents[1] / "data" / "dfe_cla_missing_by_la.csv"
 SYMBOLS = {
@@ -32,19 +33,15 @@ class DfEDataError(ValueError):
 
 
 def load_dfe(path=None) -> pd.DataFrame:
-    """Every row of the DfE file as text, exactly as published (a copy: the caller may change it).
-
-    Read once per file version (path, size, modification time): a batch kernel reads it for every report."""
+    """Every row of the DfE file as text, exactly as published (a copy: the caller may change it), read once per
+    file version: a batch kernel reads it for every report."""
     path = Path(path) if path else DFE_CSV
     if not path.exists():
         raise DfEDataError(f"The DfE data file is missing: {path}")
-    stat = path.stat()
-    return _read_dfe(str(path.resolve()), stat.st_size, stat.st_mtime_ns).copy()
+    return _read_dfe(path)
 
 
-@lru_cache(maxsize=4)
-def _read_dfe(path: str, size: int, mtime_ns: int) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+_read_dfe = read_once(lambda path: pd.read_csv(path, dtype=str, keep_default_na=False))
 
 
 def years(frame: pd.DataFrame) -> list[int]:

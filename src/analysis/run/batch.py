@@ -38,6 +38,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from analysis import timing
+from analysis.filecache import read_once
 from analysis.run import lifeline, folder as runfolder
 from analysis.run import manifest as mf
 from analysis.errors import DatasetError
@@ -297,7 +298,10 @@ def run_batch(path, out, la_codes=None, jobs: int | None = None, resume: bool = 
             # tables and what run.json tells them first (the records' dates, each scope's years), so they start now;
             # the audit (which reads only publication/, written above) runs meanwhile, and each report waits for its
             # verdict before its page is written.
-            tell_reports(staging / PUBLISHED_TABLES, ds, options, None, years)
+            from analysis.render.report import records_period
+
+            period = records_period(ds)   # the records' first and last day: read once, told twice
+            tell_reports(staging / PUBLISHED_TABLES, period, options, None, years)
             for t in tasks:  # after the digests: where the tables are is not an input of a report
                 t.params = {**t.params, "publication_dir": str(staging / PUBLISHED_TABLES)}
             told = {}
@@ -305,7 +309,7 @@ def run_batch(path, out, la_codes=None, jobs: int | None = None, resume: bool = 
             def audit_meanwhile() -> list:
                 with timing.stage("disclosure audit"):
                     told["audit"] = audit_run(staging, certificates)
-                told.update(tell_reports(staging / PUBLISHED_TABLES, ds, options, told["audit"], years))
+                told.update(tell_reports(staging / PUBLISHED_TABLES, period, options, told["audit"], years))
                 again = []
                 for t in tasks:  # a reused report states the verdict it was written with: written again if it differs
                     if t.status and t.status.get("reused") and t.status.get("verdict") != told["verdict"]["text"]:
@@ -381,16 +385,15 @@ def publish_run(ds, options, tasks, staging: Path, progress: bool, unavailable=(
     return {"folder": "publication", **pub.summary()}, certificates_of(pub), pub.years
 
 
-def tell_reports(folder: Path, ds, options: dict, audit: dict | None, years: dict | None = None) -> dict:
+def tell_reports(folder: Path, period: tuple, options: dict, audit: dict | None, years: dict | None = None) -> dict:
     """Write what every report of the run states (``analysis.render.report.RUN_FILE``): the first and last day of
-    the records, each scope's reporting years (labels), so that no report's kernel loads the dataset to find
-    them, and, once the audit has run (``audit``), its verdict, worded once (``analysis.render.words.verdict``).
-    Written whole each time (a reader never sees half a file)."""
-    from analysis.render.report import RUN_FILE, records_period
+    the records (``period``, from ``report.records_period``), each scope's reporting years (labels), so that no
+    report's kernel loads the dataset to find them, and, once the audit has run (``audit``), its verdict, worded
+    once (``analysis.render.words.verdict``). Written whole each time (a reader never sees half a file)."""
+    from analysis.render.report import RUN_FILE
     from analysis.render.words import verdict
 
-    start, end = records_period(ds)
-    told = {"data_start": start, "data_end": end}
+    told = {"data_start": period[0], "data_end": period[1]}
     if audit is not None:
         told["verdict"] = verdict(audit, options["suppress"])
     folder.mkdir(parents=True, exist_ok=True)
@@ -466,7 +469,8 @@ class _ReportWorkers:
     They start at once, and each starts its kernel as it starts (:func:`_worker_init`), so that the kernels are
     ready when the tables are; they are given the dataset's child-id hashes (to scrub error messages) when the
     dataset is read, and told when the disclosure audit's verdict is known (:meth:`verdict_known`): a report
-    waits for it before writing its page. ``close`` stops any still running (their kernels die with them)."""
+    waits for it before writing its page. ``close`` lets them finish and shut their kernels down; ``stop`` kills
+    them at once (their kernels die with them)."""
 
     def __init__(self, count: int, cell_timeout: int, svg: bool):
         ctx = get_context("spawn")
@@ -741,8 +745,6 @@ def _error_text(exc, nb_name: str) -> str:
 
 def run_task(key, la_code, notebooks, params, folder, digest, synthetic) -> dict:
     """Run the notebooks of one report in this worker's warm kernel, render report.html, write status.json."""
-    import copy
-
     from papermill.parameterize import parameterize_notebook
 
     from analysis.render.html import notebook_body, render_report, write_downloads
@@ -756,7 +758,7 @@ def run_task(key, la_code, notebooks, params, folder, digest, synthetic) -> dict
     kernel: dict[str, float] = {}   # stages timed inside the notebooks' kernel
     for nb_path in map(Path, notebooks):
         before = set((folder / "figures").glob("*.png"))
-        nb = parameterize_notebook(copy.deepcopy(_notebook(nb_path)), inject, kernel_name="python3", language="python")
+        nb = parameterize_notebook(_notebook(nb_path), inject, kernel_name="python3", language="python")
         cells = nb.cells
         nb.cells = _with_reset(cells)
         try:
@@ -807,21 +809,18 @@ def run_task(key, la_code, notebooks, params, folder, digest, synthetic) -> dict
     return status
 
 
-def _notebook(path: Path):
-    """The notebook at ``path``, read once per worker and file version (every report runs the same notebooks);
-    every cell carries a tags list, as papermill expects. Callers change a copy, never this."""
+def _notebook_template(path: Path):
+    """A notebook as the batch runs it: every cell carries a tags list, as papermill expects."""
     import nbformat
 
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    cached = _WORKER.setdefault("notebooks", {})
-    if key not in cached:
-        nb = nbformat.read(path, as_version=4)
-        for cell in nb.cells:
-            cell.metadata.setdefault("tags", [])
-        nb.metadata["papermill"] = {"parameters": {}, "environment_variables": {}}
-        cached[key] = nb
-    return cached[key]
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        cell.metadata.setdefault("tags", [])
+    nb.metadata["papermill"] = {"parameters": {}, "environment_variables": {}}
+    return nb
+
+
+_notebook = read_once(_notebook_template)   # every report of a worker runs the same notebooks: read once each
 
 
 def _with_reset(cells: list) -> list:
