@@ -38,7 +38,8 @@ leak_me = "from the first notebook"
 computed = compute_figures(ctx.ds, ctx.params, control=ctx.control)
 ctx.record("replication", computed)
 ctx.record("headlines", ["First headline from notebook one.", "Second headline from notebook one."])
-ctx.record("kernel", {"pid": os.getpid(), "dataset_id": id(analysis.render.report._CACHE.get("full"))})
+ctx.record("kernel", {"pid": os.getpid(), "dataset_id": id(analysis.render.report._CACHE.get("full")),
+                      "history": get_ipython().history_manager.enabled})
 table = pop.in_scope.groupby("police_risk").size().rename("count").reset_index()
 ctx.save_table(suppress_counts(table, ["count"], ctx.control), "in_scope_by_risk")
 fig, ax = plt.subplots()
@@ -179,6 +180,7 @@ def test_kernels_are_reused_and_load_the_dataset_once(run):
     assert len(pids) <= 2                       # two workers, one warm kernel each
     for pid in pids:                            # within one kernel the cached dataset is the same object
         assert len({k["dataset_id"] for k in kernels if k["pid"] == pid}) == 1
+    assert not any(k["history"] for k in kernels)   # no SQLite write per cell, no copy of the code in ~/.ipython
 
 
 def test_resume_reruns_only_what_failed_or_changed(run, tmp_path):
