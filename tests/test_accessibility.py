@@ -177,6 +177,8 @@ def test_the_disclosure_statement_is_once_per_page_and_names_secondary_suppressi
 def test_each_report_has_a_spreadsheet_the_run_level_ones_a_pdf_and_the_index_links_them(run):
     from openpyxl import load_workbook
 
+    from analysis.render.html import table_titles
+
     index = BeautifulSoup((run / "index.html").read_text(encoding="utf-8"), "html.parser")
     links = {a["href"] for a in index.find_all("a")}
     for key in REPORTS:
@@ -189,6 +191,12 @@ def test_each_report_has_a_spreadsheet_the_run_level_ones_a_pdf_and_the_index_li
         book = load_workbook(run / key / "report.xlsx")
         csvs = sorted((run / key / "tables").glob("*.csv"))
         assert book.sheetnames == ["Cover", "Contents"] + [f"Table_{n}" for n in range(1, len(csvs) + 1)], key
+        # each sheet is titled as its table is on the page, in the page's order (read back from the written page;
+        # the batch hands the titles over as it writes the page rather than parsing it again)
+        titles = [t for name, t in table_titles(run / key / "report.html").items()
+                  if (run / key / "tables" / f"{name}.csv").exists()]
+        listed = [row[1].value for row in book["Contents"].iter_rows(min_row=4, max_row=3 + len(titles))]
+        assert titles and listed == titles, key
 
 
 def _luminance(rgb: str) -> float:

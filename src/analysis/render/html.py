@@ -266,7 +266,8 @@ LONG_TABLE = 25           # rows: a longer table is shown in full behind a detai
 MISSING = {"nan", "<na>", "nat"}   # how pandas prints a missing value: shown as an empty cell ("none" is a word)
 
 
-def present(body: str, folder: Path | None = None, numbers: list | None = None) -> str:
+def present(body: str, folder: Path | None = None, numbers: list | None = None,
+            titles: dict | None = None) -> str:
     """Notebook HTML made readable and accessible, whatever the notebook printed.
 
     - headings one level down (the page's title is the only ``h1``);
@@ -274,6 +275,9 @@ def present(body: str, folder: Path | None = None, numbers: list | None = None) 
       made data cells, missing values (NaN, <NA>) shown empty; each table in its own scrolling region
       (labelled by its caption, reachable by keyboard), a long one behind a ``<details>`` toggle, and a
       link to its CSV when the notebook saved one (``data-table`` names it; ``folder/tables/NAME.csv``).
+
+    ``titles``, when given, gets {CSV name: title} of the tables a notebook named, as ``table_titles`` reads them
+    from the written page, so that the spreadsheet need not parse the page again.
     """
     from bs4 import BeautifulSoup
 
@@ -290,6 +294,8 @@ def present(body: str, folder: Path | None = None, numbers: list | None = None) 
         label = " ".join(caption.get_text(" ").split()) if caption else ""
         if numbers is not None:   # tables numbered across the page, so that every region's name is unique
             numbers.append(label)
+        if titles is not None and table.has_attr("data-table") and caption is not None:
+            titles[table["data-table"]] = _caption_title(caption)
         if not table.get("id"):   # a chart above the table links it by this id
             table["id"] = f"table-{len(numbers) if numbers is not None else number + 1}"
         if not label:
@@ -462,7 +468,7 @@ def _section_title(section: dict) -> str:
 
 def render_report(out: Path, *, title: str, sections: list[dict], headlines: list[str], synthetic: bool,
                   statement: str, suppressed: bool, params_text: str, error: str | None = None,
-                  verdict: dict | None = None) -> Path:
+                  verdict: dict | None = None, titles: dict | None = None) -> Path:
     """Write one report page. ``sections``: dicts with title, anchor, html, optional figures (PNG paths) and
     optional rank (the page shows the sections by rank: the police grade first, then delivery, the years, the
     replication; equal ranks keep their order). ``verdict``: the disclosure audit's, as the batch worded it
@@ -470,6 +476,7 @@ def render_report(out: Path, *, title: str, sections: list[dict], headlines: lis
 
     Figures a notebook saved but did not show are listed as links to their files (no alt text can be
     written for them here). The page links the report's spreadsheet and PDF (``analysis.render.spreadsheet``).
+    ``titles``, when given, gets the page's table titles in page order (``present``), for ``write_downloads``.
     """
     from analysis import __version__
     from analysis.render.words import GLOSSARY
@@ -479,7 +486,7 @@ def render_report(out: Path, *, title: str, sections: list[dict], headlines: lis
     sections = sorted(sections, key=lambda s: s.get("rank", 99))
     for s in sections:
         s["title"] = _section_title(s)
-        s["html"] = present(s["html"], folder, numbers)
+        s["html"] = present(s["html"], folder, numbers, titles)
         s["figures"] = [{"name": p.stem.replace("_", " "), "png": f"figures/{p.name}",
                          "svg": f"figures/{p.stem}.svg" if p.with_suffix(".svg").exists() else None}
                         for p in s.get("figures", [])]
@@ -625,12 +632,13 @@ def write_index(run: Path, record: dict, keys: list[str], synthetic: bool) -> Pa
 # --- the files beside a report: its spreadsheet and its PDF ---------------------------------------
 
 def write_downloads(folder: Path, *, key: str, params: dict, title: str, statement: str, synthetic: bool,
-                    told: dict | None = None) -> dict:
+                    told: dict | None = None, titles: dict | None = None) -> dict:
     """After ``report.html``: ``report.xlsx`` (every table, ``analysis.render.spreadsheet``, in the order the page
     shows them) and, for the run-level reports, ``report.pdf`` (the page printed by headless Chromium, when it is
     installed; ``prints_pdf``). ``told``: what the batch wrote for every report (the records' period, the audit's
-    verdict). Returns what was written and how long each took; a PDF that cannot be printed is reported there, not
-    raised (the report itself is complete).
+    verdict). ``titles``: the page's table titles as ``render_report`` collected them; without them they are read
+    from the page (``table_titles``). Returns what was written and how long each took; a PDF that cannot be printed
+    is reported there, not raised (the report itself is complete).
     """
     import time
 
@@ -653,7 +661,7 @@ def write_downloads(folder: Path, *, key: str, params: dict, title: str, stateme
         notes.insert(0, "Synthetic data: every record behind these tables was made by a program; no real child or "
                         "authority is described.")
     verdict = told.get("verdict")
-    titles = table_titles(folder / "report.html")
+    titles = table_titles(folder / "report.html") if titles is None else titles
     book = write_report_workbook(folder, title=title, source=_source(synthetic),
                                  period=_period(folder, params, told), statement=statement, secondary=secondary,
                                  notes=notes, titles=titles, order=list(titles),
@@ -687,9 +695,14 @@ def table_titles(page: Path) -> dict:
     titles = {}
     for table in soup.find_all("table", attrs={"data-table": True}):
         if table.caption is not None:
-            text = " ".join(table.caption.get_text(" ").split())
-            titles[table["data-table"]] = re.split(r"\s+[cxz]: ", text)[0].rstrip(" .")
+            titles[table["data-table"]] = _caption_title(table.caption)
     return titles
+
+
+def _caption_title(caption) -> str:
+    """A table's title: its caption's text without the symbols note ("c: ...; z: ...")."""
+    text = " ".join(caption.get_text(" ").split())
+    return re.split(r"\s+[cxz]: ", text)[0].rstrip(" .")
 
 
 def _source(synthetic: bool) -> str:
