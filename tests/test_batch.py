@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 from pathlib import Path
 
@@ -39,7 +40,8 @@ computed = compute_figures(ctx.ds, ctx.params, control=ctx.control)
 ctx.record("replication", computed)
 ctx.record("headlines", ["First headline from notebook one.", "Second headline from notebook one."])
 ctx.record("kernel", {"pid": os.getpid(), "dataset_id": id(analysis.render.report._CACHE.get("full")),
-                      "history": get_ipython().history_manager.enabled})
+                      "history": get_ipython().history_manager.enabled,
+                      "transport": __import__("json").loads(__import__("ipykernel").get_connection_info())["transport"]})
 table = pop.in_scope.groupby("police_risk").size().rename("count").reset_index()
 ctx.save_table(suppress_counts(table, ["count"], ctx.control), "in_scope_by_risk")
 fig, ax = plt.subplots()
@@ -181,6 +183,8 @@ def test_kernels_are_reused_and_load_the_dataset_once(run):
     for pid in pids:                            # within one kernel the cached dataset is the same object
         assert len({k["dataset_id"] for k in kernels if k["pid"] == pid}) == 1
     assert not any(k["history"] for k in kernels)   # no SQLite write per cell, no copy of the code in ~/.ipython
+    if os.name == "posix":   # Unix sockets in the batch's private folder: no TCP port another local user can read
+        assert {k["transport"] for k in kernels} == {"ipc"}
 
 
 def test_resume_reruns_only_what_failed_or_changed(run, tmp_path):

@@ -654,16 +654,33 @@ def _kernel():
     from analysis.render.report import SVG_ENV
 
     env = {**os.environ, **KERNEL_ENV, SVG_ENV: "1" if _WORKER.get("svg") else "0"}
-    where = {"connection_file": str(Path(_WORKER["runtime"]) / f"kernel-{os.getpid()}.json")} \
-        if _WORKER.get("runtime") else {}
-    km = _tethered_kernel_manager()(kernel_name="python3", **where)
+    km = _tethered_kernel_manager()(kernel_name="python3", **_kernel_where())
     log = open(Path(tempfile.gettempdir()) / f"rhi-batch-kernel-{os.getpid()}.log", "ab")
     with timing.stage("kernel start"):
-        km.start_kernel(extra_arguments=list(KERNEL_ARGS), env=env, cwd=str(NOTEBOOKS if NOTEBOOKS.exists() else Path.cwd()),
-                        stdout=subprocess_devnull(), stderr=log)
+        km.start_kernel(extra_arguments=list(KERNEL_ARGS), env=env,
+                        cwd=str(NOTEBOOKS if NOTEBOOKS.exists() else Path.cwd()), stdout=subprocess_devnull(), stderr=log)
         _WORKER["km"] = km
         _warm_up(_client())
     return km
+
+
+UNIX_SOCKET_PATH = 100   # characters: a Unix socket's path must be shorter than this (104 on macOS, 108 on Linux)
+
+
+def _kernel_where() -> dict:
+    """Where this worker's kernel listens. In the batch's private folder (``runtime``: made by mkdtemp, which only
+    this user can enter): its connection file and, on POSIX, its sockets (Unix sockets rather than TCP ports on
+    127.0.0.1). Any local user can connect to a TCP port, and a kernel's output channel sends every output to
+    whoever subscribes: signed, not encrypted. Without the folder, or where a socket's path would be too long,
+    jupyter_client's defaults (TCP on 127.0.0.1)."""
+    runtime = _WORKER.get("runtime")
+    if not runtime:
+        return {}
+    where = {"connection_file": str(Path(runtime) / f"kernel-{os.getpid()}.json")}
+    prefix = str(Path(runtime) / f"k{os.getpid()}")
+    if os.name == "posix" and len(prefix) + 8 < UNIX_SOCKET_PATH:   # jupyter_client adds "-" and a port number
+        where.update(transport="ipc", ip=prefix)
+    return where
 
 
 def _client():
