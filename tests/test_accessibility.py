@@ -177,7 +177,7 @@ def test_the_disclosure_statement_is_once_per_page_and_names_secondary_suppressi
 def test_each_report_has_a_spreadsheet_the_run_level_ones_a_pdf_and_the_index_links_them(run):
     from openpyxl import load_workbook
 
-    from analysis.render.html import table_titles
+    from page_tables import table_titles
 
     index = BeautifulSoup((run / "index.html").read_text(encoding="utf-8"), "html.parser")
     links = {a["href"] for a in index.find_all("a")}

@@ -339,7 +339,9 @@ def test_a_table_the_notebook_folded_is_not_folded_twice_and_its_csv_is_linked_b
 def test_the_spreadsheet_takes_each_table_title_from_its_caption_on_the_page(tmp_path, monkeypatch):
     from openpyxl import load_workbook
 
-    from analysis.render.html import table_titles
+    from page_tables import table_titles
+
+    from analysis.render.html import present
     from analysis.render.spreadsheet import write_report_workbook
 
     _workbook(tmp_path, monkeypatch)
@@ -348,6 +350,9 @@ def test_the_spreadsheet_takes_each_table_title_from_its_caption_on_the_page(tmp
                     'c: suppressed; z: not applicable.</caption></table>')
     titles = table_titles(page)
     assert titles == {"record_flow": "Record flow: stages - E08000001"}
+    handed = {}   # what the page's writer hands the spreadsheet: the same titles
+    present(page.read_text(), tmp_path, [], handed)
+    assert handed == titles
     book = load_workbook(write_report_workbook(tmp_path, title="T", source="S", period="P", statement="St",
                                                secondary=None, notes=[], titles=titles))
     assert book["Table_2"]["A1"].value == "Table 2: Record flow: stages - E08000001"

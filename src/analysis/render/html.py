@@ -276,8 +276,8 @@ def present(body: str, folder: Path | None = None, numbers: list | None = None,
       (labelled by its caption, reachable by keyboard), a long one behind a ``<details>`` toggle, and a
       link to its CSV when the notebook saved one (``data-table`` names it; ``folder/tables/NAME.csv``).
 
-    ``titles``, when given, gets {CSV name: title} of the tables a notebook named, as ``table_titles`` reads them
-    from the written page, so that the spreadsheet need not parse the page again.
+    ``titles``, when given, gets {CSV name: title} of the tables a notebook named (their captions without the
+    symbols note), for the spreadsheet, which so need not parse the page again.
     """
     from bs4 import BeautifulSoup
 
@@ -632,13 +632,13 @@ def write_index(run: Path, record: dict, keys: list[str], synthetic: bool) -> Pa
 # --- the files beside a report: its spreadsheet and its PDF ---------------------------------------
 
 def write_downloads(folder: Path, *, key: str, params: dict, title: str, statement: str, synthetic: bool,
-                    told: dict | None = None, titles: dict | None = None) -> dict:
+                    titles: dict, told: dict | None = None) -> dict:
     """After ``report.html``: ``report.xlsx`` (every table, ``analysis.render.spreadsheet``, in the order the page
     shows them) and, for the run-level reports, ``report.pdf`` (the page printed by headless Chromium, when it is
     installed; ``prints_pdf``). ``told``: what the batch wrote for every report (the records' period, the audit's
-    verdict). ``titles``: the page's table titles as ``render_report`` collected them; without them they are read
-    from the page (``table_titles``). Returns what was written and how long each took; a PDF that cannot be printed
-    is reported there, not raised (the report itself is complete).
+    verdict). ``titles``: the page's table titles, in page order, as ``render_report`` collected them. Returns what
+    was written and how long each took; a PDF that cannot be printed is reported there, not raised (the report
+    itself is complete).
     """
     import time
 
@@ -661,7 +661,6 @@ def write_downloads(folder: Path, *, key: str, params: dict, title: str, stateme
         notes.insert(0, "Synthetic data: every record behind these tables was made by a program; no real child or "
                         "authority is described.")
     verdict = told.get("verdict")
-    titles = table_titles(folder / "report.html") if titles is None else titles
     book = write_report_workbook(folder, title=title, source=_source(synthetic),
                                  period=_period(folder, params, told), statement=statement, secondary=secondary,
                                  notes=notes, titles=titles, order=list(titles),
@@ -675,28 +674,6 @@ def write_downloads(folder: Path, *, key: str, params: dict, title: str, stateme
         except RuntimeError as err:
             done["pdf"] = {"file": None, "error": str(err)}
     return done
-
-
-_TABLE_WITH_NAME = re.compile(r"<table\b[^>]*\bdata-table\b.*?</table\s*>", re.I | re.S)
-
-
-def table_titles(page: Path) -> dict:
-    """{CSV name: the table's caption on the page} for the tables a notebook named, without the symbols note."""
-    from bs4 import BeautifulSoup
-
-    try:
-        text = Path(page).read_text(encoding="utf-8")
-    except OSError:
-        return {}
-    # Only the tables are parsed, not the whole page (its charts are long data URIs): each from its <table to its
-    # </table> (the report's tables hold no table), which is what the whole page's parse gave for them.
-    fragments = [m.group(0) for m in _TABLE_WITH_NAME.finditer(text)]
-    soup = BeautifulSoup("".join(fragments), "html.parser")
-    titles = {}
-    for table in soup.find_all("table", attrs={"data-table": True}):
-        if table.caption is not None:
-            titles[table["data-table"]] = _caption_title(table.caption)
-    return titles
 
 
 def _caption_title(caption) -> str:

@@ -694,7 +694,7 @@ def _client():
     if kc is None:
         kc = _WORKER["km"].client()
         kc.start_channels()
-        kc.wait_for_ready(timeout=60)
+        kc.wait_for_ready(timeout=None)   # no time limit: ready, or an error as soon as the kernel dies
         kc.allow_stdin = False
         _WORKER["kc"] = kc
     return kc
