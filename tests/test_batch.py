@@ -25,7 +25,9 @@ LAS = ("E08000001", "E09000002", "E06000001")
 BROKEN = "E06000001"   # every episode graded high: no in-scope episodes, the notebook fails
 PARAMS_CELL = ('data_path = None\nla_code = None\nperiod_start = None\nperiod_end = None\nrisk_levels = "medium,low"\n'
                'min_cell = 5\nsuppress = True\noutput_dir = None')
-FIRST = '''import os
+FIRST = '''import json
+import os
+import ipykernel
 import analysis.render.report
 from analysis.disclosure import suppress_counts
 from analysis.definitions.figures import compute_figures
@@ -41,7 +43,7 @@ ctx.record("replication", computed)
 ctx.record("headlines", ["First headline from notebook one.", "Second headline from notebook one."])
 ctx.record("kernel", {"pid": os.getpid(), "dataset_id": id(analysis.render.report._CACHE.get("full")),
                       "history": get_ipython().history_manager.enabled,
-                      "transport": __import__("json").loads(__import__("ipykernel").get_connection_info())["transport"]})
+                      "transport": json.loads(ipykernel.get_connection_info())["transport"]})
 table = pop.in_scope.groupby("police_risk").size().rename("count").reset_index()
 ctx.save_table(suppress_counts(table, ["count"], ctx.control), "in_scope_by_risk")
 fig, ax = plt.subplots()

@@ -658,7 +658,8 @@ def _kernel():
     log = open(Path(tempfile.gettempdir()) / f"rhi-batch-kernel-{os.getpid()}.log", "ab")
     with timing.stage("kernel start"):
         km.start_kernel(extra_arguments=list(KERNEL_ARGS), env=env,
-                        cwd=str(NOTEBOOKS if NOTEBOOKS.exists() else Path.cwd()), stdout=subprocess_devnull(), stderr=log)
+                        cwd=str(NOTEBOOKS if NOTEBOOKS.exists() else Path.cwd()), stdout=subprocess_devnull(),
+                        stderr=log)
         _WORKER["km"] = km
         _warm_up(_client())
     return km
@@ -810,8 +811,10 @@ def run_task(key, la_code, notebooks, params, folder, digest, synthetic) -> dict
     from analysis.render.html import report_heading
     from analysis.render.report import run_context
 
-    if _WORKER.get("verdict") is not None:   # the page states the disclosure audit's verdict: wait until it is known
-        _WORKER["verdict"].wait()
+    verdict = _WORKER.get("verdict")
+    if verdict is not None and not verdict.is_set():   # the page states the audit's verdict: wait until it is known
+        with timing.stage("waiting for the audit's verdict"):   # in the report's duration: said, not hidden
+            verdict.wait()
     told = run_context(params["publication_dir"]) if params.get("publication_dir") else {}
     title, params_text = report_heading(key, params, told)   # the authority's name, the period as dates
     titles: dict = {}   # the page's table titles, collected as it is written: the spreadsheet's, without a reparse
@@ -825,7 +828,8 @@ def run_task(key, la_code, notebooks, params, folder, digest, synthetic) -> dict
     status = {"key": key, "status": "failed" if error else "ok", "error": error, "digest": digest,
               "pdf": _pdf_outcome(key, downloads),
               "duration_s": round(time.perf_counter() - t0, 2), "notebooks": [Path(n).name for n in notebooks],
-              "stages_s": timing.rounded(timing.add(_report_stages(timing.take(), kernel), _WORKER.pop("first_stages", {}))),
+              "stages_s": timing.rounded(timing.add(_report_stages(timing.take(), kernel),
+                                                    _WORKER.pop("first_stages", {}))),
               "verdict": (told.get("verdict") or {}).get("text")}
     mf.write_json(folder / STATUS_FILE, status)
     return status
