@@ -200,6 +200,44 @@ def test_a_blank_image_is_not_shown_as_a_chart():
     assert "<img" not in body and "nothing to draw" in body
 
 
+
+def test_blank_png_decodes_the_top_rows_first_and_judges_the_whole_image():
+    """The top rows are the image's own (checked against a full decode); ink below them alone is still found; a
+    one-colour image is blank in every mode; what the shortcut cannot serve (not a PNG, interlaced) is judged
+    as before."""
+    import io
+    import struct
+
+    import numpy as np
+    from PIL import Image
+
+    from analysis.render.html import TOP_ROWS, blank_png, png_top_rows
+
+    def png(image) -> bytes:
+        out = io.BytesIO()
+        image.save(out, format="PNG")
+        return out.getvalue()
+
+    rng = np.random.default_rng(7)
+    noisy = png(Image.fromarray(rng.integers(0, 256, (TOP_ROWS * 3, 50, 4), dtype=np.uint8), "RGBA"))
+    top = Image.open(io.BytesIO(png_top_rows(noisy, TOP_ROWS)))
+    assert top.size == (50, TOP_ROWS)
+    assert (np.asarray(top) == np.asarray(Image.open(io.BytesIO(noisy)))[:TOP_ROWS]).all()
+    assert not blank_png(noisy)
+    for mode, colour, ink in (("RGBA", (255, 255, 255, 255), (0, 0, 0, 255)), ("RGB", (9, 8, 7), (9, 8, 6)),
+                              ("L", 200, 201)):
+        image = Image.new(mode, (40, TOP_ROWS * 2), colour)
+        assert blank_png(png(image))
+        image.putpixel((39, TOP_ROWS * 2 - 1), ink)         # one pixel in the last row, below the top rows
+        assert not blank_png(png(image)), mode
+    small = png(Image.new("RGB", (5, 5), (1, 2, 3)))         # no taller than the top rows: decoded whole
+    assert png_top_rows(small, TOP_ROWS) is None and blank_png(small)
+    interlaced = bytearray(noisy)
+    interlaced[28] = 1                                        # IHDR's interlace byte: Adam7 rows are not in order
+    assert png_top_rows(bytes(interlaced), TOP_ROWS) is None
+    assert png_top_rows(b"not a png", TOP_ROWS) is None and not blank_png(b"not a png")
+    assert struct.unpack(">I", noisy[8:12])[0] == 13                    # the header the shortcut rewrites
+
 # --- tables: index dropped, scopes, missing values, long tables, CSV links -------------------------
 
 PANDAS_TABLE = """<table border="1" class="dataframe">

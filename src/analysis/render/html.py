@@ -96,7 +96,7 @@ def notebook_body(nb) -> tuple[str, int]:
     stable = _stable_ids(nb)
     with _unparsed_export():
         body, _ = _exporter().from_notebook_node(nb)
-    return _STYLER_ID.sub(stable, body), images
+    return (_STYLER_ID.sub(stable, body) if "T_" in body else body), images   # no Styler id: no scan
 
 
 class _Unparsed:
@@ -187,7 +187,22 @@ def short_alt(alt: str, limit: int = ALT_LIMIT) -> str:
 
 
 def blank_png(raw: bytes) -> bool:
-    """Whether a PNG is one colour all over (a chart with nothing drawn, or an empty canvas)."""
+    """Whether a PNG is one colour all over (a chart with nothing drawn, or an empty canvas).
+
+    Its top rows are looked at first (a chart's title and top line are there): where they already hold two
+    colours, so does the image, without decoding the rest. Otherwise the whole image is looked at.
+    """
+    top = png_top_rows(raw, TOP_ROWS)
+    if top is not None and _colours_in(top) == "several":
+        return False
+    return _colours_in(raw) == "one"
+
+
+TOP_ROWS = 64   # rows of a chart decoded first by blank_png: at 120 dpi, its top half inch
+
+
+def _colours_in(raw: bytes) -> str:
+    """"one" or "several" colours in a PNG's pixels, or "unreadable" (not an image Pillow reads)."""
     import io
 
     from PIL import Image
@@ -197,9 +212,28 @@ def blank_png(raw: bytes) -> bool:
         if image.mode not in ("RGB", "RGBA"):   # RGB(A) is judged on its colour bands as is: no converted copy
             image = image.convert("RGB")
         extrema = image.getextrema()[:3]
-    except Exception:  # not an image Pillow reads: not judged blank
-        return False
-    return all(low == high for low, high in extrema)
+    except Exception:
+        return "unreadable"
+    return "one" if all(low == high for low, high in extrema) else "several"
+
+
+def png_top_rows(raw: bytes, rows: int) -> bytes | None:
+    """The PNG ``raw`` cut to its first ``rows`` rows: its header says fewer rows (its checksum made again) and
+    the image data is left whole, so a decoder stops after those rows, which are the image's own (PNG filters
+    look only at the row above). None where that does not hold: not a PNG, interlaced, or no taller than
+    ``rows``."""
+    import struct
+    import zlib
+
+    signature = b"\x89PNG\r\n\x1a\n"
+    if len(raw) < 33 or not raw.startswith(signature) or raw[12:16] != b"IHDR":
+        return None
+    header = bytearray(raw[16:29])   # width, height, bit depth, colour type, compression, filter, interlace
+    if struct.unpack(">I", raw[8:12])[0] != 13 or header[12] != 0 or struct.unpack(">I", header[4:8])[0] <= rows:
+        return None
+    header[4:8] = struct.pack(">I", rows)
+    crc = struct.pack(">I", zlib.crc32(b"IHDR" + bytes(header)))
+    return raw[:16] + bytes(header) + crc + raw[33:]
 
 
 def _table_name(out) -> str | None:
