@@ -204,3 +204,23 @@ def test_cli_table_json_and_clean_errors(tmp_path):
     text_pct.write_text("figures:\n  - {id: a, population: p, pct: 'about 30'}\n")
     result = runner.invoke(app, ["audit-figures", str(text_pct)])
     assert result.exit_code == 1 and "figure a: pct must be a number" in result.output and "Traceback" not in result.output
+
+
+def test_the_audit_runs_once_per_reference_content_and_hands_out_copies():
+    """A batch kernel asks for the same reference's inconsistencies in every report: the answer is kept per
+    content, so a changed reference is audited afresh and a caller changing its answer changes no other's."""
+    import copy
+
+    from analysis.reference.audit import inconsistent_figures
+    from analysis.reference.compare import audit_inconsistencies
+
+    reference = load_reference()
+    first = audit_inconsistencies(reference)
+    assert first == inconsistent_figures(reference) and "high_share_of_coded" in first
+    first.clear()
+    assert audit_inconsistencies(reference) == inconsistent_figures(reference)
+    fixed = copy.deepcopy(reference)
+    figure = next(f for f in fixed["figures"] if f["id"] == "high_share_of_coded")
+    figure["pct"] = 3.4                                    # 51 of 1,490 is 3.4%: no longer inconsistent
+    assert "high_share_of_coded" not in audit_inconsistencies(fixed)
+    assert "high_share_of_coded" in audit_inconsistencies(reference)

@@ -154,10 +154,25 @@ def status_summary(table: pd.DataFrame) -> str:
 
 
 def audit_inconsistencies(reference: dict) -> dict[str, str]:
-    """Figure id -> reason, for figures the audit finds cannot be as printed."""
-    from analysis.reference.audit import inconsistent_figures
+    """Figure id -> reason, for figures the audit finds cannot be as printed.
 
-    return inconsistent_figures(reference)
+    The audit depends on the reference's content alone, so it runs once per content in a process (keyed on the
+    content itself, written out canonically): a batch kernel audits the same file for every authority's report.
+    """
+    import json
+
+    key = json.dumps(reference, sort_keys=True, default=str)
+    found = _AUDITED.get(key)
+    if found is None:
+        from analysis.reference.audit import inconsistent_figures
+
+        if len(_AUDITED) >= 8:   # a few versions of the file at most in one process
+            _AUDITED.clear()
+        found = _AUDITED[key] = inconsistent_figures(reference)
+    return dict(found)   # the caller's to change
+
+
+_AUDITED: dict[str, dict[str, str]] = {}
 
 
 def context_view(table: pd.DataFrame) -> pd.DataFrame:

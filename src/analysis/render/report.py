@@ -427,16 +427,16 @@ def printed_value(column: str, value):
 def printed_table(table: pd.DataFrame) -> pd.DataFrame:
     """A table with every number as printed (``printed_value``); each p-value column that holds numbers gets a
     ``<column>_exact`` column beside it with the unrounded value, as "<0.001" hides it."""
-    out = pd.DataFrame(index=table.index)
+    columns: dict = {}   # built whole, then one frame: a column at a time cost a frame update per column
     for column in table.columns:
         values = table[column].astype(object)
-        out[column] = [printed_value(str(column), v) for v in values]
+        columns[column] = [printed_value(str(column), v) for v in values]
         if _float_format(str(column).lower())[1]:
             exact = [repr(float(v)) if isinstance(v, (float, int)) and not isinstance(v, bool) and v == v else ""
                      for v in values]
             if any(exact):
-                out[f"{column}_exact"] = exact
-    return out
+                columns[f"{column}_exact"] = exact
+    return pd.DataFrame(columns, index=table.index)
 
 
 def format_cell(column: str, value, missing: str = "z") -> str:
