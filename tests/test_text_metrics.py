@@ -1,5 +1,6 @@
-"""Text sizes shared between charts (``analysis.render.textmetrics``) leave every chart byte-identical, and the
-report's PNG compression (``report.PNG_COMPRESSION``) leaves every pixel as matplotlib's default compression draws it.
+"""Text sizes shared between charts (``analysis.render.textmetrics``) leave every chart byte-identical, the
+report's PNG compression (``report.PNG_COMPRESSION``) leaves every pixel as matplotlib's default compression draws it,
+and the report's PNG (``report._png_bytes``, one drawing) is byte for byte matplotlib's tight save (two drawings).
 
 Every chart of an authority's report and of the all-authorities report is drawn by the project's notebooks
 (their code run here, in this process, on the default study data) and saved as the report saves it, with text
@@ -47,7 +48,12 @@ def _charts_of(data, la_code, out, monkeypatch) -> list:
 @pytest.fixture(scope="module")
 def drawn(default_run, tmp_path_factory):
     """The charts of the all-authorities report and of the first authority's, drawn once for this module's tests
-    (the all-authorities notebooks, run on their own, make their own publication: the slow part)."""
+    (the all-authorities notebooks, run on their own, make their own publication: the slow part). ``charts``: the
+    figures, {key: [(name, figure)]}; ``fresh``: each pickled as drawn, before any test saved it (saving a figure
+    lays it out, so a test of the first save needs copies that were never saved)."""
+    import pickle
+    from types import SimpleNamespace
+
     from analysis.dataset.validate import load_dataset
 
     first = sorted(load_dataset(default_run.data).la_codes)[0]
@@ -59,7 +65,8 @@ def drawn(default_run, tmp_path_factory):
         monkeypatch.setitem(matplotlib.rcParams, "figure.max_open_warning", 0)   # kept open on purpose, closed below
         for key, la_code in (("all", None), (first, first)):
             out[key] = _charts_of(default_run.data, la_code, tmp_path_factory.mktemp("charts"), monkeypatch)
-    yield out
+    fresh = {key: [(name, pickle.dumps(fig)) for name, fig in charts] for key, charts in out.items()}
+    yield SimpleNamespace(charts=out, fresh=fresh)
     for charts in out.values():
         _close(charts)
 
@@ -67,7 +74,7 @@ def drawn(default_run, tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.parametrize("scope", ["all", "an authority"])
 def test_charts_are_byte_identical_with_text_sizes_shared(drawn, scope):
-    charts = drawn["all"] if scope == "all" else next(v for k, v in drawn.items() if k != "all")
+    charts = drawn.charts["all"] if scope == "all" else next(v for k, v in drawn.charts.items() if k != "all")
     assert len(charts) >= 5, [name for name, _ in charts]
     try:
         textmetrics.unshare()
@@ -96,12 +103,77 @@ def test_the_reports_png_compression_keeps_every_pixel_of_matplotlibs_default(dr
     import io
 
     assert report.PNG_COMPRESSION != 6   # otherwise this compares a thing with itself
-    for charts in drawn.values():
+    for charts in drawn.charts.values():
         for name, fig in charts:
             ours = report._png_bytes(fig)
             default = io.BytesIO()
             fig.savefig(default, format="png", dpi=report.PNG_DPI, bbox_inches="tight", metadata={"Software": None})
             assert ours != default.getvalue() and _pixels(ours) == _pixels(default.getvalue()), name
+
+
+@pytest.mark.slow
+def test_the_report_png_is_matplotlibs_tight_save_drawn_once(drawn, monkeypatch):
+    """Two copies of every chart as drawn, never saved: one saved as the report saves it, one with matplotlib's own
+    ``bbox_inches="tight"``; the same bytes, from one drawing against two, and the figure's layout engine is put
+    back."""
+    import io
+    import pickle
+
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    draws = []
+    draw = Figure.draw
+    monkeypatch.setattr(Figure, "draw", lambda self, renderer: (draws.append(self), draw(self, renderer))[1])
+    saved = 0
+    for charts in drawn.fresh.values():
+        for name, blob in charts:
+            ours, theirs = pickle.loads(blob), pickle.loads(blob)
+            for fig in (ours, theirs):
+                FigureCanvasAgg(fig)                    # an unpickled figure has a plain canvas: the report's is Agg
+            engine = ours.get_layout_engine()
+            assert type(engine) is PlaceHolderLayoutEngine, name     # laid out by tight_layout, as every chart is
+            draws.clear()
+            png = report._png_bytes(ours)
+            assert len(draws) == 1 and ours.get_layout_engine() is engine, name
+            draws.clear()
+            buffer = io.BytesIO()
+            theirs.savefig(buffer, format="png", dpi=report.PNG_DPI, bbox_inches="tight", metadata={"Software": None},
+                           pil_kwargs={"compress_level": report.PNG_COMPRESSION})
+            assert len(draws) == 2, name
+            assert png == buffer.getvalue(), name
+            saved += 1
+            plt.close(ours)
+            plt.close(theirs)
+    assert saved >= 10
+
+
+def test_a_figure_with_a_live_layout_engine_is_saved_the_usual_way():
+    """Constrained layout places a figure as it is drawn: no box can be measured before that, so the report's PNG
+    is matplotlib's tight save, drawings and all."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    def chart():
+        fig = Figure(figsize=(4, 3), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
+        ax.plot([1, 3, 2])
+        ax.set_title("A title long enough to need its room")
+        return fig
+
+    ours, theirs = chart(), chart()
+    png = report._png_bytes(ours)
+    buffer = io.BytesIO()
+    theirs.savefig(buffer, format="png", dpi=report.PNG_DPI, bbox_inches="tight", metadata={"Software": None},
+                   pil_kwargs={"compress_level": report.PNG_COMPRESSION})
+    assert png == buffer.getvalue()
+    assert isinstance(ours.get_layout_engine(), ConstrainedLayoutEngine)
 
 
 def _close(charts) -> None:
