@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -502,12 +503,14 @@ def test_no_process_outlives_a_killed_batch_and_resume_gives_the_same_reports(se
     killed = start_batch(setup, out, sleep=3)
     partial = runfolder.staging_path(out)
     started, kernels = run_while_watching(killed, lambda: any(partial.glob("*/status.json")))
+    left = list(Path(tempfile.gettempdir()).glob(f"{batch.KERNEL_FOLDER}{killed.pid}-*"))
+    assert len(left) == 1 and any(left[0].iterdir())         # the running batch's kernels' folder
     assert not (partial / "manifest.json").exists()          # killed mid-run
     killed.send_signal(signal.SIGKILL)
     killed.wait(timeout=30)
     assert len(kernels) >= 2 and len(started) >= 4          # two workers and two kernels at least
     wait_for(lambda: not still_running(started), 10, "every process of the killed batch to end")
-    assert runfolder.lock_path(out).exists()                 # SIGKILL: no chance to release it
+    assert runfolder.lock_path(out).exists()     # SIGKILL: no chance to release it (nor its kernels' folder)
 
     resumed = start_batch(setup, out, "--resume")
     stdout, stderr = resumed.communicate(timeout=300)
@@ -517,6 +520,29 @@ def test_no_process_outlives_a_killed_batch_and_resume_gives_the_same_reports(se
     assert 1 <= sum(r["reused"] for r in manifest["reports"].values()) < 5
     assert same_reports(out, reference)
     assert sorted(p.name for p in out.parent.iterdir()) == ["RUN"]
+    assert not left[0].exists()              # a later batch removed it (this one, or another test's): its batch ended
+
+
+def test_only_the_kernel_folders_of_ended_batches_holding_only_kernel_files_are_removed(tmp_path):
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+
+    def folder(pid, *files) -> Path:
+        made = Path(tempfile.mkdtemp(prefix=f"{batch.KERNEL_FOLDER}{pid}-", dir=tmp_path))
+        for name in files:
+            (made / name).write_text("{}")
+        return made
+
+    dead = folder(ended.pid, f"kernel-{ended.pid + 1}.json", f"k{ended.pid + 1}-1", f"k{ended.pid + 1}-2")
+    empty = folder(ended.pid)
+    live = folder(os.getpid(), "kernel-1.json")                            # this process runs
+    mixed = folder(ended.pid, "kernel-1.json", "notes.txt")                # a file no batch writes
+    unnamed = Path(tempfile.mkdtemp(prefix=batch.KERNEL_FOLDER, dir=tmp_path))   # no pid: an older batch's
+    (tmp_path / f"{batch.KERNEL_FOLDER}{ended.pid}-link").symlink_to(live)
+    assert sorted(batch.clear_dead_kernel_folders(tmp_path)) == sorted([dead, empty])
+    assert not dead.exists() and not empty.exists()
+    assert live.exists() and (mixed / "notes.txt").exists() and unnamed.exists()
+    assert (tmp_path / f"{batch.KERNEL_FOLDER}{ended.pid}-link").is_symlink() and (live / "kernel-1.json").exists()
 
 
 @pytest.mark.slow

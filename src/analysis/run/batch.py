@@ -479,7 +479,8 @@ class _ReportWorkers:
     def __init__(self, count: int, cell_timeout: int, svg: bool):
         ctx = get_context("spawn")
         self.count, self._ids, self._verdict = count, ctx.Queue(), ctx.Event()
-        self.runtime = tempfile.mkdtemp(prefix="rhi-batch-kernels-")   # the kernels' connection files: removed here
+        clear_dead_kernel_folders()   # left by batches killed before they could remove theirs
+        self.runtime = tempfile.mkdtemp(prefix=f"{KERNEL_FOLDER}{os.getpid()}-")   # the kernels' files: removed here
         self.pool = ProcessPoolExecutor(max_workers=count, mp_context=ctx, initializer=_worker_init,
                                         initargs=(self._ids, self._verdict, cell_timeout, os.getpid(), svg,
                                                   self.runtime))
@@ -517,6 +518,45 @@ class _ReportWorkers:
 
 def _started() -> bool:
     return True
+
+
+KERNEL_FOLDER = "rhi-batch-kernels-"   # + the batch's pid + mkdtemp's random part, in the temporary folder
+_KERNEL_FILE = re.compile(r"kernel-\d+\.json|k\d+-\d+")   # a kernel's connection file and its Unix sockets
+
+
+def clear_dead_kernel_folders(where: Path | None = None) -> list[Path]:
+    """Remove the kernel folders that batches killed with SIGKILL left behind (nothing ran to remove them): in the
+    temporary folder (or ``where``), this user's ``rhi-batch-kernels-PID-*`` folders whose batch process PID has
+    ended, holding nothing but kernels' connection files and sockets. Any other folder is left as it is: another
+    user's, a live batch's (or one whose PID now belongs to another process), or one holding any other file.
+    Returns the folders removed."""
+    if not hasattr(os, "getuid"):   # Windows: no Unix sockets, and no owner to check this way
+        return []
+    removed = []
+    for folder in Path(where or tempfile.gettempdir()).glob(f"{KERNEL_FOLDER}*"):
+        pid = re.fullmatch(re.escape(KERNEL_FOLDER) + r"(\d+)-[A-Za-z0-9_]+", folder.name)
+        try:
+            if not pid or folder.is_symlink() or not folder.is_dir() or folder.stat().st_uid != os.getuid():
+                continue
+            if _pid_alive(int(pid.group(1))) or not all(_KERNEL_FILE.fullmatch(f.name) for f in folder.iterdir()):
+                continue
+            shutil.rmtree(folder)
+        except OSError:   # gone meanwhile, or not ours to read: left
+            continue
+        removed.append(folder)
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, ended but not yet reaped by its parent, does not)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:   # not ours to look at: taken as running
+        return True
 
 
 def _execute_all(workers: _ReportWorkers, todo, staging, synthetic, progress, meanwhile=None) -> None:
