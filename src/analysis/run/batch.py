@@ -527,9 +527,9 @@ _KERNEL_FILE = re.compile(r"kernel-\d+\.json|k\d+-\d+")   # a kernel's connectio
 def clear_dead_kernel_folders(where: Path | None = None) -> list[Path]:
     """Remove the kernel folders that batches killed with SIGKILL left behind (nothing ran to remove them): in the
     temporary folder (or ``where``), this user's ``rhi-batch-kernels-PID-*`` folders whose batch process PID has
-    ended, holding nothing but kernels' connection files and sockets. Any other folder is left as it is: another
-    user's, a live batch's (or one whose PID now belongs to another process), or one holding any other file.
-    Returns the folders removed."""
+    ended (``run.folder.process_running``, as for a lock's holder), holding nothing but kernels' connection files
+    and sockets. Any other folder is left as it is: another user's, a live batch's (or one whose PID another
+    process now has), or one holding any other file. Returns the folders removed."""
     if not hasattr(os, "getuid"):   # Windows: no Unix sockets, and no owner to check this way
         return []
     removed = []
@@ -538,25 +538,15 @@ def clear_dead_kernel_folders(where: Path | None = None) -> list[Path]:
         try:
             if not pid or folder.is_symlink() or not folder.is_dir() or folder.stat().st_uid != os.getuid():
                 continue
-            if _pid_alive(int(pid.group(1))) or not all(_KERNEL_FILE.fullmatch(f.name) for f in folder.iterdir()):
+            if runfolder.process_running(pid.group(1)):
+                continue
+            if not all(_KERNEL_FILE.fullmatch(f.name) for f in folder.iterdir()):
                 continue
             shutil.rmtree(folder)
         except OSError:   # gone meanwhile, or not ours to read: left
             continue
         removed.append(folder)
     return removed
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (a zombie, ended but not yet reaped by its parent, does not)."""
-    import psutil
-
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.Error:   # not ours to look at: taken as running
-        return True
 
 
 def _execute_all(workers: _ReportWorkers, todo, staging, synthetic, progress, meanwhile=None) -> None:

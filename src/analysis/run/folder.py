@@ -228,16 +228,22 @@ def _process_start(pid: int) -> float | None:
 
 def _alive(holder: dict) -> bool:
     """Is the lock's holder still running? A holder on another host is assumed to be."""
-    import psutil
-
     if holder.get("host") != socket.gethostname():
         return True
+    return process_running(holder.get("pid"), holder.get("pid_started"))
+
+
+def process_running(pid, started: float | None = None) -> bool:
+    """Whether process ``pid`` of this host runs: not ended, not a zombie (ended, not yet reaped by its parent),
+    and, given when it ``started``, the same process (else the pid was reused). A pid that cannot be looked at,
+    or is not a number, counts as ended."""
+    import psutil
+
     try:
-        proc = psutil.Process(int(holder.get("pid")))
+        proc = psutil.Process(int(pid))
         if proc.status() == psutil.STATUS_ZOMBIE:
             return False
-        started = holder.get("pid_started")
-        return started is None or abs(proc.create_time() - float(started)) < 1.0  # else the pid was reused
+        return started is None or abs(proc.create_time() - float(started)) < 1.0
     except (psutil.Error, TypeError, ValueError):
         return False
 
